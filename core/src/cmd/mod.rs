@@ -1,0 +1,320 @@
+//! Typed commands: parsing a request's arguments into a [`Command`], and running it.
+//!
+//! Each family lives in its own file with, for every command, a type that parses itself from
+//! the arguments and applies itself to the store, writing its reply. The table in
+//! [`spec`] gives each command's name and arity (as Redis's command table does), so arity
+//! errors are uniform and COMMAND can list what we serve.
+
+mod connection;
+mod error;
+mod keys;
+mod pubsub;
+mod server;
+mod string;
+
+use bytes::Bytes;
+
+pub use connection::{Echo, Hello, Ping, Select};
+pub use error::CmdError;
+pub use keys::{Del, Exists, Expire, ExpireCondition, Persist, Ttl};
+pub use pubsub::{PSubscribe, PUnsubscribe, Publish, Subscribe, Unsubscribe};
+pub use server::{ConfigGet, DbSize, FlushAll, FlushDb, Shutdown};
+pub use string::{Get, Set, SetCondition, SetExpiry};
+
+/// A parsed command, ready to run.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+#[allow(missing_docs)] // each variant is documented on its type
+pub enum Command {
+    Ping(Ping),
+    Echo(Echo),
+    Quit,
+    Hello(Hello),
+    Select(Select),
+    Get(Get),
+    Set(Set),
+    Del(Del),
+    Exists(Exists),
+    Expire(Expire),
+    Ttl(Ttl),
+    Persist(Persist),
+    Publish(Publish),
+    Subscribe(Subscribe),
+    Unsubscribe(Unsubscribe),
+    PSubscribe(PSubscribe),
+    PUnsubscribe(PUnsubscribe),
+    DbSize(DbSize),
+    FlushDb(FlushDb),
+    FlushAll(FlushAll),
+    ConfigGet(ConfigGet),
+    Shutdown(Shutdown),
+}
+
+/// How a command is called: its name and argument count, as in Redis's command table.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandSpec {
+    /// Lower-case name, as error messages quote it (`config|get` for a subcommand).
+    pub name: &'static str,
+    /// Argument count including the name: `n` exactly, or `-n` for at least `n`.
+    pub arity: i32,
+    /// True if a RESP2 connection in subscribed mode may run it.
+    pub pubsub_ok: bool,
+    parser: fn(&mut Args) -> Result<Command, CmdError>,
+}
+
+impl CommandSpec {
+    /// Parses a request already matched to this spec (name and arity checked).
+    pub fn parse(&self, args: Vec<Bytes>) -> Result<Command, CmdError> {
+        (self.parser)(&mut Args::new(self.name, args))
+    }
+}
+
+macro_rules! spec {
+    ($name:literal, $arity:expr, $pubsub_ok:expr, $parse:expr) => {
+        CommandSpec { name: $name, arity: $arity, pubsub_ok: $pubsub_ok, parser: $parse }
+    };
+}
+
+/// Every command this crate serves.
+pub const COMMANDS: &[CommandSpec] = &[
+    spec!("ping", -1, true, |a| Ping::parse(a).map(Command::Ping)),
+    spec!("echo", 2, false, |a| Echo::parse(a).map(Command::Echo)),
+    spec!("quit", -1, true, |_| Ok(Command::Quit)),
+    spec!("hello", -1, false, |a| Hello::parse(a).map(Command::Hello)),
+    spec!("select", 2, false, |a| Select::parse(a).map(Command::Select)),
+    spec!("get", 2, false, |a| Get::parse(a).map(Command::Get)),
+    spec!("set", -3, false, |a| Set::parse(a).map(Command::Set)),
+    spec!("del", -2, false, |a| Del::parse(a).map(Command::Del)),
+    spec!("exists", -2, false, |a| Exists::parse(a).map(Command::Exists)),
+    spec!("expire", -3, false, |a| Expire::parse(a, false).map(Command::Expire)),
+    spec!("pexpire", -3, false, |a| Expire::parse(a, true).map(Command::Expire)),
+    spec!("ttl", 2, false, |a| Ttl::parse(a, false).map(Command::Ttl)),
+    spec!("pttl", 2, false, |a| Ttl::parse(a, true).map(Command::Ttl)),
+    spec!("persist", 2, false, |a| Persist::parse(a).map(Command::Persist)),
+    spec!("publish", 3, false, |a| Publish::parse(a).map(Command::Publish)),
+    spec!("subscribe", -2, true, |a| Subscribe::parse(a).map(Command::Subscribe)),
+    spec!("unsubscribe", -1, true, |a| Unsubscribe::parse(a).map(Command::Unsubscribe)),
+    spec!("psubscribe", -2, true, |a| PSubscribe::parse(a).map(Command::PSubscribe)),
+    spec!("punsubscribe", -1, true, |a| PUnsubscribe::parse(a).map(Command::PUnsubscribe)),
+    spec!("dbsize", 1, false, |_| Ok(Command::DbSize(DbSize))),
+    spec!("flushdb", -1, false, |a| FlushDb::parse(a).map(Command::FlushDb)),
+    spec!("flushall", -1, false, |a| FlushAll::parse(a).map(Command::FlushAll)),
+    spec!("config", -2, false, server::parse_config),
+    spec!("shutdown", -1, false, |a| Shutdown::parse(a).map(Command::Shutdown)),
+];
+
+/// The spec of the command named `name`, in any case.
+pub fn spec(name: &[u8]) -> Option<&'static CommandSpec> {
+    if name.len() > 16 {
+        return None;
+    }
+    let mut lower = [0u8; 16];
+    let lower = &mut lower[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    COMMANDS.iter().find(|s| s.name.as_bytes() == lower)
+}
+
+impl Command {
+    /// Parses a request (`args[0]` is the command name) into a command. Unknown names and
+    /// wrong argument counts give Redis's errors.
+    pub fn parse(args: Vec<Bytes>) -> Result<Command, CmdError> {
+        lookup(&args)?.parse(args)
+    }
+
+    /// The spec of the command this is.
+    pub fn spec(&self) -> &'static CommandSpec {
+        let name = match self {
+            Command::Ping(_) => "ping",
+            Command::Echo(_) => "echo",
+            Command::Quit => "quit",
+            Command::Hello(_) => "hello",
+            Command::Select(_) => "select",
+            Command::Get(_) => "get",
+            Command::Set(_) => "set",
+            Command::Del(_) => "del",
+            Command::Exists(_) => "exists",
+            Command::Expire(e) if e.millis => "pexpire",
+            Command::Expire(_) => "expire",
+            Command::Ttl(t) if t.millis => "pttl",
+            Command::Ttl(_) => "ttl",
+            Command::Persist(_) => "persist",
+            Command::Publish(_) => "publish",
+            Command::Subscribe(_) => "subscribe",
+            Command::Unsubscribe(_) => "unsubscribe",
+            Command::PSubscribe(_) => "psubscribe",
+            Command::PUnsubscribe(_) => "punsubscribe",
+            Command::DbSize(_) => "dbsize",
+            Command::FlushDb(_) => "flushdb",
+            Command::FlushAll(_) => "flushall",
+            Command::ConfigGet(_) => "config",
+            Command::Shutdown(_) => "shutdown",
+        };
+        spec(name.as_bytes()).expect("every command has a spec")
+    }
+}
+
+/// Finds the spec for a request (`args[0]` is the name) and checks its arity, with Redis's errors.
+pub fn lookup(args: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
+    let name = args.first().ok_or(CmdError::Empty)?;
+    let spec = spec(name).ok_or_else(|| CmdError::unknown_command(name, &args[1..]))?;
+    let n = args.len() as i64;
+    let arity = i64::from(spec.arity);
+    if (arity > 0 && n != arity) || n < -arity {
+        return Err(CmdError::WrongArity(spec.name));
+    }
+    Ok(spec)
+}
+
+/// A cursor over a request's arguments, for the parsers.
+#[derive(Debug)]
+pub struct Args {
+    name: &'static str,
+    iter: std::vec::IntoIter<Bytes>,
+}
+
+impl Args {
+    /// Arguments after the command name; `name` is the spec's name, for error texts.
+    pub(crate) fn new(name: &'static str, args: Vec<Bytes>) -> Args {
+        let mut iter = args.into_iter();
+        iter.next(); // the command name
+        Args { name, iter }
+    }
+
+    /// The command's name, for error texts.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The next argument, if any.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Bytes> {
+        self.iter.next()
+    }
+
+    /// The next argument; a missing one is an arity error.
+    pub fn required(&mut self) -> Result<Bytes, CmdError> {
+        self.iter.next().ok_or(CmdError::WrongArity(self.name))
+    }
+
+    /// How many arguments are left.
+    pub fn remaining(&self) -> usize {
+        self.iter.len()
+    }
+
+    /// All remaining arguments.
+    pub fn rest(&mut self) -> Vec<Bytes> {
+        self.iter.by_ref().collect()
+    }
+}
+
+/// Parses a decimal `i64` exactly as Redis's `string2ll`: optional `-`, no `+`, no spaces,
+/// no leading zeros, no overflow.
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, s),
+    };
+    match digits {
+        [] => return None,
+        [b'0'] if !neg => return Some(0),
+        [b'0', ..] => return None,
+        _ => {}
+    }
+    if digits.len() > 19 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    if neg {
+        if v > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else {
+        i64::try_from(v).ok()
+    }
+}
+
+/// Parses an integer argument, or fails with `ERR value is not an integer or out of range`.
+pub(crate) fn int_arg(s: &[u8]) -> Result<i64, CmdError> {
+    parse_i64(s).ok_or(CmdError::NotInteger)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(parts: &[&str]) -> Vec<Bytes> {
+        parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect()
+    }
+
+    #[test]
+    fn parse_i64_is_strict_like_redis() {
+        let cases: &[(&str, Option<i64>)] = &[
+            ("0", Some(0)),
+            ("42", Some(42)),
+            ("-42", Some(-42)),
+            ("9223372036854775807", Some(i64::MAX)),
+            ("-9223372036854775808", Some(i64::MIN)),
+            ("9223372036854775808", None),
+            ("-0", None),
+            ("007", None),
+            ("+1", None),
+            (" 1", None),
+            ("1 ", None),
+            ("", None),
+            ("-", None),
+            ("1.5", None),
+            ("99999999999999999999", None),
+        ];
+        for &(s, want) in cases {
+            assert_eq!(parse_i64(s.as_bytes()), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn errors_have_redis_wording() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["GET"], "ERR wrong number of arguments for 'get' command"),
+            (&["get", "a", "b"], "ERR wrong number of arguments for 'get' command"),
+            (&["foo", "x"], "ERR unknown command 'foo', with args beginning with: 'x' "),
+            (&["foo"], "ERR unknown command 'foo', with args beginning with: "),
+            (&["SET", "k", "v", "NX", "XX"], "ERR syntax error"),
+            (&["set", "k", "v", "EX", "ten"], "ERR value is not an integer or out of range"),
+            (&["set", "k", "v", "EX", "0"], "ERR invalid expire time in 'set' command"),
+            (&["set", "k", "v", "KEEPTTL", "EX", "1"], "ERR syntax error"),
+            (&["set", "k", "v", "EX"], "ERR syntax error"),
+            (&["expire", "k", "1", "NX", "XX"], "ERR NX and XX, GT or LT options at the same time are not compatible"),
+            (&["expire", "k", "1", "GT", "LT"], "ERR GT and LT options at the same time are not compatible"),
+            (&["expire", "k", "1", "YY"], "ERR Unsupported option YY"),
+            (&["expire", "k", "x"], "ERR value is not an integer or out of range"),
+            (&["ping", "a", "b"], "ERR wrong number of arguments for 'ping' command"),
+            (&["config"], "ERR wrong number of arguments for 'config' command"),
+            (&["config", "get"], "ERR wrong number of arguments for 'config|get' command"),
+        ];
+        for &(parts, want) in cases {
+            let err = Command::parse(req(parts)).expect_err(&format!("{parts:?} must fail"));
+            assert_eq!(err.to_string(), want, "{parts:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_command_args_are_cut_at_128_bytes() {
+        let long = "x".repeat(200);
+        let err = Command::parse(req(&["nope", &long, "y"])).unwrap_err().to_string();
+        assert_eq!(err, format!("ERR unknown command 'nope', with args beginning with: '{}' ", "x".repeat(128)));
+    }
+
+    #[test]
+    fn names_are_case_insensitive() {
+        assert!(matches!(Command::parse(req(&["gEt", "k"])), Ok(Command::Get(_))));
+        assert!(matches!(Command::parse(req(&["PEXPIRE", "k", "5"])), Ok(Command::Expire(e)) if e.millis));
+    }
+}
