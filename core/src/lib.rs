@@ -36,3 +36,8 @@ pub use session::{CloseReason, Event, Session, SessionConfig};
 
 /// The Redis release whose behaviour we match, reported by HELLO and INFO.
 pub const REDIS_VERSION: &str = "7.0.15";
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -5,8 +5,8 @@ use std::collections::{HashSet, VecDeque};
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::cmd::{self, CmdError, Command};
-use crate::db::{ClientId, Db, Message, Store};
-use crate::resp::{encode, Frame, Limits, ProtocolError, Protocol, RequestDecoder};
+use crate::db::{ClientId, Db, Message, Store, Value};
+use crate::resp::{encode, Frame, Limits, Protocol, ProtocolError, RequestDecoder};
 
 /// Limits of one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +108,17 @@ impl Ctx<'_> {
     /// The connection's selected database.
     pub fn db(&mut self) -> &mut Db {
         self.store.db(self.conn.db)
+    }
+
+    /// Runs `f` on the live value of `key` in the selected database, with the output buffer
+    /// and protocol, for replies written straight from the stored bytes.
+    pub fn with_value<R>(
+        &mut self,
+        key: &[u8],
+        f: impl FnOnce(Option<&Value>, &mut BytesMut, Protocol) -> R,
+    ) -> R {
+        let value = self.store.db(self.conn.db).get(key, self.now_ms);
+        f(value, self.out, self.conn.proto)
     }
 
     /// Queues one reply frame, written in the connection's protocol.
@@ -222,7 +233,11 @@ impl Session {
                 Ok(Some(args)) => self.execute(args, store, now_ms),
                 Ok(None) => break,
                 Err(e) => {
-                    encode(&Frame::error(format!("ERR {e}")), self.conn.proto, &mut self.output);
+                    encode(
+                        &Frame::error(format!("ERR {e}")),
+                        self.conn.proto,
+                        &mut self.output,
+                    );
                     self.close(CloseReason::Protocol(e));
                 }
             }
@@ -244,7 +259,12 @@ impl Session {
             }
             spec.parse(args)
         });
-        let mut ctx = Ctx { store, conn: &mut self.conn, now_ms, out: &mut self.output };
+        let mut ctx = Ctx {
+            store,
+            conn: &mut self.conn,
+            now_ms,
+            out: &mut self.output,
+        };
         let result = match cmd {
             Err(e) => Err(e),
             Ok(Command::Quit) => {
@@ -264,7 +284,10 @@ impl Session {
             Ok(Command::Echo(c)) => Ok(Frame::Bulk(c.message)),
             Ok(Command::Hello(c)) => c.apply(&mut ctx),
             Ok(Command::Select(c)) => c.apply(&mut ctx),
-            Ok(Command::Get(c)) => c.apply(&mut ctx),
+            Ok(Command::Get(c)) => match c.apply(&mut ctx) {
+                Ok(()) => return,
+                Err(e) => Err(e),
+            },
             Ok(Command::Set(c)) => c.apply(&mut ctx),
             Ok(Command::Del(c)) => c.apply(&mut ctx),
             Ok(Command::Exists(c)) => c.apply(&mut ctx),
@@ -299,7 +322,9 @@ impl Session {
             || now_ms.saturating_sub(since) >= self.config.pubsub_soft_limit_ms
         {
             self.output.clear();
-            self.close(CloseReason::OutputLimit { pending_bytes: pending });
+            self.close(CloseReason::OutputLimit {
+                pending_bytes: pending,
+            });
         }
     }
 

@@ -9,15 +9,27 @@ use redish_core::db::{Db, Value};
 
 #[derive(Debug, Clone)]
 enum Op {
-    Set { key: u8, val: u8, ttl_ms: Option<u64> },
-    SetKeepTtl { key: u8, val: u8 },
+    Set {
+        key: u8,
+        val: u8,
+        ttl_ms: Option<u64>,
+    },
+    SetKeepTtl {
+        key: u8,
+        val: u8,
+    },
     Get(u8),
     Del(u8),
-    Expire { key: u8, ttl_ms: u64 },
+    Expire {
+        key: u8,
+        ttl_ms: u64,
+    },
     Persist(u8),
     Ttl(u8),
     Advance(u64),
-    ActiveExpire { max_keys: usize },
+    ActiveExpire {
+        max_keys: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -46,13 +58,20 @@ struct Model {
 impl Model {
     /// Mirrors lazy expiry: an access to an expired key removes it.
     fn touch(&mut self, key: u8, now: u64) {
-        if self.map.get(&key).is_some_and(|(_, at)| at.is_some_and(|at| at <= now)) {
+        if self
+            .map
+            .get(&key)
+            .is_some_and(|(_, at)| at.is_some_and(|at| at <= now))
+        {
             self.map.remove(&key);
         }
     }
 
     fn alive(&self, key: u8, now: u64) -> Option<(u8, Option<u64>)> {
-        self.map.get(&key).copied().filter(|(_, at)| at.is_none_or(|at| at > now))
+        self.map
+            .get(&key)
+            .copied()
+            .filter(|(_, at)| at.is_none_or(|at| at > now))
     }
 }
 
@@ -61,7 +80,7 @@ fn k(key: u8) -> [u8; 4] {
 }
 
 fn v(val: u8) -> Value {
-    Value::Str(Bytes::from(vec![val]))
+    Value::str(&[val])
 }
 
 proptest! {
@@ -131,7 +150,7 @@ proptest! {
             }
             // Whatever was collected, the live keys agree, and the next deadline is never
             // later than the earliest expiry the model still holds.
-            let mut live: Vec<_> = db.keys(now).cloned().collect();
+            let mut live: Vec<_> = db.keys(now).map(Bytes::copy_from_slice).collect();
             live.sort();
             let mut want: Vec<_> = (0..6)
                 .filter(|&key| model.alive(key, now).is_some())

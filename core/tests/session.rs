@@ -13,7 +13,10 @@ struct Server {
 
 impl Server {
     fn new() -> Server {
-        Server { store: Store::default(), now: T0 }
+        Server {
+            store: Store::default(),
+            now: T0,
+        }
     }
 
     fn connect(&mut self) -> Session {
@@ -122,20 +125,50 @@ fn strings_and_keys_resp2() {
 #[test]
 fn errors_use_redis_texts() {
     table(&[
-        ("GET", "-ERR wrong number of arguments for 'get' command\r\n"),
-        ("FOO bar baz", "-ERR unknown command 'FOO', with args beginning with: 'bar' 'baz' \r\n"),
-        ("SET k v EX 0", "-ERR invalid expire time in 'set' command\r\n"),
-        ("SET k v EX abc", "-ERR value is not an integer or out of range\r\n"),
-        ("SET k v PX 9223372036854775807", "-ERR invalid expire time in 'set' command\r\n"),
-        ("SET k v EX 9223372036854775", "-ERR invalid expire time in 'set' command\r\n"),
+        (
+            "GET",
+            "-ERR wrong number of arguments for 'get' command\r\n",
+        ),
+        (
+            "FOO bar baz",
+            "-ERR unknown command 'FOO', with args beginning with: 'bar' 'baz' \r\n",
+        ),
+        (
+            "SET k v EX 0",
+            "-ERR invalid expire time in 'set' command\r\n",
+        ),
+        (
+            "SET k v EX abc",
+            "-ERR value is not an integer or out of range\r\n",
+        ),
+        (
+            "SET k v PX 9223372036854775807",
+            "-ERR invalid expire time in 'set' command\r\n",
+        ),
+        (
+            "SET k v EX 9223372036854775",
+            "-ERR invalid expire time in 'set' command\r\n",
+        ),
         ("SET k v NX XX", "-ERR syntax error\r\n"),
-        ("EXPIRE k 9223372036854775807", "-ERR invalid expire time in 'expire' command\r\n"),
+        (
+            "EXPIRE k 9223372036854775807",
+            "-ERR invalid expire time in 'expire' command\r\n",
+        ),
         ("SELECT 16", "-ERR DB index is out of range\r\n"),
-        ("SELECT x", "-ERR value is not an integer or out of range\r\n"),
+        (
+            "SELECT x",
+            "-ERR value is not an integer or out of range\r\n",
+        ),
         ("HELLO 4", "-NOPROTO unsupported protocol version\r\n"),
-        ("HELLO x", "-ERR Protocol version is not an integer or out of range\r\n"),
+        (
+            "HELLO x",
+            "-ERR Protocol version is not an integer or out of range\r\n",
+        ),
         ("HELLO 3 FOO", "-ERR Syntax error in HELLO option 'FOO'\r\n"),
-        ("CONFIG NOPE", "-ERR unknown subcommand 'NOPE'. Try CONFIG HELP.\r\n"),
+        (
+            "CONFIG NOPE",
+            "-ERR unknown subcommand 'NOPE'. Try CONFIG HELP.\r\n",
+        ),
         // The connection carries on after command errors.
         ("PING", "+PONG\r\n"),
     ]);
@@ -175,11 +208,17 @@ fn resp3_after_hello() {
     assert_eq!(hello, want);
     assert_eq!(srv.send(&mut c, "GET nope\r\n", &mut []), "_\r\n");
     srv.store.set_setting("save", "");
-    assert_eq!(srv.send(&mut c, "CONFIG GET SAV*\r\n", &mut []), "%1\r\n$4\r\nsave\r\n$0\r\n\r\n");
+    assert_eq!(
+        srv.send(&mut c, "CONFIG GET SAV*\r\n", &mut []),
+        "%1\r\n$4\r\nsave\r\n$0\r\n\r\n"
+    );
     let hello2 = srv.send(&mut c, "HELLO 2\r\n", &mut []);
     assert!(hello2.starts_with("*14\r\n$6\r\nserver\r\n"), "{hello2}");
     assert_eq!(srv.send(&mut c, "GET nope\r\n", &mut []), "$-1\r\n");
-    assert_eq!(srv.send(&mut c, "CONFIG GET save\r\n", &mut []), "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
+    assert_eq!(
+        srv.send(&mut c, "CONFIG GET save\r\n", &mut []),
+        "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"
+    );
 }
 
 #[test]
@@ -200,8 +239,14 @@ fn protocol_error_replies_then_closes_after_earlier_commands() {
     let mut srv = Server::new();
     let mut c = srv.connect();
     let got = srv.send(&mut c, "SET a 1\r\n*abc\r\nGET a\r\n", &mut []);
-    assert_eq!(got, "+OK\r\n-ERR Protocol error: invalid multibulk length\r\n");
-    assert!(matches!(c.poll_event(), Some(Event::Close(CloseReason::Protocol(_)))));
+    assert_eq!(
+        got,
+        "+OK\r\n-ERR Protocol error: invalid multibulk length\r\n"
+    );
+    assert!(matches!(
+        c.poll_event(),
+        Some(Event::Close(CloseReason::Protocol(_)))
+    ));
     assert!(!c.wants_read());
     // Nothing more runs on a closing session.
     assert_eq!(srv.send(&mut c, "PING\r\n", &mut []), "");
@@ -234,7 +279,10 @@ fn shutdown_is_an_event() {
     let mut c = srv.connect();
     assert_eq!(srv.send(&mut c, "SHUTDOWN NOSAVE\r\n", &mut []), "");
     assert_eq!(c.poll_event(), Some(Event::Shutdown));
-    assert_eq!(srv.send(&mut c, "SHUTDOWN SAVE NOSAVE\r\n", &mut []), "-ERR syntax error\r\n");
+    assert_eq!(
+        srv.send(&mut c, "SHUTDOWN SAVE NOSAVE\r\n", &mut []),
+        "-ERR syntax error\r\n"
+    );
 }
 
 #[test]
@@ -250,21 +298,33 @@ fn pubsub_resp2() {
         srv.send(&mut sub, "PSUBSCRIBE n*\r\n", &mut []),
         "*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:3\r\n"
     );
-    assert_eq!(srv.send(&mut publ, "PUBLISH news hi\r\n", &mut [&mut sub]), ":2\r\n");
+    assert_eq!(
+        srv.send(&mut publ, "PUBLISH news hi\r\n", &mut [&mut sub]),
+        ":2\r\n"
+    );
     assert_eq!(
         take(&mut sub),
         "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n\
          *4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n"
     );
-    assert_eq!(srv.send(&mut publ, "PUBLISH nobody hi\r\n", &mut [&mut sub]), ":1\r\n");
+    assert_eq!(
+        srv.send(&mut publ, "PUBLISH nobody hi\r\n", &mut [&mut sub]),
+        ":1\r\n"
+    );
     take(&mut sub);
-    assert_eq!(srv.send(&mut publ, "PUBLISH other hi\r\n", &mut [&mut sub]), ":0\r\n");
+    assert_eq!(
+        srv.send(&mut publ, "PUBLISH other hi\r\n", &mut [&mut sub]),
+        ":0\r\n"
+    );
     // Only a few commands are allowed on a subscribed RESP2 connection.
     assert_eq!(
         srv.send(&mut sub, "GET k\r\n", &mut []),
         "-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"
     );
-    assert_eq!(srv.send(&mut sub, "PING\r\n", &mut []), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+    assert_eq!(
+        srv.send(&mut sub, "PING\r\n", &mut []),
+        "*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+    );
     assert_eq!(
         srv.send(&mut sub, "UNSUBSCRIBE sport\r\n", &mut []),
         "*3\r\n$11\r\nunsubscribe\r\n$5\r\nsport\r\n:2\r\n"
@@ -277,10 +337,16 @@ fn pubsub_resp2() {
         srv.send(&mut sub, "UNSUBSCRIBE\r\n", &mut []),
         "*3\r\n$11\r\nunsubscribe\r\n$4\r\nnews\r\n:0\r\n"
     );
-    assert_eq!(srv.send(&mut sub, "UNSUBSCRIBE\r\n", &mut []), "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n");
+    assert_eq!(
+        srv.send(&mut sub, "UNSUBSCRIBE\r\n", &mut []),
+        "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n"
+    );
     // Out of subscribed mode, everything is allowed again.
     assert_eq!(srv.send(&mut sub, "PING\r\n", &mut []), "+PONG\r\n");
-    assert_eq!(srv.send(&mut publ, "PUBLISH news hi\r\n", &mut [&mut sub]), ":0\r\n");
+    assert_eq!(
+        srv.send(&mut publ, "PUBLISH news hi\r\n", &mut [&mut sub]),
+        ":0\r\n"
+    );
 }
 
 #[test]
@@ -295,10 +361,19 @@ fn pubsub_resp3_uses_push_frames_and_allows_all_commands() {
     );
     assert_eq!(srv.send(&mut sub, "GET k\r\n", &mut []), "_\r\n");
     assert_eq!(srv.send(&mut sub, "PING\r\n", &mut []), "+PONG\r\n");
-    assert_eq!(srv.send(&mut publ, "PUBLISH ch x\r\n", &mut [&mut sub]), ":1\r\n");
-    assert_eq!(take(&mut sub), ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nx\r\n");
+    assert_eq!(
+        srv.send(&mut publ, "PUBLISH ch x\r\n", &mut [&mut sub]),
+        ":1\r\n"
+    );
+    assert_eq!(
+        take(&mut sub),
+        ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nx\r\n"
+    );
     // A connection that publishes to itself gets its reply and the message.
-    assert_eq!(srv.send(&mut sub, "PUBLISH ch y\r\n", &mut []), ":1\r\n>3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\ny\r\n");
+    assert_eq!(
+        srv.send(&mut sub, "PUBLISH ch y\r\n", &mut []),
+        ":1\r\n>3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\ny\r\n"
+    );
 }
 
 #[test]
@@ -311,7 +386,10 @@ fn closing_a_subscriber_unsubscribes_it() {
     while srv.store.poll_delivery().is_some() {}
     sub.handle_close(&mut srv.store);
     assert_eq!(srv.send(&mut publ, "PUBLISH a x\r\n", &mut []), ":0\r\n");
-    assert_eq!(srv.store.pubsub.channel_count() + srv.store.pubsub.pattern_count(), 0);
+    assert_eq!(
+        srv.store.pubsub.channel_count() + srv.store.pubsub.pattern_count(),
+        0
+    );
 }
 
 #[test]
@@ -331,43 +409,73 @@ fn slow_subscriber_is_disconnected_at_the_output_limit() {
     srv.send(&mut sub, "SUBSCRIBE ch\r\n", &mut []);
     let mut closed_after = None;
     for i in 0..200 {
-        srv.send(&mut publ, &format!("PUBLISH ch {payload}\r\n"), &mut [&mut sub]);
+        srv.send(
+            &mut publ,
+            &format!("PUBLISH ch {payload}\r\n"),
+            &mut [&mut sub],
+        );
         if let Some(ev) = sub.poll_event() {
-            assert!(matches!(ev, Event::Close(CloseReason::OutputLimit { pending_bytes }) if pending_bytes > 64 * 1024));
+            assert!(
+                matches!(ev, Event::Close(CloseReason::OutputLimit { pending_bytes }) if pending_bytes > 64 * 1024)
+            );
             closed_after = Some(i);
             break;
         }
     }
     let n = closed_after.expect("the hard limit must close the subscriber");
     assert!((60..70).contains(&n), "closed after {n} messages of ~1 KiB");
-    assert!(sub.poll_transmit().is_empty(), "unwritten output is dropped");
+    assert!(
+        sub.poll_transmit().is_empty(),
+        "unwritten output is dropped"
+    );
 
     // Soft limit: above 16 KiB for the whole soft period.
     let mut sub = srv.connect_with(config);
     srv.send(&mut sub, "SUBSCRIBE ch\r\n", &mut []);
     for _ in 0..20 {
-        srv.send(&mut publ, &format!("PUBLISH ch {payload}\r\n"), &mut [&mut sub]);
+        srv.send(
+            &mut publ,
+            &format!("PUBLISH ch {payload}\r\n"),
+            &mut [&mut sub],
+        );
     }
     assert_eq!(sub.poll_event(), None);
     srv.now += 999;
-    srv.send(&mut publ, &format!("PUBLISH ch {payload}\r\n"), &mut [&mut sub]);
+    srv.send(
+        &mut publ,
+        &format!("PUBLISH ch {payload}\r\n"),
+        &mut [&mut sub],
+    );
     assert_eq!(sub.poll_event(), None);
     srv.now += 1;
-    srv.send(&mut publ, &format!("PUBLISH ch {payload}\r\n"), &mut [&mut sub]);
-    assert!(matches!(sub.poll_event(), Some(Event::Close(CloseReason::OutputLimit { .. }))));
+    srv.send(
+        &mut publ,
+        &format!("PUBLISH ch {payload}\r\n"),
+        &mut [&mut sub],
+    );
+    assert!(matches!(
+        sub.poll_event(),
+        Some(Event::Close(CloseReason::OutputLimit { .. }))
+    ));
 }
 
 #[test]
 fn big_pipelines_pause_at_the_output_bound_and_resume() {
     let mut srv = Server::new();
-    let config = SessionConfig { max_pending_output_bytes: 10_000, ..SessionConfig::default() };
+    let config = SessionConfig {
+        max_pending_output_bytes: 10_000,
+        ..SessionConfig::default()
+    };
     let mut c = srv.connect_with(config);
     let value = "v".repeat(1000);
     srv.send(&mut c, &format!("SET big {value}\r\n"), &mut []);
     c.handle_bytes("GET big\r\n".repeat(100).as_bytes());
     c.process(&mut srv.store, srv.now);
     let pending = c.poll_transmit().len();
-    assert!((10_000..12_000).contains(&pending), "paused near the bound, at {pending}");
+    assert!(
+        (10_000..12_000).contains(&pending),
+        "paused near the bound, at {pending}"
+    );
     assert!(!c.wants_read());
     let mut total = 0;
     while !c.poll_transmit().is_empty() {
@@ -382,7 +490,11 @@ fn big_pipelines_pause_at_the_output_bound_and_resume() {
 fn active_expiry_through_the_store() {
     let mut srv = Server::new();
     let mut c = srv.connect();
-    srv.send(&mut c, "SET a 1 PX 100\r\nSET b 1 PX 50\r\nSELECT 3\r\nSET c 1 PX 10\r\nSET d 1\r\n", &mut []);
+    srv.send(
+        &mut c,
+        "SET a 1 PX 100\r\nSET b 1 PX 50\r\nSELECT 3\r\nSET c 1 PX 10\r\nSET d 1\r\n",
+        &mut [],
+    );
     assert_eq!(srv.store.poll_timeout(), Some(T0 + 10));
     assert_eq!(srv.store.handle_timeout(T0 + 60), 2);
     assert_eq!(srv.store.poll_timeout(), Some(T0 + 100));

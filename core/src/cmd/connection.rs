@@ -19,7 +19,9 @@ impl Ping {
         if args.remaining() > 1 {
             return Err(CmdError::WrongArity(args.name()));
         }
-        Ok(Ping { message: args.next() })
+        Ok(Ping {
+            message: args.next(),
+        })
     }
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
@@ -45,7 +47,9 @@ pub struct Echo {
 
 impl Echo {
     pub(crate) fn parse(args: &mut Args) -> Result<Echo, CmdError> {
-        Ok(Echo { message: args.required()? })
+        Ok(Echo {
+            message: args.required()?,
+        })
     }
 }
 
@@ -63,14 +67,23 @@ pub struct Hello {
 
 impl Hello {
     pub(crate) fn parse(args: &mut Args) -> Result<Hello, CmdError> {
-        let mut hello = Hello { protover: None, auth: None, setname: None };
+        let mut hello = Hello {
+            protover: None,
+            auth: None,
+            setname: None,
+        };
         if let Some(v) = args.next() {
-            let v = parse_i64(&v)
-                .ok_or_else(|| CmdError::err("Protocol version is not an integer or out of range"))?;
+            let v = parse_i64(&v).ok_or_else(|| {
+                CmdError::err("Protocol version is not an integer or out of range")
+            })?;
             hello.protover = Some(match v {
                 2 => Protocol::Resp2,
                 3 => Protocol::Resp3,
-                _ => return Err(CmdError::Other("NOPROTO unsupported protocol version".into())),
+                _ => {
+                    return Err(CmdError::Other(
+                        "NOPROTO unsupported protocol version".into(),
+                    ))
+                }
             });
         }
         while let Some(opt) = args.next() {
@@ -115,7 +128,10 @@ pub(crate) fn hello_reply(id: u64, proto: Protocol) -> Frame {
     Frame::Map(vec![
         (s("server"), s("redis")),
         (s("version"), s(crate::REDIS_VERSION)),
-        (s("proto"), Frame::Integer(if proto == Protocol::Resp3 { 3 } else { 2 })),
+        (
+            s("proto"),
+            Frame::Integer(if proto == Protocol::Resp3 { 3 } else { 2 }),
+        ),
         (s("id"), Frame::Integer(id as i64)),
         (s("mode"), s("standalone")),
         (s("role"), s("master")),

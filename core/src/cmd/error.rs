@@ -71,7 +71,10 @@ impl CmdError {
         let name = String::from_utf8_lossy(&name[..name.len().min(128)]).into_owned();
         // A reply line must not hold CR or LF: Redis maps both to spaces.
         let clean = |s: String| s.replace(['\r', '\n'], " ");
-        CmdError::UnknownCommand { name: clean(name), args: clean(shown) }
+        CmdError::UnknownCommand {
+            name: clean(name),
+            args: clean(shown),
+        }
     }
 
     /// An `ERR …` error with the given text after the code.

@@ -21,7 +21,11 @@ impl Del {
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         let now = ctx.now_ms;
         let db = ctx.db();
-        let n = self.keys.iter().filter(|k| db.remove(k, now).is_some()).count();
+        let n = self
+            .keys
+            .iter()
+            .filter(|k| db.remove(k, now).is_some())
+            .count();
         Ok(Frame::Integer(n as i64))
     }
 }
@@ -93,14 +97,23 @@ impl Expire {
                 b"XX" => xx = true,
                 b"GT" => gt = true,
                 b"LT" => lt = true,
-                _ => return Err(CmdError::err(format_args!("Unsupported option {}", String::from_utf8_lossy(&opt)))),
+                _ => {
+                    return Err(CmdError::err(format_args!(
+                        "Unsupported option {}",
+                        String::from_utf8_lossy(&opt)
+                    )))
+                }
             }
         }
         if nx && (xx || gt || lt) {
-            return Err(CmdError::err("NX and XX, GT or LT options at the same time are not compatible"));
+            return Err(CmdError::err(
+                "NX and XX, GT or LT options at the same time are not compatible",
+            ));
         }
         if gt && lt {
-            return Err(CmdError::err("GT and LT options at the same time are not compatible"));
+            return Err(CmdError::err(
+                "GT and LT options at the same time are not compatible",
+            ));
         }
         let condition = match (nx, xx, gt, lt) {
             (true, ..) => ExpireCondition::IfNone,
@@ -112,7 +125,12 @@ impl Expire {
             _ => ExpireCondition::Always,
         };
         let amount = int_arg(&amount)?;
-        Ok(Expire { key, amount, millis, condition })
+        Ok(Expire {
+            key,
+            amount,
+            millis,
+            condition,
+        })
     }
 
     fn name(&self) -> &'static str {
@@ -128,11 +146,17 @@ impl Expire {
         let ms = if self.millis {
             self.amount
         } else {
-            self.amount.checked_mul(1000).ok_or(CmdError::InvalidExpire(self.name()))?
+            self.amount
+                .checked_mul(1000)
+                .ok_or(CmdError::InvalidExpire(self.name()))?
         };
-        let when = ms.checked_add(now as i64).ok_or(CmdError::InvalidExpire(self.name()))?;
+        let when = ms
+            .checked_add(now as i64)
+            .ok_or(CmdError::InvalidExpire(self.name()))?;
         let db = ctx.db();
-        let Some(current) = db.expire_at_ms(&self.key, now) else { return Ok(Frame::Integer(0)) };
+        let Some(current) = db.expire_at_ms(&self.key, now) else {
+            return Ok(Frame::Integer(0));
+        };
         // A key without expiry has an infinite time to live for GT and LT.
         let later = || current.is_some_and(|c| when > c as i64);
         let earlier = || current.is_none_or(|c| when < c as i64);
@@ -168,23 +192,28 @@ pub struct Ttl {
 
 impl Ttl {
     pub(crate) fn parse(args: &mut Args, millis: bool) -> Result<Ttl, CmdError> {
-        Ok(Ttl { key: args.required()?, millis })
+        Ok(Ttl {
+            key: args.required()?,
+            millis,
+        })
     }
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         let now = ctx.now_ms;
-        Ok(Frame::Integer(match ctx.db().expire_at_ms(&self.key, now) {
-            None => -2,
-            Some(None) => -1,
-            Some(Some(at)) => {
-                let ms = at.saturating_sub(now) as i64;
-                if self.millis {
-                    ms
-                } else {
-                    (ms + 500) / 1000
+        Ok(Frame::Integer(
+            match ctx.db().expire_at_ms(&self.key, now) {
+                None => -2,
+                Some(None) => -1,
+                Some(Some(at)) => {
+                    let ms = at.saturating_sub(now) as i64;
+                    if self.millis {
+                        ms
+                    } else {
+                        (ms + 500) / 1000
+                    }
                 }
-            }
-        }))
+            },
+        ))
     }
 }
 
@@ -197,7 +226,9 @@ pub struct Persist {
 
 impl Persist {
     pub(crate) fn parse(args: &mut Args) -> Result<Persist, CmdError> {
-        Ok(Persist { key: args.required()? })
+        Ok(Persist {
+            key: args.required()?,
+        })
     }
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {

@@ -71,7 +71,12 @@ impl CommandSpec {
 
 macro_rules! spec {
     ($name:literal, $arity:expr, $pubsub_ok:expr, $parse:expr) => {
-        CommandSpec { name: $name, arity: $arity, pubsub_ok: $pubsub_ok, parser: $parse }
+        CommandSpec {
+            name: $name,
+            arity: $arity,
+            pubsub_ok: $pubsub_ok,
+            parser: $parse,
+        }
     };
 }
 
@@ -81,26 +86,39 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("echo", 2, false, |a| Echo::parse(a).map(Command::Echo)),
     spec!("quit", -1, true, |_| Ok(Command::Quit)),
     spec!("hello", -1, false, |a| Hello::parse(a).map(Command::Hello)),
-    spec!("select", 2, false, |a| Select::parse(a).map(Command::Select)),
+    spec!("select", 2, false, |a| Select::parse(a)
+        .map(Command::Select)),
     spec!("get", 2, false, |a| Get::parse(a).map(Command::Get)),
     spec!("set", -3, false, |a| Set::parse(a).map(Command::Set)),
     spec!("del", -2, false, |a| Del::parse(a).map(Command::Del)),
-    spec!("exists", -2, false, |a| Exists::parse(a).map(Command::Exists)),
-    spec!("expire", -3, false, |a| Expire::parse(a, false).map(Command::Expire)),
-    spec!("pexpire", -3, false, |a| Expire::parse(a, true).map(Command::Expire)),
+    spec!("exists", -2, false, |a| Exists::parse(a)
+        .map(Command::Exists)),
+    spec!("expire", -3, false, |a| Expire::parse(a, false)
+        .map(Command::Expire)),
+    spec!("pexpire", -3, false, |a| Expire::parse(a, true)
+        .map(Command::Expire)),
     spec!("ttl", 2, false, |a| Ttl::parse(a, false).map(Command::Ttl)),
     spec!("pttl", 2, false, |a| Ttl::parse(a, true).map(Command::Ttl)),
-    spec!("persist", 2, false, |a| Persist::parse(a).map(Command::Persist)),
-    spec!("publish", 3, false, |a| Publish::parse(a).map(Command::Publish)),
-    spec!("subscribe", -2, true, |a| Subscribe::parse(a).map(Command::Subscribe)),
-    spec!("unsubscribe", -1, true, |a| Unsubscribe::parse(a).map(Command::Unsubscribe)),
-    spec!("psubscribe", -2, true, |a| PSubscribe::parse(a).map(Command::PSubscribe)),
-    spec!("punsubscribe", -1, true, |a| PUnsubscribe::parse(a).map(Command::PUnsubscribe)),
+    spec!("persist", 2, false, |a| Persist::parse(a)
+        .map(Command::Persist)),
+    spec!("publish", 3, false, |a| Publish::parse(a)
+        .map(Command::Publish)),
+    spec!("subscribe", -2, true, |a| Subscribe::parse(a)
+        .map(Command::Subscribe)),
+    spec!("unsubscribe", -1, true, |a| Unsubscribe::parse(a)
+        .map(Command::Unsubscribe)),
+    spec!("psubscribe", -2, true, |a| PSubscribe::parse(a)
+        .map(Command::PSubscribe)),
+    spec!("punsubscribe", -1, true, |a| PUnsubscribe::parse(a)
+        .map(Command::PUnsubscribe)),
     spec!("dbsize", 1, false, |_| Ok(Command::DbSize(DbSize))),
-    spec!("flushdb", -1, false, |a| FlushDb::parse(a).map(Command::FlushDb)),
-    spec!("flushall", -1, false, |a| FlushAll::parse(a).map(Command::FlushAll)),
+    spec!("flushdb", -1, false, |a| FlushDb::parse(a)
+        .map(Command::FlushDb)),
+    spec!("flushall", -1, false, |a| FlushAll::parse(a)
+        .map(Command::FlushAll)),
     spec!("config", -2, false, server::parse_config),
-    spec!("shutdown", -1, false, |a| Shutdown::parse(a).map(Command::Shutdown)),
+    spec!("shutdown", -1, false, |a| Shutdown::parse(a)
+        .map(Command::Shutdown)),
 ];
 
 /// The spec of the command named `name`, in any case.
@@ -252,7 +270,10 @@ mod tests {
     use super::*;
 
     fn req(parts: &[&str]) -> Vec<Bytes> {
-        parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect()
+        parts
+            .iter()
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect()
     }
 
     #[test]
@@ -283,21 +304,54 @@ mod tests {
     fn errors_have_redis_wording() {
         let cases: &[(&[&str], &str)] = &[
             (&["GET"], "ERR wrong number of arguments for 'get' command"),
-            (&["get", "a", "b"], "ERR wrong number of arguments for 'get' command"),
-            (&["foo", "x"], "ERR unknown command 'foo', with args beginning with: 'x' "),
-            (&["foo"], "ERR unknown command 'foo', with args beginning with: "),
+            (
+                &["get", "a", "b"],
+                "ERR wrong number of arguments for 'get' command",
+            ),
+            (
+                &["foo", "x"],
+                "ERR unknown command 'foo', with args beginning with: 'x' ",
+            ),
+            (
+                &["foo"],
+                "ERR unknown command 'foo', with args beginning with: ",
+            ),
             (&["SET", "k", "v", "NX", "XX"], "ERR syntax error"),
-            (&["set", "k", "v", "EX", "ten"], "ERR value is not an integer or out of range"),
-            (&["set", "k", "v", "EX", "0"], "ERR invalid expire time in 'set' command"),
+            (
+                &["set", "k", "v", "EX", "ten"],
+                "ERR value is not an integer or out of range",
+            ),
+            (
+                &["set", "k", "v", "EX", "0"],
+                "ERR invalid expire time in 'set' command",
+            ),
             (&["set", "k", "v", "KEEPTTL", "EX", "1"], "ERR syntax error"),
             (&["set", "k", "v", "EX"], "ERR syntax error"),
-            (&["expire", "k", "1", "NX", "XX"], "ERR NX and XX, GT or LT options at the same time are not compatible"),
-            (&["expire", "k", "1", "GT", "LT"], "ERR GT and LT options at the same time are not compatible"),
+            (
+                &["expire", "k", "1", "NX", "XX"],
+                "ERR NX and XX, GT or LT options at the same time are not compatible",
+            ),
+            (
+                &["expire", "k", "1", "GT", "LT"],
+                "ERR GT and LT options at the same time are not compatible",
+            ),
             (&["expire", "k", "1", "YY"], "ERR Unsupported option YY"),
-            (&["expire", "k", "x"], "ERR value is not an integer or out of range"),
-            (&["ping", "a", "b"], "ERR wrong number of arguments for 'ping' command"),
-            (&["config"], "ERR wrong number of arguments for 'config' command"),
-            (&["config", "get"], "ERR wrong number of arguments for 'config|get' command"),
+            (
+                &["expire", "k", "x"],
+                "ERR value is not an integer or out of range",
+            ),
+            (
+                &["ping", "a", "b"],
+                "ERR wrong number of arguments for 'ping' command",
+            ),
+            (
+                &["config"],
+                "ERR wrong number of arguments for 'config' command",
+            ),
+            (
+                &["config", "get"],
+                "ERR wrong number of arguments for 'config|get' command",
+            ),
         ];
         for &(parts, want) in cases {
             let err = Command::parse(req(parts)).expect_err(&format!("{parts:?} must fail"));
@@ -308,13 +362,26 @@ mod tests {
     #[test]
     fn unknown_command_args_are_cut_at_128_bytes() {
         let long = "x".repeat(200);
-        let err = Command::parse(req(&["nope", &long, "y"])).unwrap_err().to_string();
-        assert_eq!(err, format!("ERR unknown command 'nope', with args beginning with: '{}' ", "x".repeat(128)));
+        let err = Command::parse(req(&["nope", &long, "y"]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "ERR unknown command 'nope', with args beginning with: '{}' ",
+                "x".repeat(128)
+            )
+        );
     }
 
     #[test]
     fn names_are_case_insensitive() {
-        assert!(matches!(Command::parse(req(&["gEt", "k"])), Ok(Command::Get(_))));
-        assert!(matches!(Command::parse(req(&["PEXPIRE", "k", "5"])), Ok(Command::Expire(e)) if e.millis));
+        assert!(matches!(
+            Command::parse(req(&["gEt", "k"])),
+            Ok(Command::Get(_))
+        ));
+        assert!(
+            matches!(Command::parse(req(&["PEXPIRE", "k", "5"])), Ok(Command::Expire(e)) if e.millis)
+        );
     }
 }

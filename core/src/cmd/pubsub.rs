@@ -20,7 +20,10 @@ pub struct Publish {
 
 impl Publish {
     pub(crate) fn parse(args: &mut Args) -> Result<Publish, CmdError> {
-        Ok(Publish { channel: args.required()?, message: args.required()? })
+        Ok(Publish {
+            channel: args.required()?,
+            message: args.required()?,
+        })
     }
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
@@ -73,7 +76,9 @@ fn owned(b: &Bytes) -> Bytes {
 
 impl Subscribe {
     pub(crate) fn parse(args: &mut Args) -> Result<Subscribe, CmdError> {
-        Ok(Subscribe { channels: args.rest() })
+        Ok(Subscribe {
+            channels: args.rest(),
+        })
     }
 
     pub(crate) fn apply(self, ctx: &mut Ctx) {
@@ -90,7 +95,9 @@ impl Subscribe {
 
 impl Unsubscribe {
     pub(crate) fn parse(args: &mut Args) -> Result<Unsubscribe, CmdError> {
-        Ok(Unsubscribe { channels: args.rest() })
+        Ok(Unsubscribe {
+            channels: args.rest(),
+        })
     }
 
     pub(crate) fn apply(self, ctx: &mut Ctx) {
@@ -115,7 +122,9 @@ impl Unsubscribe {
 
 impl PSubscribe {
     pub(crate) fn parse(args: &mut Args) -> Result<PSubscribe, CmdError> {
-        Ok(PSubscribe { patterns: args.rest() })
+        Ok(PSubscribe {
+            patterns: args.rest(),
+        })
     }
 
     pub(crate) fn apply(self, ctx: &mut Ctx) {
@@ -132,7 +141,9 @@ impl PSubscribe {
 
 impl PUnsubscribe {
     pub(crate) fn parse(args: &mut Args) -> Result<PUnsubscribe, CmdError> {
-        Ok(PUnsubscribe { patterns: args.rest() })
+        Ok(PUnsubscribe {
+            patterns: args.rest(),
+        })
     }
 
     pub(crate) fn apply(self, ctx: &mut Ctx) {

@@ -69,9 +69,14 @@ pub(crate) fn parse_config(args: &mut Args) -> Result<Command, CmdError> {
         if args.remaining() == 0 {
             return Err(CmdError::WrongArity("config|get"));
         }
-        return Ok(Command::ConfigGet(ConfigGet { patterns: args.rest() }));
+        return Ok(Command::ConfigGet(ConfigGet {
+            patterns: args.rest(),
+        }));
     }
-    Err(CmdError::UnknownSubcommand { sub: String::from_utf8_lossy(&sub).into_owned(), cmd: "CONFIG" })
+    Err(CmdError::UnknownSubcommand {
+        sub: String::from_utf8_lossy(&sub).into_owned(),
+        cmd: "CONFIG",
+    })
 }
 
 impl ConfigGet {
@@ -79,7 +84,11 @@ impl ConfigGet {
         let pairs = ctx
             .store
             .settings()
-            .filter(|(name, _)| self.patterns.iter().any(|p| glob_match(p, name.as_bytes(), true)))
+            .filter(|(name, _)| {
+                self.patterns
+                    .iter()
+                    .any(|p| glob_match(p, name.as_bytes(), true))
+            })
             .map(|(name, value)| (Frame::bulk(name), Frame::Bulk(Bytes::from(value))))
             .collect();
         Ok(Frame::Map(pairs))

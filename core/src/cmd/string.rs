@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::{int_arg, Args, CmdError};
 use crate::db::Value;
-use crate::resp::Frame;
+use crate::resp::{encode_bulk, encode_null, Frame};
 use crate::session::Ctx;
 
 /// `GET key` — the string at `key`, or nil.
@@ -16,17 +16,20 @@ pub struct Get {
 
 impl Get {
     pub(crate) fn parse(args: &mut Args) -> Result<Get, CmdError> {
-        Ok(Get { key: args.required()? })
+        Ok(Get {
+            key: args.required()?,
+        })
     }
 
-    pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
-        let now = ctx.now_ms;
-        match ctx.db().get(&self.key, now) {
-            None => Ok(Frame::Null),
-            Some(Value::Str(v)) => Ok(Frame::Bulk(v.clone())),
+    /// Writes the reply straight from the stored bytes: GET is the hottest path and needs
+    /// no intermediate frame.
+    pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<(), CmdError> {
+        ctx.with_value(&self.key, |value, out, proto| match value {
+            None => Ok(encode_null(out, proto)),
+            Some(Value::Str(v)) => Ok(encode_bulk(out, v)),
             #[allow(unreachable_patterns)]
             Some(_) => Err(CmdError::WrongType),
-        }
+        })
     }
 }
 
@@ -78,15 +81,25 @@ impl Set {
     pub(crate) fn parse(args: &mut Args) -> Result<Set, CmdError> {
         let key = args.required()?;
         let value = args.required()?;
-        let mut set = Set { key, value, condition: SetCondition::Always, expiry: SetExpiry::Clear, get: false };
+        let mut set = Set {
+            key,
+            value,
+            condition: SetCondition::Always,
+            expiry: SetExpiry::Clear,
+            get: false,
+        };
         // Options first, numbers after: Redis reports a syntax error before a bad number.
         let mut expire: Option<(Bytes, bool, bool)> = None; // (arg, millis, absolute)
         let mut keep_ttl = false;
         while let Some(opt) = args.next() {
             let has_next = args.remaining() > 0;
             match opt.to_ascii_uppercase().as_slice() {
-                b"NX" if set.condition != SetCondition::IfExists => set.condition = SetCondition::IfMissing,
-                b"XX" if set.condition != SetCondition::IfMissing => set.condition = SetCondition::IfExists,
+                b"NX" if set.condition != SetCondition::IfExists => {
+                    set.condition = SetCondition::IfMissing
+                }
+                b"XX" if set.condition != SetCondition::IfMissing => {
+                    set.condition = SetCondition::IfExists
+                }
                 b"GET" => set.get = true,
                 b"KEEPTTL" if expire.is_none() => keep_ttl = true,
                 kind @ (b"EX" | b"PX" | b"EXAT" | b"PXAT") if !keep_ttl && has_next => {
@@ -108,7 +121,11 @@ impl Set {
                 return Err(CmdError::InvalidExpire("set"));
             }
             let ms = if millis { n } else { n * 1000 };
-            set.expiry = if absolute { SetExpiry::At(ms) } else { SetExpiry::After(ms) };
+            set.expiry = if absolute {
+                SetExpiry::At(ms)
+            } else {
+                SetExpiry::After(ms)
+            };
         }
         Ok(set)
     }
@@ -116,16 +133,17 @@ impl Set {
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         let now = ctx.now_ms;
         let expire_at = match self.expiry {
-            SetExpiry::After(ms) => {
-                Some(ms.checked_add(now as i64).ok_or(CmdError::InvalidExpire("set"))?)
-            }
+            SetExpiry::After(ms) => Some(
+                ms.checked_add(now as i64)
+                    .ok_or(CmdError::InvalidExpire("set"))?,
+            ),
             SetExpiry::At(ms) => Some(ms),
             SetExpiry::Clear | SetExpiry::Keep => None,
         };
         let db = ctx.db();
         let old = match db.get(&self.key, now) {
             None => None,
-            Some(Value::Str(v)) => Some(v.clone()),
+            Some(Value::Str(v)) => Some(Bytes::copy_from_slice(v)),
             #[allow(unreachable_patterns)]
             Some(_) if self.get => return Err(CmdError::WrongType),
             #[allow(unreachable_patterns)]
@@ -138,7 +156,7 @@ impl Set {
         };
         if write {
             // The value is copied out of the read buffer so it does not pin it.
-            let value = Value::Str(Bytes::copy_from_slice(&self.value));
+            let value = Value::str(&self.value);
             match self.expiry {
                 SetExpiry::Keep => db.insert_keep_ttl(&self.key, value, now),
                 _ => db.insert(&self.key, value, expire_at.map(|at| at.max(0) as u64)),

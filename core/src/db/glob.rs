@@ -94,7 +94,8 @@ fn match_class(pattern: &[u8], start: usize, c: u8, nocase: bool) -> Option<usiz
                 let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
                 let in_range = |x: u8| lo <= x && x <= hi;
                 matched |= in_range(c)
-                    || (nocase && (in_range(c.to_ascii_lowercase()) || in_range(c.to_ascii_uppercase())));
+                    || (nocase
+                        && (in_range(c.to_ascii_lowercase()) || in_range(c.to_ascii_uppercase())));
                 p += 3;
             }
             Some(&x) => {
@@ -131,7 +132,11 @@ mod tests {
             ("h\\*llo", "hello", false),
             ("news.*", "news.art", true),
             ("news.*", "news", false),
-            ("*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false),
+            (
+                "*a*a*a*b",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                false,
+            ),
             ("a*b*c", "aXXbYYc", true),
             ("a*b*c", "aXXbYYcZ", false),
             ("[abc", "b", true),
@@ -140,7 +145,11 @@ mod tests {
             ("a", "", false),
         ];
         for &(p, t, want) in cases {
-            assert_eq!(glob_match(p.as_bytes(), t.as_bytes(), false), want, "{p:?} ~ {t:?}");
+            assert_eq!(
+                glob_match(p.as_bytes(), t.as_bytes(), false),
+                want,
+                "{p:?} ~ {t:?}"
+            );
         }
     }
 

@@ -1,8 +1,7 @@
 //! One logical database: keys to values, with optional expiry times.
 
-use std::collections::{BTreeSet, HashMap};
-
-use bytes::Bytes;
+use std::collections::BTreeSet;
+use std::hash::BuildHasher;
 
 type Hasher = foldhash::fast::FixedState;
 
@@ -13,11 +12,17 @@ type Hasher = foldhash::fast::FixedState;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Value {
-    /// A binary-safe string.
-    Str(Bytes),
+    /// A binary-safe string. A boxed slice (16 bytes) rather than `Bytes` (32): the keyspace
+    /// holds millions of these, and replies copy small strings anyway.
+    Str(Box<[u8]>),
 }
 
 impl Value {
+    /// A string value, copying `bytes`.
+    pub fn str(bytes: &[u8]) -> Value {
+        Value::Str(bytes.into())
+    }
+
     /// The name TYPE replies with.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -26,8 +31,12 @@ impl Value {
     }
 }
 
+/// One key. Boxed, so the table holds 8-byte pointers: with millions of keys, a table of
+/// inline entries would waste its empty slots' worth of entry size (hash tables run up to
+/// half empty after growing).
 #[derive(Debug)]
 struct Entry {
+    key: Box<[u8]>,
     value: Value,
     /// Absolute expiry in Unix milliseconds. Always mirrored in `Db::expiries`.
     expire_at_ms: Option<u64>,
@@ -39,12 +48,13 @@ struct Entry {
 /// time, and actively, when the adapter calls [`Db::handle_timeout`] at
 /// [`Db::poll_timeout`]. Every accessor therefore takes `now_ms` and `&mut self`.
 ///
-/// Expiry times are kept in an ordered index beside the map, so the active step visits
+/// Expiry times are kept in an ordered index beside the table, so the active step visits
 /// exactly the keys that are due, in order, and the next deadline is known without sampling.
 #[derive(Debug)]
 pub struct Db {
-    map: HashMap<Bytes, Entry, Hasher>,
-    expiries: BTreeSet<(u64, Bytes)>,
+    table: hashbrown::HashTable<Box<Entry>>,
+    hasher: Hasher,
+    expiries: BTreeSet<(u64, Box<[u8]>)>,
     expired_count: u64,
 }
 
@@ -59,20 +69,47 @@ impl Db {
     /// seed so clients cannot choose keys that collide.
     pub fn new(seed: u64) -> Db {
         Db {
-            map: HashMap::with_hasher(Hasher::with_seed(seed)),
+            table: hashbrown::HashTable::new(),
+            hasher: Hasher::with_seed(seed),
             expiries: BTreeSet::new(),
             expired_count: 0,
         }
     }
 
+    fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn find(&self, key: &[u8]) -> Option<&Entry> {
+        self.table
+            .find(self.hash(key), |e| *e.key == *key)
+            .map(|e| &**e)
+    }
+
+    fn find_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let hash = self.hash(key);
+        self.table
+            .find_mut(hash, |e| *e.key == *key)
+            .map(|e| &mut **e)
+    }
+
+    /// Takes `key` out of the table (not the expiry index).
+    fn take(&mut self, key: &[u8]) -> Option<Box<Entry>> {
+        let hash = self.hash(key);
+        match self.table.find_entry(hash, |e| *e.key == *key) {
+            Ok(occupied) => Some(occupied.remove().0),
+            Err(_) => None,
+        }
+    }
+
     /// Number of keys, counting expired ones not yet collected (as Redis's DBSIZE does).
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
     /// True if the database holds no keys.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.table.is_empty()
     }
 
     /// Number of keys with an expiry time.
@@ -87,12 +124,15 @@ impl Db {
 
     /// Removes `key` if it is past its expiry. Returns true if the key is (still) present.
     fn check_alive(&mut self, key: &[u8], now_ms: u64) -> bool {
-        match self.map.get(key) {
+        match self.find(key) {
             None => false,
-            Some(Entry { expire_at_ms: Some(at), .. }) if *at <= now_ms => {
+            Some(Entry {
+                expire_at_ms: Some(at),
+                ..
+            }) if *at <= now_ms => {
                 let at = *at;
-                if let Some((k, _)) = self.map.remove_entry(key) {
-                    self.expiries.remove(&(at, k));
+                if let Some(e) = self.take(key) {
+                    self.expiries.remove(&(at, e.key));
                 }
                 self.expired_count += 1;
                 false
@@ -106,7 +146,7 @@ impl Db {
         if !self.check_alive(key, now_ms) {
             return None;
         }
-        self.map.get(key).map(|e| &e.value)
+        self.find(key).map(|e| &e.value)
     }
 
     /// The live value of `key`, for changing in place (its expiry stays).
@@ -114,7 +154,7 @@ impl Db {
         if !self.check_alive(key, now_ms) {
             return None;
         }
-        self.map.get_mut(key).map(|e| &mut e.value)
+        self.find_mut(key).map(|e| &mut e.value)
     }
 
     /// True if `key` holds a live value.
@@ -122,30 +162,41 @@ impl Db {
         self.check_alive(key, now_ms)
     }
 
-    /// Stores `value` under `key`, replacing any value and expiry it had. A new key's bytes
+    /// Stores `value` under `key`, replacing any value and expiry it had. The key's bytes
     /// are copied: a key must not pin the connection's read buffer.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
-        if let Some((k, entry)) = self.map.get_key_value(key) {
-            // Overwrite in place: the stored key (and its allocation) stays.
-            let (k, old) = (k.clone(), entry.expire_at_ms);
-            if old != expire_at_ms {
-                if let Some(old) = old {
-                    self.expiries.remove(&(old, k.clone()));
+        let hash = self.hash(key);
+        let hasher = &self.hasher;
+        match self
+            .table
+            .entry(hash, |e| *e.key == *key, |e| hasher.hash_one(&*e.key))
+        {
+            hashbrown::hash_table::Entry::Occupied(mut occupied) => {
+                // Overwrite in place: the stored key (and its allocation) stays.
+                let e = occupied.get_mut();
+                if e.expire_at_ms != expire_at_ms {
+                    if let Some(old) = e.expire_at_ms {
+                        self.expiries.remove(&(old, e.key.clone()));
+                    }
+                    if let Some(at) = expire_at_ms {
+                        self.expiries.insert((at, e.key.clone()));
+                    }
                 }
-                if let Some(at) = expire_at_ms {
-                    self.expiries.insert((at, k));
-                }
+                e.value = value;
+                e.expire_at_ms = expire_at_ms;
             }
-            let entry = self.map.get_mut(key).expect("present above");
-            entry.value = value;
-            entry.expire_at_ms = expire_at_ms;
-            return;
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                let key: Box<[u8]> = key.into();
+                if let Some(at) = expire_at_ms {
+                    self.expiries.insert((at, key.clone()));
+                }
+                vacant.insert(Box::new(Entry {
+                    key,
+                    value,
+                    expire_at_ms,
+                }));
+            }
         }
-        let key = Bytes::copy_from_slice(key);
-        if let Some(at) = expire_at_ms {
-            self.expiries.insert((at, key.clone()));
-        }
-        self.map.insert(key, Entry { value, expire_at_ms });
     }
 
     /// Stores `value` under `key`, keeping the expiry of a live previous value (SET KEEPTTL).
@@ -161,11 +212,16 @@ impl Db {
         if !self.check_alive(key, now_ms) {
             return None;
         }
-        let (k, entry) = self.map.remove_entry(key)?;
-        if let Some(at) = entry.expire_at_ms {
-            self.expiries.remove(&(at, k));
+        let e = self.take(key)?;
+        let Entry {
+            key,
+            value,
+            expire_at_ms,
+        } = *e;
+        if let Some(at) = expire_at_ms {
+            self.expiries.remove(&(at, key));
         }
-        Some(entry.value)
+        Some(value)
     }
 
     /// The expiry of a live `key`: `None` if the key is missing, `Some(None)` if it has none.
@@ -173,7 +229,7 @@ impl Db {
         if !self.check_alive(key, now_ms) {
             return None;
         }
-        self.map.get(key).map(|e| e.expire_at_ms)
+        self.find(key).map(|e| e.expire_at_ms)
     }
 
     /// Sets (or with `None` clears) the expiry of a live `key`. Returns false if the key is
@@ -182,23 +238,23 @@ impl Db {
         if !self.check_alive(key, now_ms) {
             return false;
         }
-        let Some((k, entry)) = self.map.get_key_value(key) else { return false };
-        let (k, old) = (k.clone(), entry.expire_at_ms);
+        let Some(e) = self.find_mut(key) else {
+            return false;
+        };
+        let old = std::mem::replace(&mut e.expire_at_ms, at);
+        let stored = e.key.clone();
         if let Some(old) = old {
-            self.expiries.remove(&(old, k.clone()));
+            self.expiries.remove(&(old, stored.clone()));
         }
         if let Some(at) = at {
-            self.expiries.insert((at, k));
-        }
-        if let Some(e) = self.map.get_mut(key) {
-            e.expire_at_ms = at;
+            self.expiries.insert((at, stored));
         }
         true
     }
 
     /// Removes every key.
     pub fn clear(&mut self) {
-        self.map.clear();
+        self.table = hashbrown::HashTable::new();
         self.expiries.clear();
     }
 
@@ -219,7 +275,7 @@ impl Db {
                 _ => break,
             }
             let (_, key) = self.expiries.pop_first().expect("checked above");
-            self.map.remove(&key);
+            self.take(&key);
             self.expired_count += 1;
             removed += 1;
         }
@@ -227,10 +283,10 @@ impl Db {
     }
 
     /// Iterates over the live keys (expired ones not yet collected are skipped).
-    pub fn keys(&self, now_ms: u64) -> impl Iterator<Item = &Bytes> + '_ {
-        self.map
+    pub fn keys(&self, now_ms: u64) -> impl Iterator<Item = &[u8]> + '_ {
+        self.table
             .iter()
-            .filter(move |(_, e)| e.expire_at_ms.is_none_or(|at| at > now_ms))
-            .map(|(k, _)| k)
+            .filter(move |e| e.expire_at_ms.is_none_or(|at| at > now_ms))
+            .map(|e| &*e.key)
     }
 }

@@ -68,8 +68,12 @@ impl PubSub {
 
     /// Removes `id` from `channel`. Returns false if it was not subscribed.
     pub fn unsubscribe(&mut self, id: ClientId, channel: &[u8]) -> bool {
-        let Some(subs) = self.channels.get_mut(channel) else { return false };
-        let Some(i) = subs.iter().position(|&s| s == id) else { return false };
+        let Some(subs) = self.channels.get_mut(channel) else {
+            return false;
+        };
+        let Some(i) = subs.iter().position(|&s| s == id) else {
+            return false;
+        };
         subs.remove(i);
         if subs.is_empty() {
             self.channels.remove(channel);
@@ -94,9 +98,13 @@ impl PubSub {
 
     /// Removes `id` from `pattern`. Returns false if it was not subscribed.
     pub fn punsubscribe(&mut self, id: ClientId, pattern: &[u8]) -> bool {
-        let Some(pi) = self.patterns.iter().position(|(p, _)| p == pattern) else { return false };
+        let Some(pi) = self.patterns.iter().position(|(p, _)| p == pattern) else {
+            return false;
+        };
         let subs = &mut self.patterns[pi].1;
-        let Some(i) = subs.iter().position(|&s| s == id) else { return false };
+        let Some(i) = subs.iter().position(|&s| s == id) else {
+            return false;
+        };
         subs.remove(i);
         if subs.is_empty() {
             self.patterns.remove(pi);
@@ -116,7 +124,14 @@ impl PubSub {
         let mut n = 0;
         if let Some(subs) = self.channels.get(channel) {
             for &id in subs {
-                deliver(id, Message { pattern: None, channel: channel.clone(), payload: payload.clone() });
+                deliver(
+                    id,
+                    Message {
+                        pattern: None,
+                        channel: channel.clone(),
+                        payload: payload.clone(),
+                    },
+                );
                 n += 1;
             }
         }

@@ -18,7 +18,11 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { databases: 16, hash_seed: 0, max_expire_per_call: 1000 }
+        StoreConfig {
+            databases: 16,
+            hash_seed: 0,
+            max_expire_per_call: 1000,
+        }
     }
 }
 
@@ -57,7 +61,9 @@ impl Store {
     /// A store with `config.databases` empty databases.
     pub fn new(config: StoreConfig) -> Store {
         let databases = config.databases.max(1);
-        let dbs = (0..databases).map(|i| Db::new(config.hash_seed ^ i as u64)).collect();
+        let dbs = (0..databases)
+            .map(|i| Db::new(config.hash_seed ^ i as u64))
+            .collect();
         Store {
             dbs,
             pubsub: PubSub::default(),
@@ -115,7 +121,9 @@ impl Store {
 
     pub(crate) fn publish(&mut self, channel: &bytes::Bytes, payload: &bytes::Bytes) -> usize {
         let deliveries = &mut self.deliveries;
-        self.pubsub.publish(channel, payload, |to, message| deliveries.push_back(Delivery { to, message }))
+        self.pubsub.publish(channel, payload, |to, message| {
+            deliveries.push_back(Delivery { to, message })
+        })
     }
 
     /// The next pub/sub message for some connection, in publish order.

@@ -237,9 +237,7 @@ impl Decoder {
                     Frame::NullArray
                 } else {
                     let n = match declared {
-                        Some(n)
-                            if n >= 0 && n as u64 <= self.limits.max_aggregate_len as u64 =>
-                        {
+                        Some(n) if n >= 0 && n as u64 <= self.limits.max_aggregate_len as u64 => {
                             n as usize
                         }
                         _ => return Err(ProtocolError::InvalidMultibulkLength),
@@ -558,7 +556,8 @@ pub(crate) mod tests {
 
     #[test]
     fn valid_frames() {
-        let cases: Vec<(&str, Frame)> = vec![
+        let cases: Vec<(&str, Frame)> =
+            vec![
             ("+OK\r\n", Frame::OK),
             ("+\r\n", Frame::Simple(Bytes::new())),
             ("-ERR unknown command\r\n", Frame::Error(b("ERR unknown command"))),
@@ -748,8 +747,14 @@ pub(crate) mod tests {
                 ProtocolError::InvalidMultibulkLength,
                 "Protocol error: invalid multibulk length",
             ),
-            (ProtocolError::UnknownType(b'?'), "Protocol error: unknown frame type '?'"),
-            (ProtocolError::UnknownType(0), "Protocol error: unknown frame type '\\x00'"),
+            (
+                ProtocolError::UnknownType(b'?'),
+                "Protocol error: unknown frame type '?'",
+            ),
+            (
+                ProtocolError::UnknownType(0),
+                "Protocol error: unknown frame type '\\x00'",
+            ),
         ];
         for (error, text) in cases {
             assert_eq!(error.to_string(), text);
@@ -834,7 +839,11 @@ pub(crate) mod tests {
             }
         }
         // Not assert_eq!: a failure would print megabytes.
-        assert!(out == Some(Frame::Bulk(Bytes::copy_from_slice(&input[start..start + len]))));
+        assert!(
+            out == Some(Frame::Bulk(Bytes::copy_from_slice(
+                &input[start..start + len]
+            )))
+        );
         assert!(buf.is_empty());
     }
 
@@ -864,7 +873,12 @@ pub(crate) mod tests {
     /// the same outcome.
     #[test]
     fn regressions() {
-        let inputs: &[&[u8]] = &[b"=4\r\n\xff\xff\xff:\r\n", b"|1\r\n|1\r\n", b"\r", b"*1\r\n$"];
+        let inputs: &[&[u8]] = &[
+            b"=4\r\n\xff\xff\xff:\r\n",
+            b"|1\r\n|1\r\n",
+            b"\r",
+            b"*1\r\n$",
+        ];
         for input in inputs {
             let whole = decode_all(Limits::DEFAULT, input);
             let bytewise = decode_chunked(Limits::DEFAULT, input, &[1]);
@@ -877,8 +891,11 @@ pub(crate) mod tests {
 
     /// Bytes with no CR or LF, as simple strings, errors and big numbers need.
     fn line_bytes() -> impl Strategy<Value = Bytes> {
-        proptest::collection::vec(any::<u8>().prop_filter("no CR/LF", |b| *b != b'\r' && *b != b'\n'), 0..12)
-            .prop_map(Bytes::from)
+        proptest::collection::vec(
+            any::<u8>().prop_filter("no CR/LF", |b| *b != b'\r' && *b != b'\n'),
+            0..12,
+        )
+        .prop_map(Bytes::from)
     }
 
     fn any_bytes() -> impl Strategy<Value = Bytes> {
@@ -915,7 +932,8 @@ pub(crate) mod tests {
             double().prop_map(Frame::Double),
             ("[-+]?[0-9]{1,40}").prop_map(|s| Frame::BigNumber(Bytes::from(s))),
             any_bytes().prop_map(Frame::BulkError),
-            (any::<[u8; 3]>(), any_bytes()).prop_map(|(format, data)| Frame::Verbatim { format, data }),
+            (any::<[u8; 3]>(), any_bytes())
+                .prop_map(|(format, data)| Frame::Verbatim { format, data }),
         ];
         leaf.prop_recursive(4, 48, 6, |inner| {
             let items = proptest::collection::vec(inner.clone(), 0..6);

@@ -18,8 +18,8 @@ mod request;
 
 pub use decode::Decoder;
 pub use encode::{
-    encode, encode_array_len, encode_bulk, encode_command, encode_double, encode_error, encode_integer,
-    encode_null, encode_simple,
+    encode, encode_array_len, encode_bulk, encode_command, encode_double, encode_error,
+    encode_integer, encode_null, encode_simple,
 };
 pub use error::ProtocolError;
 pub use frame::{Frame, Protocol};

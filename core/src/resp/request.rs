@@ -272,7 +272,11 @@ fn split_args(line: &Bytes, end: usize) -> Result<Vec<Bytes>, ProtocolError> {
                     break;
                 }
                 if in_double && c == b'\\' {
-                    let hex = match (at(i + 1), at(i + 2).and_then(hex_value), at(i + 3).and_then(hex_value)) {
+                    let hex = match (
+                        at(i + 1),
+                        at(i + 2).and_then(hex_value),
+                        at(i + 3).and_then(hex_value),
+                    ) {
                         (Some(b'x'), Some(hi), Some(lo)) => Some(hi * 16 + lo),
                         _ => None,
                     };
@@ -371,7 +375,10 @@ mod tests {
     fn valid_requests() {
         let cases: &[(&[u8], &[&[&[u8]]])] = &[
             (b"*1\r\n$4\r\nPING\r\n", &[&[b"PING"]]),
-            (b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n", &[&[b"SET", b"k", b""]]),
+            (
+                b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n",
+                &[&[b"SET", b"k", b""]],
+            ),
             (b"*1\r\n$4\r\nPI\r\n\r\n", &[&[b"PI\r\n"]]),
             // Empty commands are skipped.
             (b"*0\r\n*-1\r\n*-5\r\n*1\r\n$4\r\nPING\r\n", &[&[b"PING"]]),
@@ -387,7 +394,10 @@ mod tests {
             ),
             (b"ECHO \"\\xZZ\" \"\\x4\"\n", &[&[b"ECHO", b"xZZ", b"x4"]]),
             (b"ECHO 'it\\'s' 'a\\nb'\n", &[&[b"ECHO", b"it's", b"a\\nb"]]),
-            (b"ECHO foo\"bar baz\" x'y'\n", &[&[b"ECHO", b"foobar baz", b"xy"]]),
+            (
+                b"ECHO foo\"bar baz\" x'y'\n",
+                &[&[b"ECHO", b"foobar baz", b"xy"]],
+            ),
             (b"ECHO \"\" ''\n", &[&[b"ECHO", b"", b""]]),
             (b"ECHO\"a\"\n", &[&[b"ECHOa"]]),
             // The text of a line stops at a NUL, as in C.
@@ -401,7 +411,10 @@ mod tests {
             (b"ECHO \"a\r\"\r\n", &[&[b"ECHO", b"a\r"]]),
             (b"ECHO \xff\xfe\n", &[&[b"ECHO", b"\xff\xfe"]]),
             // A multibulk after an inline command and the other way round.
-            (b"PING\r\n*1\r\n$4\r\nPING\r\nPING\r\n", &[&[b"PING"], &[b"PING"], &[b"PING"]]),
+            (
+                b"PING\r\n*1\r\n$4\r\nPING\r\nPING\r\n",
+                &[&[b"PING"], &[b"PING"], &[b"PING"]],
+            ),
         ];
         for (input, expected) in cases {
             let expected: Vec<Vec<Bytes>> = expected.iter().map(|c| words(c)).collect();
@@ -418,27 +431,100 @@ mod tests {
     fn invalid_requests() {
         use ProtocolError::*;
         let cases: &[(&[u8], ProtocolError, &str)] = &[
-            (b"*x\r\n", InvalidMultibulkLength, "Protocol error: invalid multibulk length"),
-            (b"*\r\n", InvalidMultibulkLength, "Protocol error: invalid multibulk length"),
-            (b"*01\r\n", InvalidMultibulkLength, "Protocol error: invalid multibulk length"),
-            (b"*+1\r\n", InvalidMultibulkLength, "Protocol error: invalid multibulk length"),
-            (b"*2147483647\r\n", InvalidMultibulkLength, "Protocol error: invalid multibulk length"),
-            (b"*1\r\n:1\r\n", ExpectedBulk(b':'), "Protocol error: expected '$', got ':'"),
-            (b"*1\r\nPING\r\n", ExpectedBulk(b'P'), "Protocol error: expected '$', got 'P'"),
-            (b"*1\r\n$-1\r\n", InvalidBulkLength, "Protocol error: invalid bulk length"),
-            (b"*1\r\n$x\r\n", InvalidBulkLength, "Protocol error: invalid bulk length"),
-            (b"*1\r\n$999999999999\r\n", InvalidBulkLength, "Protocol error: invalid bulk length"),
-            (b"*1\r\n$3\r\nfooXX", MissingCrlf, "Protocol error: expected CRLF after bulk payload"),
-            (b"ECHO \"abc\r\n", UnbalancedQuotes, "Protocol error: unbalanced quotes in request"),
-            (b"ECHO \"a\"b\r\n", UnbalancedQuotes, "Protocol error: unbalanced quotes in request"),
-            (b"ECHO 'a'b\n", UnbalancedQuotes, "Protocol error: unbalanced quotes in request"),
-            (b"ECHO 'abc\n", UnbalancedQuotes, "Protocol error: unbalanced quotes in request"),
-            (b"ECHO \"abc\\\n", UnbalancedQuotes, "Protocol error: unbalanced quotes in request"),
-            (b"ECHO \"a\0\"\n", UnbalancedQuotes, "Protocol error: unbalanced quotes in request"),
+            (
+                b"*x\r\n",
+                InvalidMultibulkLength,
+                "Protocol error: invalid multibulk length",
+            ),
+            (
+                b"*\r\n",
+                InvalidMultibulkLength,
+                "Protocol error: invalid multibulk length",
+            ),
+            (
+                b"*01\r\n",
+                InvalidMultibulkLength,
+                "Protocol error: invalid multibulk length",
+            ),
+            (
+                b"*+1\r\n",
+                InvalidMultibulkLength,
+                "Protocol error: invalid multibulk length",
+            ),
+            (
+                b"*2147483647\r\n",
+                InvalidMultibulkLength,
+                "Protocol error: invalid multibulk length",
+            ),
+            (
+                b"*1\r\n:1\r\n",
+                ExpectedBulk(b':'),
+                "Protocol error: expected '$', got ':'",
+            ),
+            (
+                b"*1\r\nPING\r\n",
+                ExpectedBulk(b'P'),
+                "Protocol error: expected '$', got 'P'",
+            ),
+            (
+                b"*1\r\n$-1\r\n",
+                InvalidBulkLength,
+                "Protocol error: invalid bulk length",
+            ),
+            (
+                b"*1\r\n$x\r\n",
+                InvalidBulkLength,
+                "Protocol error: invalid bulk length",
+            ),
+            (
+                b"*1\r\n$999999999999\r\n",
+                InvalidBulkLength,
+                "Protocol error: invalid bulk length",
+            ),
+            (
+                b"*1\r\n$3\r\nfooXX",
+                MissingCrlf,
+                "Protocol error: expected CRLF after bulk payload",
+            ),
+            (
+                b"ECHO \"abc\r\n",
+                UnbalancedQuotes,
+                "Protocol error: unbalanced quotes in request",
+            ),
+            (
+                b"ECHO \"a\"b\r\n",
+                UnbalancedQuotes,
+                "Protocol error: unbalanced quotes in request",
+            ),
+            (
+                b"ECHO 'a'b\n",
+                UnbalancedQuotes,
+                "Protocol error: unbalanced quotes in request",
+            ),
+            (
+                b"ECHO 'abc\n",
+                UnbalancedQuotes,
+                "Protocol error: unbalanced quotes in request",
+            ),
+            (
+                b"ECHO \"abc\\\n",
+                UnbalancedQuotes,
+                "Protocol error: unbalanced quotes in request",
+            ),
+            (
+                b"ECHO \"a\0\"\n",
+                UnbalancedQuotes,
+                "Protocol error: unbalanced quotes in request",
+            ),
         ];
         for (input, expected, text) in cases {
             let (_, error) = decode_all(Limits::DEFAULT, input);
-            assert_eq!(error.as_ref(), Some(expected), "{:?}", input.escape_ascii().to_string());
+            assert_eq!(
+                error.as_ref(),
+                Some(expected),
+                "{:?}",
+                input.escape_ascii().to_string()
+            );
             assert_eq!(expected.to_string(), *text);
         }
     }
@@ -472,9 +558,18 @@ mod tests {
             let (_, error) = decode_all(tight, input);
             assert_eq!(&error, expected, "{:?}", input.escape_ascii().to_string());
         }
-        assert_eq!(TooBigInline.to_string(), "Protocol error: too big inline request");
-        assert_eq!(TooBigMultibulkCount.to_string(), "Protocol error: too big mbulk count string");
-        assert_eq!(TooBigBulkCount.to_string(), "Protocol error: too big bulk count string");
+        assert_eq!(
+            TooBigInline.to_string(),
+            "Protocol error: too big inline request"
+        );
+        assert_eq!(
+            TooBigMultibulkCount.to_string(),
+            "Protocol error: too big mbulk count string"
+        );
+        assert_eq!(
+            TooBigBulkCount.to_string(),
+            "Protocol error: too big bulk count string"
+        );
     }
 
     #[test]
