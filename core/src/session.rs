@@ -300,7 +300,7 @@ impl Session {
             Ok(Command::FlushAll(c)) => c.apply(&mut ctx),
             Ok(Command::ConfigGet(c)) => c.apply(&mut ctx),
         };
-        ctx.reply(result.unwrap_or_else(|e| Frame::Error(Bytes::from(e.to_string()))));
+        ctx.reply(result.unwrap_or_else(|e| e.to_frame()));
     }
 
     /// Delivers a pub/sub message published by some connection (see

@@ -3,6 +3,8 @@
 
 use bytes::Bytes;
 
+use crate::resp::Frame;
+
 /// Why a command was refused. [`std::fmt::Display`] gives the whole error line Redis sends,
 /// code first (`ERR …`, `WRONGTYPE …`), without the leading `-`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,12 +71,17 @@ impl CmdError {
             shown.push_str("' ");
         }
         let name = String::from_utf8_lossy(&name[..name.len().min(128)]).into_owned();
-        // A reply line must not hold CR or LF: Redis maps both to spaces.
-        let clean = |s: String| s.replace(['\r', '\n'], " ");
-        CmdError::UnknownCommand {
-            name: clean(name),
-            args: clean(shown),
+        CmdError::UnknownCommand { name, args: shown }
+    }
+
+    /// The error reply. Many texts quote what the client sent, and a reply line must not
+    /// hold CR or LF: like Redis, map both to spaces.
+    pub fn to_frame(&self) -> Frame {
+        let mut text = self.to_string();
+        if text.contains(['\r', '\n']) {
+            text = text.replace(['\r', '\n'], " ");
         }
+        Frame::Error(Bytes::from(text))
     }
 
     /// An `ERR …` error with the given text after the code.
