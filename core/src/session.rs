@@ -4,9 +4,12 @@ use std::collections::{HashSet, VecDeque};
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::cmd::tx::{Exec, MultiState, Queued, WatchedKeys};
 use crate::cmd::{self, CmdError, Command};
 use crate::db::{ClientId, Db, Message, Store, Value};
-use crate::resp::{encode, Frame, Limits, Protocol, ProtocolError, RequestDecoder};
+use crate::resp::{
+    encode, encode_array_len, Frame, Limits, Protocol, ProtocolError, RequestDecoder,
+};
 
 /// Limits of one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +75,10 @@ pub(crate) struct ConnState {
     pub name: Option<Bytes>,
     pub channels: HashSet<Bytes>,
     pub patterns: HashSet<Bytes>,
+    /// Between MULTI and EXEC/DISCARD.
+    pub multi: Option<MultiState>,
+    /// Keys this connection WATCHes, registered in their databases too.
+    pub watched: WatchedKeys,
 }
 
 impl ConnState {
@@ -95,6 +102,18 @@ impl ConnState {
     }
 }
 
+/// How a command's change goes to the store's effects log (see [`crate::db::Effect`]).
+#[derive(Debug, Default)]
+pub(crate) enum Propagation {
+    /// The request as sent, if the command wrote anything.
+    #[default]
+    AsSent,
+    /// The request as sent, even if nothing changed (FLUSHDB on an empty database).
+    Always,
+    /// These commands instead (none: nothing to log).
+    Replace(Vec<Vec<Bytes>>),
+}
+
 /// What a command sees while it runs: the store, its own connection, the time, and where
 /// its reply goes.
 pub(crate) struct Ctx<'a> {
@@ -102,9 +121,31 @@ pub(crate) struct Ctx<'a> {
     pub conn: &'a mut ConnState,
     pub now_ms: u64,
     out: &'a mut BytesMut,
+    events: &'a mut VecDeque<Event>,
+    propagation: Propagation,
 }
 
 impl Ctx<'_> {
+    /// True if the store keeps an effects log: commands that rewrite their effect
+    /// ([`Ctx::propagate`]) build it only then, so the log costs nothing when off.
+    pub fn logging(&self) -> bool {
+        self.store.effects_enabled()
+    }
+
+    /// Logs `args` as (one of) this command's effects instead of the request as sent. Call
+    /// only when the command changed something, and only if [`Ctx::logging`].
+    pub fn propagate(&mut self, args: Vec<Bytes>) {
+        match &mut self.propagation {
+            Propagation::Replace(ops) => ops.push(args),
+            p => *p = Propagation::Replace(vec![args]),
+        }
+    }
+
+    /// Logs the request as sent even if it changed nothing.
+    pub fn force_propagation(&mut self) {
+        self.propagation = Propagation::Always;
+    }
+
     /// The connection's selected database.
     pub fn db(&mut self) -> &mut Db {
         self.store.db(self.conn.db)
@@ -144,10 +185,18 @@ impl Ctx<'_> {
 /// 4. Act on every [`Session::poll_event`]: on [`Event::Close`] write out what is left of
 ///    the output and close; on [`Event::Shutdown`] stop the server.
 /// 5. When the connection ends, for whatever reason, call [`Session::handle_close`] so its
-///    subscriptions leave the store.
+///    subscriptions and WATCHed keys leave the store.
+///
+/// If the store keeps an effects log ([`Store::set_effects_log`]), drain
+/// [`Store::poll_effect`] after step 2 and after [`Store::handle_timeout`]: it holds every
+/// change the commands and expiries made, in order, ready for an AOF or a replica.
 ///
 /// Replies come out in request order. A protocol error queues Redis's error reply and a
 /// [`Event::Close`]; commands before it in the same input still run, as in Redis.
+///
+/// Between MULTI and EXEC the session queues commands (see [`crate::cmd::Exec`]); EXEC runs
+/// them within one [`Session::process`] call, so with the store held exclusively the
+/// transaction is atomic.
 #[derive(Debug)]
 pub struct Session {
     conn: ConnState,
@@ -172,6 +221,8 @@ impl Session {
                 name: None,
                 channels: HashSet::new(),
                 patterns: HashSet::new(),
+                multi: None,
+                watched: WatchedKeys::new(),
             },
             decoder: RequestDecoder::new(config.limits),
             input: BytesMut::with_capacity(16 * 1024),
@@ -252,55 +303,69 @@ impl Session {
 
     fn execute(&mut self, args: Vec<Bytes>, store: &mut Store, now_ms: u64) {
         store.commands_processed += 1;
-        let cmd = cmd::lookup(&args).and_then(|spec| {
+        // The request is kept for the effects log only when there is one.
+        let raw = store.effects_enabled().then(|| args.clone());
+        let spec = cmd::lookup(&args).and_then(|spec| {
             // Checked after arity and before the command's own parsing, as Redis does.
             if self.conn.is_subscribed() && self.conn.proto == Protocol::Resp2 && !spec.pubsub_ok {
                 return Err(CmdError::NotInPubSubContext(spec.name));
             }
-            spec.parse(args)
+            Ok(spec)
         });
+        if let Err(e) = &spec {
+            if args[0].eq_ignore_ascii_case(b"exec") {
+                // Redis refuses a malformed EXEC by aborting the transaction, in or out of one.
+                let text = e.to_string();
+                let reason = text.strip_prefix("ERR ").unwrap_or(&text);
+                let frame = Frame::error(format!(
+                    "EXECABORT Transaction discarded because of: {reason}"
+                ));
+                encode(&frame, self.conn.proto, &mut self.output);
+                self.conn.multi = None;
+                store.unwatch_all(self.conn.id, std::mem::take(&mut self.conn.watched));
+                return;
+            }
+        }
+        if let Some(multi) = &mut self.conn.multi {
+            let refusal = match &spec {
+                Err(e) => Some(e.to_string()),
+                Ok(spec) if spec.skips_queue() => None,
+                Ok(spec) if !spec.allowed_in_multi() => {
+                    Some("ERR Command not allowed inside a transaction".to_owned())
+                }
+                Ok(spec) => {
+                    // Nothing more is kept once the transaction is doomed, as in Redis.
+                    if !multi.aborted {
+                        multi.queued.push(Queued {
+                            cmd: spec.parse(args),
+                            raw,
+                        });
+                    }
+                    encode(&Frame::simple("QUEUED"), self.conn.proto, &mut self.output);
+                    return;
+                }
+            };
+            if let Some(text) = refusal {
+                multi.aborted = true;
+                encode(&Frame::error(text), self.conn.proto, &mut self.output);
+                return;
+            }
+        }
+        let cmd = spec.and_then(|spec| spec.parse(args));
         let mut ctx = Ctx {
             store,
             conn: &mut self.conn,
             now_ms,
             out: &mut self.output,
+            events: &mut self.events,
+            propagation: Propagation::AsSent,
         };
-        let result = match cmd {
-            Err(e) => Err(e),
-            Ok(Command::Quit) => {
-                ctx.reply(Frame::OK);
-                self.close(CloseReason::Quit);
-                return;
-            }
-            Ok(Command::Shutdown(_)) => {
-                self.events.push_back(Event::Shutdown);
-                return;
-            }
-            Ok(Command::Subscribe(c)) => return c.apply(&mut ctx),
-            Ok(Command::Unsubscribe(c)) => return c.apply(&mut ctx),
-            Ok(Command::PSubscribe(c)) => return c.apply(&mut ctx),
-            Ok(Command::PUnsubscribe(c)) => return c.apply(&mut ctx),
-            Ok(Command::Ping(c)) => c.apply(&mut ctx),
-            Ok(Command::Echo(c)) => Ok(Frame::Bulk(c.message)),
-            Ok(Command::Hello(c)) => c.apply(&mut ctx),
-            Ok(Command::Select(c)) => c.apply(&mut ctx),
-            Ok(Command::Get(c)) => match c.apply(&mut ctx) {
-                Ok(()) => return,
-                Err(e) => Err(e),
-            },
-            Ok(Command::Set(c)) => c.apply(&mut ctx),
-            Ok(Command::Del(c)) => c.apply(&mut ctx),
-            Ok(Command::Exists(c)) => c.apply(&mut ctx),
-            Ok(Command::Expire(c)) => c.apply(&mut ctx),
-            Ok(Command::Ttl(c)) => c.apply(&mut ctx),
-            Ok(Command::Persist(c)) => c.apply(&mut ctx),
-            Ok(Command::Publish(c)) => c.apply(&mut ctx),
-            Ok(Command::DbSize(c)) => c.apply(&mut ctx),
-            Ok(Command::FlushDb(c)) => c.apply(&mut ctx),
-            Ok(Command::FlushAll(c)) => c.apply(&mut ctx),
-            Ok(Command::ConfigGet(c)) => c.apply(&mut ctx),
-        };
-        ctx.reply(result.unwrap_or_else(|e| e.to_frame()));
+        let unit = ctx.store.begin_effects_unit();
+        let flow = run(cmd, raw, &mut ctx);
+        ctx.store.end_effects_unit(unit);
+        if let Flow::Close(reason) = flow {
+            self.close(reason);
+        }
     }
 
     /// Delivers a pub/sub message published by some connection (see
@@ -346,8 +411,10 @@ impl Session {
         self.events.pop_front()
     }
 
-    /// The connection is gone: removes its subscriptions from the store.
+    /// The connection is gone: removes its subscriptions and watches from the store.
     pub fn handle_close(&mut self, store: &mut Store) {
+        self.conn.multi = None;
+        store.unwatch_all(self.conn.id, std::mem::take(&mut self.conn.watched));
         for ch in self.conn.channels.drain() {
             store.pubsub.unsubscribe(self.conn.id, &ch);
         }
@@ -356,4 +423,127 @@ impl Session {
         }
         self.closing = true;
     }
+}
+
+/// What the session does after a command.
+enum Flow {
+    Continue,
+    Close(CloseReason),
+}
+
+/// Runs one command (top level or inside EXEC) and logs its effect when the store keeps an
+/// effects log: the expiries it caused as `DEL`s first, then the command — as sent if it
+/// wrote anything, or as the command rewrote it.
+fn run(cmd: Result<Command, CmdError>, raw: Option<Vec<Bytes>>, ctx: &mut Ctx) -> Flow {
+    let Some(raw) = raw else {
+        return dispatch(cmd, ctx);
+    };
+    let (db, writes) = (ctx.conn.db, ctx.store.writes());
+    let outer = std::mem::take(&mut ctx.propagation);
+    let flow = dispatch(cmd, ctx);
+    let propagation = std::mem::replace(&mut ctx.propagation, outer);
+    ctx.store.collect_expired_effects();
+    match propagation {
+        Propagation::AsSent if ctx.store.writes() == writes => {}
+        Propagation::AsSent | Propagation::Always => ctx.store.push_effect(db, raw),
+        Propagation::Replace(ops) => {
+            for op in ops {
+                ctx.store.push_effect(db, op);
+            }
+        }
+    }
+    flow
+}
+
+/// Runs one command and writes its reply.
+fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Flow {
+    let result = match cmd {
+        Err(e) => Err(e),
+        Ok(Command::Quit) => {
+            ctx.reply(Frame::OK);
+            return Flow::Close(CloseReason::Quit);
+        }
+        Ok(Command::Shutdown(_)) => {
+            ctx.events.push_back(Event::Shutdown);
+            return Flow::Continue;
+        }
+        Ok(Command::Exec(_)) => {
+            match Exec::begin(ctx) {
+                Err(refusal) => ctx.reply(refusal),
+                Ok(queued) => {
+                    encode_array_len(ctx.out, queued.len());
+                    for q in queued {
+                        // QUIT and SHUTDOWN are never queued, so this cannot close.
+                        let _ = run(q.cmd, q.raw, ctx);
+                    }
+                }
+            }
+            // The queued commands logged their own effects.
+            ctx.propagation = Propagation::Replace(Vec::new());
+            return Flow::Continue;
+        }
+        Ok(Command::Subscribe(c)) => {
+            c.apply(ctx);
+            return Flow::Continue;
+        }
+        Ok(Command::Unsubscribe(c)) => {
+            c.apply(ctx);
+            return Flow::Continue;
+        }
+        Ok(Command::PSubscribe(c)) => {
+            c.apply(ctx);
+            return Flow::Continue;
+        }
+        Ok(Command::PUnsubscribe(c)) => {
+            c.apply(ctx);
+            return Flow::Continue;
+        }
+        Ok(Command::Get(c)) => match c.apply(ctx) {
+            Ok(()) => return Flow::Continue,
+            Err(e) => Err(e),
+        },
+        Ok(Command::Ping(c)) => c.apply(ctx),
+        Ok(Command::Echo(c)) => Ok(Frame::Bulk(c.message)),
+        Ok(Command::Hello(c)) => c.apply(ctx),
+        Ok(Command::Select(c)) => c.apply(ctx),
+        Ok(Command::Set(c)) => c.apply(ctx),
+        Ok(Command::SetNx(c)) => c.apply(ctx),
+        Ok(Command::SetEx(c)) => c.apply(ctx),
+        Ok(Command::GetSet(c)) => c.apply(ctx),
+        Ok(Command::GetDel(c)) => c.apply(ctx),
+        Ok(Command::GetEx(c)) => c.apply(ctx),
+        Ok(Command::MGet(c)) => c.apply(ctx),
+        Ok(Command::MSet(c)) => c.apply(ctx),
+        Ok(Command::IncrBy(c)) => c.apply(ctx),
+        Ok(Command::IncrByFloat(c)) => c.apply(ctx),
+        Ok(Command::Append(c)) => c.apply(ctx),
+        Ok(Command::StrLen(c)) => c.apply(ctx),
+        Ok(Command::GetRange(c)) => c.apply(ctx),
+        Ok(Command::SetRange(c)) => c.apply(ctx),
+        Ok(Command::Lcs(c)) => c.apply(ctx),
+        Ok(Command::Del(c)) => c.apply(ctx),
+        Ok(Command::Exists(c)) => c.apply(ctx),
+        Ok(Command::Touch(c)) => c.apply(ctx),
+        Ok(Command::Type(c)) => c.apply(ctx),
+        Ok(Command::Keys(c)) => c.apply(ctx),
+        Ok(Command::Scan(c)) => c.apply(ctx),
+        Ok(Command::RandomKey(c)) => c.apply(ctx),
+        Ok(Command::Rename(c)) => c.apply(ctx),
+        Ok(Command::Copy(c)) => c.apply(ctx),
+        Ok(Command::Move(c)) => c.apply(ctx),
+        Ok(Command::Expire(c)) => c.apply(ctx),
+        Ok(Command::Ttl(c)) => c.apply(ctx),
+        Ok(Command::Persist(c)) => c.apply(ctx),
+        Ok(Command::Multi(c)) => c.apply(ctx),
+        Ok(Command::Discard(c)) => c.apply(ctx),
+        Ok(Command::Watch(c)) => c.apply(ctx),
+        Ok(Command::Unwatch(c)) => c.apply(ctx),
+        Ok(Command::Publish(c)) => c.apply(ctx),
+        Ok(Command::DbSize(c)) => c.apply(ctx),
+        Ok(Command::FlushDb(c)) => c.apply(ctx),
+        Ok(Command::FlushAll(c)) => c.apply(ctx),
+        Ok(Command::ConfigGet(c)) => c.apply(ctx),
+    };
+    ctx.reply(result.unwrap_or_else(|e| Frame::Error(Bytes::from(e.to_string()))));
+    Flow::Continue
 }

@@ -501,3 +501,286 @@ fn active_expiry_through_the_store() {
     assert_eq!(srv.store.dbs()[0].len(), 1);
     assert_eq!(srv.store.dbs()[3].len(), 1);
 }
+
+#[test]
+fn multi_exec_queues_and_runs_atomically() {
+    table(&[
+        ("MULTI", "+OK\r\n"),
+        ("SET a 1", "+QUEUED\r\n"),
+        ("INCR a", "+QUEUED\r\n"),
+        ("SET a 1 NX XX", "+QUEUED\r\n"),
+        ("GET a", "+QUEUED\r\n"),
+        ("MULTI", "-ERR MULTI calls can not be nested\r\n"),
+        ("WATCH a", "-ERR WATCH inside MULTI is not allowed\r\n"),
+        (
+            "EXEC",
+            "*4\r\n+OK\r\n:2\r\n-ERR syntax error\r\n$1\r\n2\r\n",
+        ),
+        ("EXEC", "-ERR EXEC without MULTI\r\n"),
+        ("DISCARD", "-ERR DISCARD without MULTI\r\n"),
+        ("MULTI", "+OK\r\n"),
+        ("SET a", "-ERR wrong number of arguments for 'set' command\r\n"),
+        ("SET a 5", "+QUEUED\r\n"),
+        (
+            "EXEC",
+            "-EXECABORT Transaction discarded because of previous errors.\r\n",
+        ),
+        ("GET a", "$1\r\n2\r\n"),
+        ("MULTI", "+OK\r\n"),
+        (
+            "SHUTDOWN",
+            "-ERR Command not allowed inside a transaction\r\n",
+        ),
+        (
+            "EXEC",
+            "-EXECABORT Transaction discarded because of previous errors.\r\n",
+        ),
+        ("MULTI", "+OK\r\n"),
+        ("SET a 9", "+QUEUED\r\n"),
+        ("DISCARD", "+OK\r\n"),
+        ("GET a", "$1\r\n2\r\n"),
+        ("MULTI", "+OK\r\n"),
+        (
+            "EXEC x",
+            "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n",
+        ),
+        ("EXEC", "-ERR EXEC without MULTI\r\n"),
+        ("MULTI", "+OK\r\n"),
+        ("EXEC", "*0\r\n"),
+    ]);
+}
+
+/// Two connections on one store: A watches, B writes, A's EXEC must not run.
+#[test]
+fn watch_aborts_exec_when_another_connection_writes() {
+    let mut srv = Server::new();
+    let mut a = srv.connect();
+    let mut b = srv.connect();
+    srv.send(&mut a, "SET k 1\r\n", &mut []);
+    assert_eq!(srv.send(&mut a, "WATCH k other\r\n", &mut []), "+OK\r\n");
+    assert_eq!(srv.send(&mut b, "GET k\r\n", &mut []), "$1\r\n1\r\n");
+    assert_eq!(srv.send(&mut b, "SET unrelated x\r\n", &mut []), "+OK\r\n");
+    assert_eq!(
+        srv.send(&mut a, "MULTI\r\nINCR k\r\nEXEC\r\n", &mut []),
+        "+OK\r\n+QUEUED\r\n*1\r\n:2\r\n",
+        "reads and other keys do not abort"
+    );
+    srv.send(&mut a, "WATCH k\r\n", &mut []);
+    assert_eq!(srv.send(&mut b, "INCRBY k 10\r\n", &mut []), ":12\r\n");
+    assert_eq!(
+        srv.send(&mut a, "MULTI\r\nSET k mine\r\nEXEC\r\n", &mut []),
+        "+OK\r\n+QUEUED\r\n*-1\r\n"
+    );
+    assert_eq!(srv.send(&mut a, "GET k\r\n", &mut []), "$2\r\n12\r\n");
+    // The failed EXEC dropped the watch: the next transaction runs.
+    srv.send(&mut b, "SET k 13\r\n", &mut []);
+    assert_eq!(
+        srv.send(&mut a, "MULTI\r\nGET k\r\nEXEC\r\n", &mut []),
+        "+OK\r\n+QUEUED\r\n*1\r\n$2\r\n13\r\n"
+    );
+    // RESP3: the null array is `_`.
+    srv.send(&mut a, "HELLO 3\r\nWATCH k\r\n", &mut []);
+    srv.send(&mut b, "DEL k\r\n", &mut []);
+    assert_eq!(
+        srv.send(&mut a, "MULTI\r\nEXEC\r\n", &mut []),
+        "+OK\r\n_\r\n"
+    );
+    // Watching a key in another database; FLUSHALL touches it once it exists.
+    srv.send(
+        &mut a,
+        "SELECT 2\r\nSET w 1\r\nWATCH w\r\nSELECT 0\r\n",
+        &mut [],
+    );
+    srv.send(&mut b, "SET w 1\r\n", &mut []);
+    assert_eq!(
+        srv.send(&mut a, "MULTI\r\nEXEC\r\n", &mut []),
+        "+OK\r\n*0\r\n"
+    );
+    srv.send(&mut a, "SELECT 2\r\nWATCH w\r\nSELECT 0\r\n", &mut []);
+    srv.send(&mut b, "FLUSHALL\r\n", &mut []);
+    assert_eq!(
+        srv.send(&mut a, "MULTI\r\nEXEC\r\n", &mut []),
+        "+OK\r\n_\r\n"
+    );
+    srv.send(&mut a, "WATCH gone\r\n", &mut []);
+    srv.send(&mut b, "FLUSHALL\r\n", &mut []);
+    assert_eq!(
+        srv.send(&mut a, "MULTI\r\nEXEC\r\n", &mut []),
+        "+OK\r\n*0\r\n",
+        "flushing a missing key changes nothing"
+    );
+}
+
+/// Expiry counts as a change of a watched key, whether or not anything collected the key
+/// yet; a key already expired when watched does not abort.
+#[test]
+fn watched_key_expiring_aborts_exec_on_the_fake_clock() {
+    let mut srv = Server::new();
+    let mut a = srv.connect();
+    let mut b = srv.connect();
+
+    // Expired, not collected: EXEC checks the watched keys' times.
+    srv.send(&mut a, "SET k v PX 100\r\nWATCH k\r\n", &mut []);
+    srv.now += 99;
+    srv.send(&mut a, "MULTI\r\n", &mut []);
+    assert_eq!(srv.send(&mut a, "EXEC\r\n", &mut []), "*0\r\n");
+    srv.send(&mut a, "WATCH k\r\nMULTI\r\n", &mut []);
+    srv.now += 1;
+    assert_eq!(srv.send(&mut a, "EXEC\r\n", &mut []), "*-1\r\n");
+
+    // Collected by another connection's read (lazy expiry).
+    srv.send(&mut a, "SET k v PX 100\r\nWATCH k\r\n", &mut []);
+    srv.now += 100;
+    assert_eq!(srv.send(&mut b, "GET k\r\n", &mut []), "$-1\r\n");
+    assert_eq!(
+        srv.send(&mut a, "MULTI\r\nEXEC\r\n", &mut []),
+        "+OK\r\n*-1\r\n"
+    );
+
+    // Collected by active expiry.
+    srv.send(&mut a, "SET k v PX 100\r\nWATCH k\r\n", &mut []);
+    srv.now += 100;
+    assert_eq!(srv.store.handle_timeout(srv.now), 1);
+    assert_eq!(
+        srv.send(&mut a, "MULTI\r\nEXEC\r\n", &mut []),
+        "+OK\r\n*-1\r\n"
+    );
+
+    // Already expired when watched: its collection is no change…
+    srv.send(&mut a, "SET k v PX 100\r\n", &mut []);
+    srv.now += 100;
+    srv.send(&mut a, "WATCH k\r\n", &mut []);
+    srv.send(&mut b, "GET k\r\n", &mut []);
+    assert_eq!(
+        srv.send(&mut a, "MULTI\r\nEXEC\r\n", &mut []),
+        "+OK\r\n*0\r\n"
+    );
+    // …but recreating it is.
+    srv.send(&mut a, "SET k v PX 100\r\n", &mut []);
+    srv.now += 100;
+    srv.send(&mut a, "WATCH k\r\n", &mut []);
+    srv.send(&mut b, "SET k again\r\n", &mut []);
+    assert_eq!(
+        srv.send(&mut a, "MULTI\r\nEXEC\r\n", &mut []),
+        "+OK\r\n*-1\r\n"
+    );
+}
+
+#[test]
+fn closing_a_connection_drops_its_watches_and_transaction() {
+    let mut srv = Server::new();
+    let mut a = srv.connect();
+    srv.send(
+        &mut a,
+        "WATCH x y\r\nSELECT 1\r\nWATCH z\r\nMULTI\r\n",
+        &mut [],
+    );
+    assert_eq!(srv.store.dbs()[0].watched_len(), 2);
+    assert_eq!(srv.store.dbs()[1].watched_len(), 1);
+    a.handle_close(&mut srv.store);
+    assert!(srv.store.dbs().iter().all(|db| db.watched_len() == 0));
+    let mut b = srv.connect();
+    srv.send(&mut b, "WATCH x\r\n", &mut []);
+    srv.send(&mut b, "UNWATCH\r\n", &mut []);
+    assert_eq!(srv.store.dbs()[0].watched_len(), 0);
+}
+
+#[test]
+fn scan_keys_and_randomkey() {
+    let mut srv = Server::new();
+    let mut c = srv.connect();
+    assert_eq!(srv.send(&mut c, "RANDOMKEY\r\n", &mut []), "$-1\r\n");
+    assert_eq!(
+        srv.send(&mut c, "SCAN 0\r\n", &mut []),
+        "*2\r\n$1\r\n0\r\n*0\r\n"
+    );
+    for i in 0..50 {
+        srv.send(&mut c, &format!("SET key:{i} v\r\n"), &mut []);
+    }
+    srv.send(&mut c, "SET short v PX 10\r\n", &mut []);
+    srv.now += 10;
+    let key = srv.send(&mut c, "RANDOMKEY\r\n", &mut []);
+    assert!(
+        key.starts_with("$5\r\nkey:") || key.starts_with("$6\r\nkey:"),
+        "{key}"
+    );
+    // A full iteration in small steps sees every key once, while keys are added.
+    let mut cursor = "0".to_owned();
+    let mut seen = Vec::new();
+    let mut added = 0;
+    loop {
+        let reply = srv.send(
+            &mut c,
+            &format!("SCAN {cursor} COUNT 3 MATCH key:*\r\n"),
+            &mut [],
+        );
+        let lines: Vec<&str> = reply.split("\r\n").collect();
+        cursor = lines[2].to_owned();
+        seen.extend(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("key:"))
+                .map(|l| l.to_string()),
+        );
+        srv.send(&mut c, &format!("SET new:{added} v\r\n"), &mut []);
+        added += 1;
+        if cursor == "0" {
+            break;
+        }
+    }
+    seen.sort();
+    let before = seen.len();
+    seen.dedup();
+    assert_eq!((before, seen.len()), (50, 50));
+    let keys = srv.send(&mut c, "KEYS key:1?\r\n", &mut []);
+    assert!(keys.starts_with("*10\r\n"), "{keys}");
+}
+
+#[test]
+fn effects_log_replays_writes_deterministically() {
+    let mut srv = Server::new();
+    srv.store.set_effects_log(true);
+    let mut c = srv.connect();
+    let t = T0;
+    srv.send(
+        &mut c,
+        "SET a 1 EX 10\r\nGET a\r\nSET a 2 NX\r\nEXPIRE a 20\r\nINCRBYFLOAT f 1.5\r\n\
+         GETEX a PERSIST\r\nGETEX a PERSIST\r\nGETDEL a\r\nDEL a nope\r\nFLUSHDB\r\n\
+         SET v 1 PX 5\r\nMULTI\r\nSET x 1\r\nINCR x\r\nGET x\r\nEXEC\r\n",
+        &mut [],
+    );
+    srv.now += 5;
+    srv.send(&mut c, "SET v 2\r\nSELECT 3\r\nSETEX s 1 v\r\n", &mut []);
+    srv.now += 1000;
+    srv.store.handle_timeout(srv.now);
+    let mut got = Vec::new();
+    while let Some(e) = srv.store.poll_effect() {
+        let args: Vec<String> = e
+            .args
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        got.push(format!("{} {}", e.db, args.join(" ")));
+    }
+    let want = [
+        format!("0 SET a 1 PXAT {}", t + 10_000),
+        format!("0 PEXPIREAT a {}", t + 20_000),
+        "0 SET f 1.5 KEEPTTL".to_owned(),
+        "0 PERSIST a".to_owned(),
+        "0 DEL a".to_owned(),
+        "0 FLUSHDB".to_owned(),
+        format!("0 SET v 1 PXAT {}", t + 5),
+        "0 MULTI".to_owned(),
+        "0 SET x 1".to_owned(),
+        "0 INCR x".to_owned(),
+        "0 EXEC".to_owned(),
+        // The expired key's removal, then the write, as one unit.
+        "0 MULTI".to_owned(),
+        "0 DEL v".to_owned(),
+        "0 SET v 2".to_owned(),
+        "0 EXEC".to_owned(),
+        format!("3 SET s v PXAT {}", t + 5 + 1000),
+        "3 DEL s".to_owned(),
+    ];
+    assert_eq!(got, want);
+}

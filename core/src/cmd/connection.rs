@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{int_arg, parse_i64, Args, CmdError};
+use super::{int32_arg, parse_i64, Args, CmdError};
 use crate::resp::{Frame, Protocol};
 use crate::session::Ctx;
 
@@ -148,10 +148,7 @@ pub struct Select {
 
 impl Select {
     pub(crate) fn parse(args: &mut Args) -> Result<Select, CmdError> {
-        let index = int_arg(&args.required()?)?;
-        if i32::try_from(index).is_err() {
-            return Err(CmdError::NotInteger);
-        }
+        let index = i64::from(int32_arg(&args.required()?)?);
         Ok(Select { index })
     }
 

@@ -44,6 +44,9 @@ pub enum CmdError {
     /// The key holds a value of another type.
     #[error("WRONGTYPE Operation against a key holding the wrong kind of value")]
     WrongType,
+    /// MOVE or COPY onto the key itself.
+    #[error("ERR source and destination objects are the same")]
+    SameObject,
     /// SELECT beyond the configured databases.
     #[error("ERR DB index is out of range")]
     DbIndexOutOfRange,

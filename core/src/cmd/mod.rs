@@ -8,18 +8,27 @@
 mod connection;
 mod error;
 mod keys;
+pub(crate) mod long_double;
 mod pubsub;
 mod server;
 mod string;
+pub(crate) mod tx;
 
 use bytes::Bytes;
 
 pub use connection::{Echo, Hello, Ping, Select};
 pub use error::CmdError;
-pub use keys::{Del, Exists, Expire, ExpireCondition, Persist, Ttl};
+pub use keys::{
+    CopyKey, Del, Exists, Expire, ExpireCondition, Keys, Move, Persist, RandomKey, Rename, Scan,
+    Touch, Ttl, Type,
+};
 pub use pubsub::{PSubscribe, PUnsubscribe, Publish, Subscribe, Unsubscribe};
 pub use server::{ConfigGet, DbSize, FlushAll, FlushDb, Shutdown};
-pub use string::{Get, Set, SetCondition, SetExpiry};
+pub use string::{
+    Append, Get, GetDel, GetEx, GetExExpiry, GetRange, GetSet, IncrBy, IncrByFloat, Lcs,
+    LcsOptions, MGet, MSet, Set, SetCondition, SetEx, SetExpiry, SetNx, SetRange, StrLen,
+};
+pub use tx::{Discard, Exec, Multi, Unwatch, Watch};
 
 /// A parsed command, ready to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,11 +42,38 @@ pub enum Command {
     Select(Select),
     Get(Get),
     Set(Set),
+    SetNx(SetNx),
+    SetEx(SetEx),
+    GetSet(GetSet),
+    GetDel(GetDel),
+    GetEx(GetEx),
+    MGet(MGet),
+    MSet(MSet),
+    IncrBy(IncrBy),
+    IncrByFloat(IncrByFloat),
+    Append(Append),
+    StrLen(StrLen),
+    GetRange(GetRange),
+    SetRange(SetRange),
+    Lcs(Lcs),
     Del(Del),
     Exists(Exists),
+    Touch(Touch),
+    Type(Type),
+    Keys(Keys),
+    Scan(Scan),
+    RandomKey(RandomKey),
+    Rename(Rename),
+    Copy(CopyKey),
+    Move(Move),
     Expire(Expire),
     Ttl(Ttl),
     Persist(Persist),
+    Multi(Multi),
+    Exec(Exec),
+    Discard(Discard),
+    Watch(Watch),
+    Unwatch(Unwatch),
     Publish(Publish),
     Subscribe(Subscribe),
     Unsubscribe(Unsubscribe),
@@ -63,6 +99,18 @@ pub struct CommandSpec {
 }
 
 impl CommandSpec {
+    /// True for the commands a connection in MULTI runs at once instead of queueing them
+    /// (as Redis: EXEC, DISCARD, MULTI, WATCH, QUIT).
+    pub fn skips_queue(&self) -> bool {
+        matches!(self.name, "exec" | "discard" | "multi" | "watch" | "quit")
+    }
+
+    /// False for the commands refused inside MULTI (`Command not allowed inside a
+    /// transaction`), which also aborts the transaction.
+    pub fn allowed_in_multi(&self) -> bool {
+        self.name != "shutdown"
+    }
+
     /// Parses a request already matched to this spec (name and arity checked).
     pub fn parse(&self, args: Vec<Bytes>) -> Result<Command, CmdError> {
         (self.parser)(&mut Args::new(self.name, args))
@@ -90,17 +138,79 @@ pub const COMMANDS: &[CommandSpec] = &[
         .map(Command::Select)),
     spec!("get", 2, false, |a| Get::parse(a).map(Command::Get)),
     spec!("set", -3, false, |a| Set::parse(a).map(Command::Set)),
-    spec!("del", -2, false, |a| Del::parse(a).map(Command::Del)),
+    spec!("setnx", 3, false, |a| SetNx::parse(a).map(Command::SetNx)),
+    spec!("setex", 4, false, |a| SetEx::parse(a, false)
+        .map(Command::SetEx)),
+    spec!("psetex", 4, false, |a| SetEx::parse(a, true)
+        .map(Command::SetEx)),
+    spec!("getset", 3, false, |a| GetSet::parse(a)
+        .map(Command::GetSet)),
+    spec!("getdel", 2, false, |a| GetDel::parse(a)
+        .map(Command::GetDel)),
+    spec!("getex", -2, false, |a| GetEx::parse(a).map(Command::GetEx)),
+    spec!("mget", -2, false, |a| MGet::parse(a).map(Command::MGet)),
+    spec!("mset", -3, false, |a| MSet::parse(a, false)
+        .map(Command::MSet)),
+    spec!("msetnx", -3, false, |a| MSet::parse(a, true)
+        .map(Command::MSet)),
+    spec!("incr", 2, false, |a| IncrBy::parse(a, Some(1))
+        .map(Command::IncrBy)),
+    spec!("decr", 2, false, |a| IncrBy::parse(a, Some(-1))
+        .map(Command::IncrBy)),
+    spec!("incrby", 3, false, |a| IncrBy::parse(a, None)
+        .map(Command::IncrBy)),
+    spec!("decrby", 3, false, |a| IncrBy::parse(a, None)
+        .map(Command::IncrBy)),
+    spec!("incrbyfloat", 3, false, |a| IncrByFloat::parse(a)
+        .map(Command::IncrByFloat)),
+    spec!("append", 3, false, |a| Append::parse(a)
+        .map(Command::Append)),
+    spec!("strlen", 2, false, |a| StrLen::parse(a)
+        .map(Command::StrLen)),
+    spec!("getrange", 4, false, |a| GetRange::parse(a)
+        .map(Command::GetRange)),
+    spec!("setrange", 4, false, |a| SetRange::parse(a)
+        .map(Command::SetRange)),
+    spec!("lcs", -3, false, |a| Lcs::parse(a).map(Command::Lcs)),
+    spec!("del", -2, false, |a| Del::parse(a, false).map(Command::Del)),
+    spec!("unlink", -2, false, |a| Del::parse(a, true)
+        .map(Command::Del)),
     spec!("exists", -2, false, |a| Exists::parse(a)
         .map(Command::Exists)),
-    spec!("expire", -3, false, |a| Expire::parse(a, false)
+    spec!("touch", -2, false, |a| Touch::parse(a).map(Command::Touch)),
+    spec!("type", 2, false, |a| Type::parse(a).map(Command::Type)),
+    spec!("keys", 2, false, |a| Keys::parse(a).map(Command::Keys)),
+    spec!("scan", -2, false, |a| Scan::parse(a).map(Command::Scan)),
+    spec!("randomkey", 1, false, |_| Ok(Command::RandomKey(RandomKey))),
+    spec!("rename", 3, false, |a| Rename::parse(a, false)
+        .map(Command::Rename)),
+    spec!("renamenx", 3, false, |a| Rename::parse(a, true)
+        .map(Command::Rename)),
+    spec!("copy", -3, false, |a| CopyKey::parse(a).map(Command::Copy)),
+    spec!("move", 3, false, |a| Move::parse(a).map(Command::Move)),
+    spec!("expire", -3, false, |a| Expire::parse(a, false, false)
         .map(Command::Expire)),
-    spec!("pexpire", -3, false, |a| Expire::parse(a, true)
+    spec!("pexpire", -3, false, |a| Expire::parse(a, true, false)
         .map(Command::Expire)),
-    spec!("ttl", 2, false, |a| Ttl::parse(a, false).map(Command::Ttl)),
-    spec!("pttl", 2, false, |a| Ttl::parse(a, true).map(Command::Ttl)),
+    spec!("expireat", -3, false, |a| Expire::parse(a, false, true)
+        .map(Command::Expire)),
+    spec!("pexpireat", -3, false, |a| Expire::parse(a, true, true)
+        .map(Command::Expire)),
+    spec!("ttl", 2, false, |a| Ttl::parse(a, false, false)
+        .map(Command::Ttl)),
+    spec!("pttl", 2, false, |a| Ttl::parse(a, true, false)
+        .map(Command::Ttl)),
+    spec!("expiretime", 2, false, |a| Ttl::parse(a, false, true)
+        .map(Command::Ttl)),
+    spec!("pexpiretime", 2, false, |a| Ttl::parse(a, true, true)
+        .map(Command::Ttl)),
     spec!("persist", 2, false, |a| Persist::parse(a)
         .map(Command::Persist)),
+    spec!("multi", 1, false, |_| Ok(Command::Multi(Multi))),
+    spec!("exec", 1, false, |_| Ok(Command::Exec(Exec))),
+    spec!("discard", 1, false, |_| Ok(Command::Discard(Discard))),
+    spec!("watch", -2, false, |a| Watch::parse(a).map(Command::Watch)),
+    spec!("unwatch", 1, false, |_| Ok(Command::Unwatch(Unwatch))),
     spec!("publish", 3, false, |a| Publish::parse(a)
         .map(Command::Publish)),
     spec!("subscribe", -2, true, |a| Subscribe::parse(a)
@@ -150,13 +260,42 @@ impl Command {
             Command::Select(_) => "select",
             Command::Get(_) => "get",
             Command::Set(_) => "set",
+            Command::SetNx(_) => "setnx",
+            Command::SetEx(c) if c.millis => "psetex",
+            Command::SetEx(_) => "setex",
+            Command::GetSet(_) => "getset",
+            Command::GetDel(_) => "getdel",
+            Command::GetEx(_) => "getex",
+            Command::MGet(_) => "mget",
+            Command::MSet(c) if c.nx => "msetnx",
+            Command::MSet(_) => "mset",
+            Command::IncrBy(c) => c.name,
+            Command::IncrByFloat(_) => "incrbyfloat",
+            Command::Append(_) => "append",
+            Command::StrLen(_) => "strlen",
+            Command::GetRange(_) => "getrange",
+            Command::SetRange(_) => "setrange",
+            Command::Lcs(_) => "lcs",
+            Command::Del(d) if d.unlink => "unlink",
             Command::Del(_) => "del",
             Command::Exists(_) => "exists",
-            Command::Expire(e) if e.millis => "pexpire",
-            Command::Expire(_) => "expire",
-            Command::Ttl(t) if t.millis => "pttl",
-            Command::Ttl(_) => "ttl",
+            Command::Touch(_) => "touch",
+            Command::Type(_) => "type",
+            Command::Keys(_) => "keys",
+            Command::Scan(_) => "scan",
+            Command::RandomKey(_) => "randomkey",
+            Command::Rename(r) if r.nx => "renamenx",
+            Command::Rename(_) => "rename",
+            Command::Copy(_) => "copy",
+            Command::Move(_) => "move",
+            Command::Expire(e) => e.name(),
+            Command::Ttl(t) => t.name(),
             Command::Persist(_) => "persist",
+            Command::Multi(_) => "multi",
+            Command::Exec(_) => "exec",
+            Command::Discard(_) => "discard",
+            Command::Watch(_) => "watch",
+            Command::Unwatch(_) => "unwatch",
             Command::Publish(_) => "publish",
             Command::Subscribe(_) => "subscribe",
             Command::Unsubscribe(_) => "unsubscribe",
@@ -265,6 +404,14 @@ pub(crate) fn int_arg(s: &[u8]) -> Result<i64, CmdError> {
     parse_i64(s).ok_or(CmdError::NotInteger)
 }
 
+/// Parses an `int` argument as Redis's `getIntFromObjectOrReply`: not an integer at all is
+/// `value is not an integer or out of range`; an integer outside `i32` has its own error.
+pub(crate) fn int32_arg(s: &[u8]) -> Result<i32, CmdError> {
+    i32::try_from(int_arg(s)?).map_err(|_| {
+        CmdError::err("value is out of range, value must between -2147483648 and 2147483647")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,6 +498,31 @@ mod tests {
             (
                 &["config", "get"],
                 "ERR wrong number of arguments for 'config|get' command",
+            ),
+            (
+                &["mset", "a", "1", "b"],
+                "ERR wrong number of arguments for 'mset' command",
+            ),
+            (
+                &["decrby", "k", "-9223372036854775808"],
+                "ERR decrement would overflow",
+            ),
+            (&["setrange", "k", "-1", "x"], "ERR offset is out of range"),
+            (
+                &["setex", "k", "0", "v"],
+                "ERR invalid expire time in 'setex' command",
+            ),
+            (&["getex", "k", "PERSIST", "EX", "1"], "ERR syntax error"),
+            (&["scan", " 0"], "ERR invalid cursor"),
+            (&["scan", "0", "COUNT", "0"], "ERR syntax error"),
+            (
+                &["move", "k", "2147483648"],
+                "ERR value is out of range, value must between -2147483648 and 2147483647",
+            ),
+            (&["copy", "a", "b", "DB"], "ERR syntax error"),
+            (
+                &["watch"],
+                "ERR wrong number of arguments for 'watch' command",
             ),
         ];
         for &(parts, want) in cases {

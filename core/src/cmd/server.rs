@@ -36,6 +36,8 @@ impl FlushDb {
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         ctx.db().clear();
+        // Logged even when the database was empty already, as Redis does.
+        ctx.force_propagation();
         Ok(Frame::OK)
     }
 }
@@ -51,6 +53,7 @@ impl FlushAll {
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         ctx.store.flush_all();
+        ctx.force_propagation();
         Ok(Frame::OK)
     }
 }

@@ -1,7 +1,22 @@
 //! One logical database: keys to values, with optional expiry times.
+//!
+//! Besides the table, a database keeps what lets others observe its changes:
+//!
+//! - **WATCH.** Every change to a key — a command's write, a lazy or active expiry, a flush —
+//!   passes through one private choke point ([`Db`]'s `modified` / `expired`), which marks the
+//!   clients watching that key as dirty. The table is private, so no command can change a key
+//!   without going through it. With no key watched, the cost is one branch.
+//! - **SCAN.** Cursors walk the keys in the order of their 64-bit hash, kept in an ordered
+//!   index built on the first SCAN (see [`Db::scan`]).
+//! - **Effects.** With the store's effects log on, keys removed because their time passed are
+//!   recorded so the log can replay them as `DEL` (see [`crate::db::Effect`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::BuildHasher;
+
+use bytes::Bytes;
+
+use super::{ClientId, Rng};
 
 type Hasher = foldhash::fast::FixedState;
 
@@ -42,6 +57,16 @@ struct Entry {
     expire_at_ms: Option<u64>,
 }
 
+/// The WATCH registry of one database.
+#[derive(Debug, Default)]
+struct Watches {
+    /// Watched key → the clients watching it.
+    keys: HashMap<Box<[u8]>, Vec<ClientId>>,
+    /// Clients one of whose watched keys in this database changed since they watched it
+    /// (Redis's `CLIENT_DIRTY_CAS`).
+    dirty: HashSet<ClientId>,
+}
+
 /// One database (Redis has 16, chosen by SELECT).
 ///
 /// Expired keys vanish in two ways, as in Redis: lazily, when an access finds them past their
@@ -50,12 +75,23 @@ struct Entry {
 ///
 /// Expiry times are kept in an ordered index beside the table, so the active step visits
 /// exactly the keys that are due, in order, and the next deadline is known without sampling.
+///
+/// Every change to a key counts as a modification for the clients that WATCH it, including
+/// its expiry (as in Redis 7.0); [`Db::get_mut`] counts as a change, so read with [`Db::get`].
 #[derive(Debug)]
 pub struct Db {
     table: hashbrown::HashTable<Box<Entry>>,
     hasher: Hasher,
     expiries: BTreeSet<(u64, Box<[u8]>)>,
     expired_count: u64,
+    watches: Watches,
+    /// The hash of every key, in order: SCAN's cursor space. Built by the first SCAN and kept
+    /// from then on, so databases never scanned pay nothing for it.
+    scan_index: Option<BTreeSet<u64>>,
+    /// Keys removed by expiry since the store last collected them, when it keeps an effects
+    /// log; `None` (and free) otherwise.
+    expired_log: Option<Vec<Box<[u8]>>>,
+    writes: u64,
 }
 
 impl Default for Db {
@@ -73,6 +109,10 @@ impl Db {
             hasher: Hasher::with_seed(seed),
             expiries: BTreeSet::new(),
             expired_count: 0,
+            watches: Watches::default(),
+            scan_index: None,
+            expired_log: None,
+            writes: 0,
         }
     }
 
@@ -93,12 +133,53 @@ impl Db {
             .map(|e| &mut **e)
     }
 
-    /// Takes `key` out of the table (not the expiry index).
+    /// Takes `key` out of the table and the scan index (not the expiry index).
     fn take(&mut self, key: &[u8]) -> Option<Box<Entry>> {
         let hash = self.hash(key);
-        match self.table.find_entry(hash, |e| *e.key == *key) {
-            Ok(occupied) => Some(occupied.remove().0),
-            Err(_) => None,
+        let entry = match self.table.find_entry(hash, |e| *e.key == *key) {
+            Ok(occupied) => occupied.remove().0,
+            Err(_) => return None,
+        };
+        if let Some(index) = &mut self.scan_index {
+            // Two keys may share a 64-bit hash: the hash leaves the index with the last one.
+            let hasher = &self.hasher;
+            if self
+                .table
+                .find(hash, |e| hasher.hash_one(&*e.key) == hash)
+                .is_none()
+            {
+                index.remove(&hash);
+            }
+        }
+        Some(entry)
+    }
+
+    /// The choke point of every write by a command: marks the clients watching `key` dirty
+    /// and counts the write.
+    #[inline]
+    fn modified(&mut self, key: &[u8]) {
+        self.writes += 1;
+        self.touch_watchers(key);
+    }
+
+    #[inline]
+    fn touch_watchers(&mut self, key: &[u8]) {
+        let w = &mut self.watches;
+        if w.keys.is_empty() {
+            return;
+        }
+        if let Some(clients) = w.keys.get(key) {
+            w.dirty.extend(clients.iter().copied());
+        }
+    }
+
+    /// The choke point of every removal by expiry, lazy or active: the key's watchers see a
+    /// change, and the effects log (if on) a `DEL`.
+    fn expired(&mut self, key: Box<[u8]>) {
+        self.expired_count += 1;
+        self.touch_watchers(&key);
+        if let Some(log) = &mut self.expired_log {
+            log.push(key);
         }
     }
 
@@ -122,6 +203,12 @@ impl Db {
         self.expired_count
     }
 
+    /// Writes by commands since this database was made (expiries excluded), like Redis's
+    /// `server.dirty`: a command that leaves it unchanged changed nothing.
+    pub fn writes(&self) -> u64 {
+        self.writes
+    }
+
     /// Removes `key` if it is past its expiry. Returns true if the key is (still) present.
     fn check_alive(&mut self, key: &[u8], now_ms: u64) -> bool {
         match self.find(key) {
@@ -132,13 +219,20 @@ impl Db {
             }) if *at <= now_ms => {
                 let at = *at;
                 if let Some(e) = self.take(key) {
-                    self.expiries.remove(&(at, e.key));
+                    let slot = (at, e.key);
+                    self.expiries.remove(&slot);
+                    self.expired(slot.1);
                 }
-                self.expired_count += 1;
                 false
             }
             Some(_) => true,
         }
+    }
+
+    /// True if `key` is stored but past its expiry, not yet collected. Changes nothing.
+    pub fn is_expired(&self, key: &[u8], now_ms: u64) -> bool {
+        self.find(key)
+            .is_some_and(|e| e.expire_at_ms.is_some_and(|at| at <= now_ms))
     }
 
     /// The live value of `key`.
@@ -149,11 +243,21 @@ impl Db {
         self.find(key).map(|e| &e.value)
     }
 
-    /// The live value of `key`, for changing in place (its expiry stays).
+    /// The live value of `key` with its expiry (COPY).
+    pub fn get_with_expire(&mut self, key: &[u8], now_ms: u64) -> Option<(&Value, Option<u64>)> {
+        if !self.check_alive(key, now_ms) {
+            return None;
+        }
+        self.find(key).map(|e| (&e.value, e.expire_at_ms))
+    }
+
+    /// The live value of `key`, for changing in place (its expiry stays). Counts as a write
+    /// of the key whether or not the caller changes it.
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Value> {
         if !self.check_alive(key, now_ms) {
             return None;
         }
+        self.modified(key);
         self.find_mut(key).map(|e| &mut e.value)
     }
 
@@ -163,10 +267,12 @@ impl Db {
     }
 
     /// Stores `value` under `key`, replacing any value and expiry it had. The key's bytes
-    /// are copied: a key must not pin the connection's read buffer.
-    pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>) {
+    /// are copied: a key must not pin the connection's read buffer. A previous value already
+    /// past its time counts as expired first, as a lookup would have found it.
+    pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>, now_ms: u64) {
         let hash = self.hash(key);
         let hasher = &self.hasher;
+        let mut replaced_expired = None;
         match self
             .table
             .entry(hash, |e| *e.key == *key, |e| hasher.hash_one(&*e.key))
@@ -174,6 +280,9 @@ impl Db {
             hashbrown::hash_table::Entry::Occupied(mut occupied) => {
                 // Overwrite in place: the stored key (and its allocation) stays.
                 let e = occupied.get_mut();
+                if e.expire_at_ms.is_some_and(|at| at <= now_ms) {
+                    replaced_expired = Some(e.key.clone());
+                }
                 if e.expire_at_ms != expire_at_ms {
                     if let Some(old) = e.expire_at_ms {
                         self.expiries.remove(&(old, e.key.clone()));
@@ -195,20 +304,32 @@ impl Db {
                     value,
                     expire_at_ms,
                 }));
+                if let Some(index) = &mut self.scan_index {
+                    index.insert(hash);
+                }
             }
         }
+        if let Some(old) = replaced_expired {
+            self.expired(old);
+        }
+        self.modified(key);
     }
 
     /// Stores `value` under `key`, keeping the expiry of a live previous value (SET KEEPTTL).
     pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value, now_ms: u64) {
         match self.get_mut(key, now_ms) {
             Some(slot) => *slot = value,
-            None => self.insert(key, value, None),
+            None => self.insert(key, value, None, now_ms),
         }
     }
 
     /// Removes `key`, returning its live value.
     pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Value> {
+        self.remove_entry(key, now_ms).map(|(value, _)| value)
+    }
+
+    /// Removes `key`, returning its live value and expiry (RENAME, MOVE).
+    pub fn remove_entry(&mut self, key: &[u8], now_ms: u64) -> Option<(Value, Option<u64>)> {
         if !self.check_alive(key, now_ms) {
             return None;
         }
@@ -218,10 +339,11 @@ impl Db {
             value,
             expire_at_ms,
         } = *e;
+        self.modified(&key);
         if let Some(at) = expire_at_ms {
             self.expiries.remove(&(at, key));
         }
-        Some(value)
+        Some((value, expire_at_ms))
     }
 
     /// The expiry of a live `key`: `None` if the key is missing, `Some(None)` if it has none.
@@ -249,13 +371,25 @@ impl Db {
         if let Some(at) = at {
             self.expiries.insert((at, stored));
         }
+        self.modified(key);
         true
     }
 
-    /// Removes every key.
+    /// Removes every key (FLUSHDB). Clients watching a key that was stored — live or past
+    /// its time but not yet collected — see a change, as Redis 7.0's
+    /// `touchAllWatchedKeysInDb` does; watches of missing keys stay clean.
     pub fn clear(&mut self) {
+        let w = &mut self.watches;
+        for (key, clients) in &w.keys {
+            let hash = self.hasher.hash_one(&**key);
+            if self.table.find(hash, |e| e.key == *key).is_some() {
+                w.dirty.extend(clients.iter().copied());
+            }
+        }
         self.table = hashbrown::HashTable::new();
         self.expiries.clear();
+        self.scan_index = None;
+        self.writes += 1;
     }
 
     /// The earliest expiry time of any key, if any key has one: when the adapter should call
@@ -276,7 +410,7 @@ impl Db {
             }
             let (_, key) = self.expiries.pop_first().expect("checked above");
             self.take(&key);
-            self.expired_count += 1;
+            self.expired(key);
             removed += 1;
         }
         removed
@@ -286,7 +420,282 @@ impl Db {
     pub fn keys(&self, now_ms: u64) -> impl Iterator<Item = &[u8]> + '_ {
         self.table
             .iter()
-            .filter(move |e| e.expire_at_ms.is_none_or(|at| at > now_ms))
+            .filter(move |e| e.expire_at_ms.map_or(true, |at| at > now_ms))
             .map(|e| &*e.key)
+    }
+
+    /// Iterates over the live entries — key, value, expiry — for snapshots and AOF rewrites.
+    pub fn entries(&self, now_ms: u64) -> impl Iterator<Item = (&[u8], &Value, Option<u64>)> + '_ {
+        self.table
+            .iter()
+            .filter(move |e| e.expire_at_ms.map_or(true, |at| at > now_ms))
+            .map(|e| (&*e.key, &e.value, e.expire_at_ms))
+    }
+
+    /// One step of SCAN: calls `f` on the live keys whose hash is among the next `count`
+    /// distinct hashes at or after `cursor`, in hash order, and returns the cursor to pass
+    /// next — 0 once the end is reached. Keys found past their time are collected.
+    ///
+    /// The cursor is a position in the 64-bit hash space, not in the table, so nothing the
+    /// table does (growing, rehashing, deletions) moves a key relative to it: a full
+    /// iteration returns every key present from start to end exactly once, and a key added
+    /// or removed meanwhile at most once. The order comes from an index of hashes built on
+    /// the first call (O(n log n) once) and maintained on every insert and removal after
+    /// that (O(log n) each).
+    pub fn scan(
+        &mut self,
+        cursor: u64,
+        count: usize,
+        now_ms: u64,
+        mut f: impl FnMut(&[u8], &Value),
+    ) -> u64 {
+        let hasher = &self.hasher;
+        let table = &self.table;
+        let index = self
+            .scan_index
+            .get_or_insert_with(|| table.iter().map(|e| hasher.hash_one(&*e.key)).collect());
+        let hashes: Vec<u64> = index.range(cursor..).take(count.max(1)).copied().collect();
+        let Some(&last) = hashes.last() else {
+            return 0;
+        };
+        let next = match last.checked_add(1) {
+            Some(next) if index.range(next..).next().is_some() => next,
+            _ => 0,
+        };
+        let mut due = Vec::new();
+        for &h in &hashes {
+            for e in self.table.iter_hash(h) {
+                if e.expire_at_ms.is_some_and(|at| at <= now_ms) && self.hash(&e.key) == h {
+                    due.push(e.key.clone());
+                }
+            }
+        }
+        for key in due {
+            self.check_alive(&key, now_ms);
+        }
+        for &h in &hashes {
+            for e in self.table.iter_hash(h) {
+                if self.hash(&e.key) == h {
+                    f(&e.key, &e.value);
+                }
+            }
+        }
+        next
+    }
+
+    /// A random live key (RANDOMKEY), or `None` if the database is empty. Keys found past
+    /// their time on the way are collected, as Redis does.
+    ///
+    /// Picks random slots of the table until one is full, like Redis's dictGetRandomKey;
+    /// after a few misses (a table left sparse by deletions) it walks from a random slot to
+    /// the next full one, so the time stays bounded by the table's size.
+    pub fn random_key(&mut self, now_ms: u64, rng: &mut Rng) -> Option<Bytes> {
+        loop {
+            if self.table.is_empty() {
+                return None;
+            }
+            let n = self.table.num_buckets();
+            let slot = (0..64)
+                .map(|_| rng.below(n))
+                .find(|&i| self.table.get_bucket(i).is_some())
+                .or_else(|| {
+                    let start = rng.below(n);
+                    (0..n)
+                        .map(|d| (start + d) % n)
+                        .find(|&i| self.table.get_bucket(i).is_some())
+                })
+                .expect("a non-empty table has a full slot");
+            let e = self.table.get_bucket(slot).expect("found full above");
+            if e.expire_at_ms.is_some_and(|at| at <= now_ms) {
+                let key = e.key.clone();
+                self.check_alive(&key, now_ms);
+                continue;
+            }
+            return Some(Bytes::copy_from_slice(&e.key));
+        }
+    }
+
+    /// Registers `client` as watching `key` (WATCH). A key already past its time is collected
+    /// first, so its removal is not a change for this watch — the same outcome as Redis 7.0's
+    /// "watched while already expired" flag.
+    pub fn watch(&mut self, key: &[u8], client: ClientId, now_ms: u64) {
+        self.check_alive(key, now_ms);
+        let clients = match self.watches.keys.get_mut(key) {
+            Some(clients) => clients,
+            None => self.watches.keys.entry(key.into()).or_default(),
+        };
+        if !clients.contains(&client) {
+            clients.push(client);
+        }
+    }
+
+    /// Removes `client`'s watch of `key`.
+    pub fn unwatch(&mut self, key: &[u8], client: ClientId) {
+        if let Some(clients) = self.watches.keys.get_mut(key) {
+            clients.retain(|&c| c != client);
+            if clients.is_empty() {
+                self.watches.keys.remove(key);
+            }
+        }
+    }
+
+    /// True if a key `client` watches in this database changed since it watched it.
+    pub fn is_dirty(&self, client: ClientId) -> bool {
+        self.watches.dirty.contains(&client)
+    }
+
+    /// Forgets that `client`'s watched keys changed (after EXEC, DISCARD, UNWATCH).
+    pub fn clear_dirty(&mut self, client: ClientId) {
+        self.watches.dirty.remove(&client);
+    }
+
+    /// Number of distinct keys watched by some client.
+    pub fn watched_len(&self) -> usize {
+        self.watches.keys.len()
+    }
+
+    /// Starts or stops recording expired keys for the effects log.
+    pub(crate) fn set_expired_log(&mut self, on: bool) {
+        self.expired_log = on.then(Vec::new);
+    }
+
+    /// The keys removed by expiry since the last call, in order.
+    pub(crate) fn take_expired_log(&mut self) -> Vec<Box<[u8]>> {
+        self.expired_log
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Value {
+        Value::str(s.as_bytes())
+    }
+
+    fn full_scan(db: &mut Db, count: usize, now: u64) -> Vec<Vec<u8>> {
+        let mut seen = Vec::new();
+        let mut cursor = 0;
+        loop {
+            cursor = db.scan(cursor, count, now, |k, _| seen.push(k.to_vec()));
+            if cursor == 0 {
+                return seen;
+            }
+        }
+    }
+
+    #[test]
+    fn scan_returns_every_key_once_while_keys_are_added() {
+        let mut db = Db::new(3);
+        for i in 0..400 {
+            db.insert(format!("k{i}").as_bytes(), v("x"), None, 0);
+        }
+        let buckets = db.table.num_buckets();
+        let mut seen = Vec::new();
+        let mut cursor = 0;
+        let mut added = 0;
+        loop {
+            cursor = db.scan(cursor, 7, 0, |k, _| seen.push(k.to_vec()));
+            // Grow the table under the cursor: it rehashes meanwhile.
+            for _ in 0..3 {
+                db.insert(format!("new{added}").as_bytes(), v("y"), None, 0);
+                added += 1;
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert!(db.table.num_buckets() > buckets, "the table grew");
+        assert_eq!(unique.len(), seen.len(), "no key twice");
+        for i in 0..400 {
+            assert!(
+                unique.contains(&format!("k{i}").into_bytes()),
+                "k{i} missing"
+            );
+        }
+    }
+
+    #[test]
+    fn scan_skips_and_collects_expired_keys_and_survives_removals() {
+        let mut db = Db::new(5);
+        for i in 0..100u64 {
+            let at = (i % 2 == 0).then_some(10);
+            db.insert(format!("k{i}").as_bytes(), v("x"), at, 0);
+        }
+        let seen = full_scan(&mut db, 3, 20);
+        assert_eq!(seen.len(), 50);
+        assert_eq!(db.len(), 50);
+        assert_eq!(db.expired_count(), 50);
+        for i in (1..100).step_by(4) {
+            db.remove(format!("k{i}").as_bytes(), 20);
+        }
+        assert_eq!(full_scan(&mut db, 1, 20).len(), 25);
+        db.clear();
+        assert_eq!(db.scan(0, 10, 20, |_, _| panic!("empty")), 0);
+    }
+
+    #[test]
+    fn random_key_finds_live_keys_in_sparse_tables() {
+        let mut db = Db::new(9);
+        let mut rng = Rng::new(42);
+        assert_eq!(db.random_key(0, &mut rng), None);
+        for i in 0..10_000 {
+            db.insert(format!("k{i}").as_bytes(), v("x"), None, 0);
+        }
+        for i in 1..10_000 {
+            db.remove(format!("k{i}").as_bytes(), 0);
+        }
+        assert_eq!(db.random_key(0, &mut rng).as_deref(), Some(&b"k0"[..]));
+        db.insert(b"gone", v("x"), Some(5), 0);
+        db.remove(b"k0", 0);
+        assert_eq!(db.random_key(5, &mut rng), None);
+        assert_eq!(db.expired_count(), 1);
+    }
+
+    #[test]
+    fn every_change_marks_watchers() {
+        let mut db = Db::new(1);
+        let (a, b) = (1, 2);
+        db.insert(b"k", v("1"), None, 0);
+        db.watch(b"k", a, 0);
+        db.watch(b"other", b, 0);
+        assert!(db.get(b"k", 0).is_some());
+        assert!(!db.is_dirty(a), "reads are not changes");
+        db.insert(b"k", v("2"), None, 0);
+        assert!(db.is_dirty(a) && !db.is_dirty(b));
+        db.clear_dirty(a);
+        db.set_expire_at_ms(b"k", Some(10), 0);
+        assert!(db.is_dirty(a));
+        db.clear_dirty(a);
+        assert_eq!(db.handle_timeout(10, 10), 1);
+        assert!(db.is_dirty(a), "expiry is a change");
+        db.clear_dirty(a);
+        db.clear();
+        assert!(
+            !db.is_dirty(a) && !db.is_dirty(b),
+            "flushing missing keys is not"
+        );
+        db.insert(b"other", v("1"), None, 0);
+        db.clear_dirty(b);
+        db.clear();
+        assert!(db.is_dirty(b));
+        db.unwatch(b"k", a);
+        db.unwatch(b"other", b);
+        assert_eq!(db.watched_len(), 0);
+    }
+
+    #[test]
+    fn watching_an_expired_key_collects_it_first() {
+        let mut db = Db::new(1);
+        db.insert(b"k", v("1"), Some(5), 0);
+        db.watch(b"k", 1, 10);
+        assert!(!db.is_dirty(1));
+        assert_eq!(db.len(), 0);
     }
 }

@@ -11,7 +11,34 @@ mod store;
 pub use glob::glob_match;
 pub use keyspace::{Db, Value};
 pub use pubsub::{Message, PubSub};
-pub use store::{Delivery, Store, StoreConfig};
+pub use store::{Delivery, Effect, Store, StoreConfig};
 
 /// Identifies a connection across the server (CLIENT ID, pub/sub routing).
 pub type ClientId = u64;
+
+/// A small seeded pseudo-random generator (SplitMix64) for RANDOMKEY and the like. Core
+/// never reads a thread-local or OS source: the store holds one, seeded by its config, so a
+/// run is reproducible from its seed.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator starting from `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n` > 0), by multiply-shift rather than a biased modulo.
+    pub fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
+}

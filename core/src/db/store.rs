@@ -3,7 +3,9 @@
 
 use std::collections::VecDeque;
 
-use super::{ClientId, Db, Message, PubSub};
+use bytes::Bytes;
+
+use super::{ClientId, Db, Message, PubSub, Rng};
 
 /// Settings fixed when the store is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +16,9 @@ pub struct StoreConfig {
     pub hash_seed: u64,
     /// Most keys one [`Store::handle_timeout`] call removes, bounding its pause.
     pub max_expire_per_call: usize,
+    /// Seeds the store's random generator (RANDOMKEY). Adapters pass a random value at start;
+    /// tests pass a fixed one to replay a run.
+    pub rng_seed: u64,
 }
 
 impl Default for StoreConfig {
@@ -22,6 +27,7 @@ impl Default for StoreConfig {
             databases: 16,
             hash_seed: 0,
             max_expire_per_call: 1000,
+            rng_seed: 0,
         }
     }
 }
@@ -35,6 +41,30 @@ pub struct Delivery {
     pub message: Message,
 }
 
+/// A change to replay, as Redis propagates it to its AOF and replicas: one command, in the
+/// database it applies to, rewritten so that replaying it gives the same data whenever it
+/// runs — relative expiries become absolute (`PEXPIREAT`, `SET … PXAT`), INCRBYFLOAT becomes
+/// the `SET` of its result, GETEX becomes `PEXPIREAT`/`PERSIST`/`DEL`, and a key removed
+/// because its time passed becomes `DEL`. Commands that changed nothing leave no effect.
+/// An execution unit (one command, or one EXEC) with more than one effect is wrapped in
+/// `MULTI` … `EXEC`, as Redis 7.0 does; active expiry logs one `DEL` per key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effect {
+    /// The database index (the replayer SELECTs it when it changes).
+    pub db: usize,
+    /// The command and its arguments.
+    pub args: Vec<Bytes>,
+}
+
+impl Effect {
+    fn new(db: usize, args: &[&[u8]]) -> Effect {
+        Effect {
+            db,
+            args: args.iter().map(|a| Bytes::copy_from_slice(a)).collect(),
+        }
+    }
+}
+
 /// The shared state of a server.
 ///
 /// An adapter keeps one `Store` for all connections and gives each [`crate::Session`]
@@ -44,9 +74,15 @@ pub struct Delivery {
 /// After each [`crate::Session::process`], drain [`Store::poll_delivery`] and hand each
 /// message to its receiving session with [`crate::Session::handle_message`]. Run
 /// [`Store::handle_timeout`] when [`Store::poll_timeout`] says.
+///
+/// With [`Store::set_effects_log`] on (off by default, and free when off), drain
+/// [`Store::poll_effect`] too: it yields every change in order, ready for an append-only
+/// file or a replica.
 #[derive(Debug)]
 pub struct Store {
     dbs: Vec<Db>,
+    rng: Rng,
+    effects: Option<VecDeque<Effect>>,
     /// Channel and pattern subscriptions of all connections.
     pub pubsub: PubSub,
     deliveries: VecDeque<Delivery>,
@@ -66,6 +102,8 @@ impl Store {
             .collect();
         Store {
             dbs,
+            rng: Rng::new(config.rng_seed),
+            effects: None,
             pubsub: PubSub::default(),
             deliveries: VecDeque::new(),
             config,
@@ -84,6 +122,23 @@ impl Store {
     /// [`Store::databases`].
     pub fn db(&mut self, index: usize) -> &mut Db {
         &mut self.dbs[index]
+    }
+
+    /// Database `index` and the store's random generator, for RANDOMKEY.
+    pub(crate) fn db_and_rng(&mut self, index: usize) -> (&mut Db, &mut Rng) {
+        (&mut self.dbs[index], &mut self.rng)
+    }
+
+    /// Two different databases at once (MOVE, COPY … DB).
+    pub(crate) fn two_dbs(&mut self, a: usize, b: usize) -> (&mut Db, &mut Db) {
+        assert_ne!(a, b);
+        if a < b {
+            let (lo, hi) = self.dbs.split_at_mut(b);
+            (&mut lo[a], &mut hi[0])
+        } else {
+            let (lo, hi) = self.dbs.split_at_mut(a);
+            (&mut hi[0], &mut lo[b])
+        }
     }
 
     /// All databases, in index order.
@@ -149,7 +204,99 @@ impl Store {
                 break;
             }
         }
+        self.collect_expired_effects();
         removed
+    }
+
+    /// Writes by commands in all databases (see [`Db::writes`]).
+    pub fn writes(&self) -> u64 {
+        self.dbs.iter().map(Db::writes).sum()
+    }
+
+    // --- WATCH -------------------------------------------------------------------------
+
+    /// True if a key `client` watches changed, or — as Redis 7.0 checks at EXEC — one that
+    /// was live when watched is now past its time, collected or not.
+    pub(crate) fn watch_is_dirty<'a>(
+        &self,
+        client: ClientId,
+        mut watched: impl Iterator<Item = &'a (usize, Bytes)>,
+        now_ms: u64,
+    ) -> bool {
+        self.dbs.iter().any(|db| db.is_dirty(client))
+            || watched.any(|(db, key)| self.dbs[*db].is_expired(key, now_ms))
+    }
+
+    /// Drops every watch of `client` and its dirty mark (EXEC, DISCARD, UNWATCH, close).
+    pub(crate) fn unwatch_all(
+        &mut self,
+        client: ClientId,
+        watched: impl IntoIterator<Item = (usize, Bytes)>,
+    ) {
+        for (db, key) in watched {
+            self.dbs[db].unwatch(&key, client);
+        }
+        for db in &mut self.dbs {
+            db.clear_dirty(client);
+        }
+    }
+
+    // --- Effects log ---------------------------------------------------------------------
+
+    /// Turns the effects log on or off. Turning it off drops what was not polled.
+    pub fn set_effects_log(&mut self, on: bool) {
+        self.effects = on.then(VecDeque::new);
+        for db in &mut self.dbs {
+            db.set_expired_log(on);
+        }
+    }
+
+    /// True while the effects log is on.
+    pub fn effects_enabled(&self) -> bool {
+        self.effects.is_some()
+    }
+
+    /// The oldest change not yet polled, when the effects log is on.
+    pub fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.as_mut()?.pop_front()
+    }
+
+    /// Moves the keys the databases removed by expiry into the log, as `DEL`s.
+    pub(crate) fn collect_expired_effects(&mut self) {
+        let Some(effects) = &mut self.effects else {
+            return;
+        };
+        for (i, db) in self.dbs.iter_mut().enumerate() {
+            for key in db.take_expired_log() {
+                effects.push_back(Effect::new(i, &[b"DEL", &key]));
+            }
+        }
+    }
+
+    /// Appends a command's effect to the log.
+    pub(crate) fn push_effect(&mut self, db: usize, args: Vec<Bytes>) {
+        if let Some(effects) = &mut self.effects {
+            effects.push_back(Effect { db, args });
+        }
+    }
+
+    /// Marks the start of an execution unit (a command or an EXEC); pass the result to
+    /// [`Store::end_effects_unit`].
+    pub(crate) fn begin_effects_unit(&self) -> usize {
+        self.effects.as_ref().map_or(0, VecDeque::len)
+    }
+
+    /// Wraps the unit's effects in MULTI/EXEC when there is more than one.
+    pub(crate) fn end_effects_unit(&mut self, start: usize) {
+        let Some(effects) = &mut self.effects else {
+            return;
+        };
+        if effects.len() > start + 1 {
+            let db = effects[start].db;
+            effects.insert(start, Effect::new(db, &[b"MULTI"]));
+            let last = effects.back().map_or(db, |e| e.db);
+            effects.push_back(Effect::new(last, &[b"EXEC"]));
+        }
     }
 }
 
