@@ -8,6 +8,7 @@
 //! - [`cmd`]: requests parsed into typed [`Command`]s, with Redis's error texts.
 //! - [`db`]: the keyspace with expiry, the pub/sub registry and the shared [`Store`].
 //! - [`Session`]: one connection's state machine — bytes in, reply bytes and events out.
+//! - [`persist`]: RDB snapshots and the append-only log, as bytes in and bytes out.
 //!
 //! It does not open sockets, spawn threads, sleep, or read a clock: time comes in as
 //! milliseconds since the Unix epoch (`now_ms`) and the adapters (Tokio, async-std) do the
@@ -26,6 +27,7 @@
 
 pub mod cmd;
 pub mod db;
+pub mod persist;
 pub mod resp;
 mod session;
 

@@ -1,0 +1,521 @@
+//! The append-only file: write commands logged as RESP, read back and replayed at start.
+//!
+//! # Which files the adapters write
+//! The simplest mode, and the one we recommend: **one plain RESP file** (`appendonly.aof`),
+//! written by an [`AofWriter`] as commands run, and replaced by the output of [`rewrite`]
+//! (written to a temporary file, fsynced, renamed) when it grows. Every record is a RESP
+//! array of bulk strings, the form Redis's `redis-check-aof` checks; Redis 7.0 itself loads
+//! such a file (it upgrades a lone `appendonly.aof` into its multi-part layout on start).
+//!
+//! Redis 7's multi-part layout (a base file, incremental files and a manifest in
+//! `appenddirname`) is a matter of file names: each part is a file in the format read by
+//! [`load`] — a base written by [`rewrite`], increments written by an [`AofWriter`] — and
+//! the manifest is the adapter's. [`load`] also reads a part that starts with an RDB
+//! preamble (Redis's `aof-use-rdb-preamble yes`), so files Redis wrote load too; we write
+//! plain RESP ourselves, so the log stays greppable and checkable by `redis-check-aof`.
+//!
+//! # What the adapter logs
+//! What the store's effects log yields ([`Store::set_effects_log`], [`Store::poll_effect`]):
+//! every change, already in a form that replays the same later (relative expiries made
+//! absolute, expired keys as `DEL`, multi-command units in MULTI/EXEC), as Redis 7
+//! propagates them. The adapter appends each with [`AofWriter::append_effect`] (or builds
+//! records itself with [`AofWriter::append`] and [`AofWriter::begin_transaction`] /
+//! [`AofWriter::end_transaction`]). Then [`AofWriter::poll_transmit`] gives the bytes to
+//! write and [`AofWriter::consume_transmit`] drops what was written. When to write and
+//! fsync — after every command, or grouped once per event-loop turn (`appendfsync always |
+//! everysec | no`) — is the adapter's; replies to clients must wait for the write when
+//! `always` promises durability.
+//!
+//! # Reading back
+//! [`load`] returns the commands with their databases, MULTI…EXEC blocks grouped so they
+//! replay whole. A last record cut short (a crash mid-write) or a MULTI without its EXEC
+//! at the end is reported as [`AofLoad::truncated`] with the length of the valid prefix,
+//! as Redis's `aof-load-truncated yes` does: the adapter logs a warning, truncates the
+//! file to [`AofLoad::valid_len`] and carries on. Anything malformed before the end is an
+//! [`AofError`] naming the byte offset. [`replay`] then runs the commands through a
+//! [`Session`], the same path clients' commands take.
+
+use std::io;
+
+use bytes::{Bytes, BytesMut};
+use memchr::memchr;
+
+use super::rdb::{RdbEntry, RdbError, RdbReader};
+use crate::cmd::parse_i64;
+use crate::db::{Effect, Store, Value};
+use crate::resp::{encode_command, Limits, ProtocolError, RequestDecoder};
+use crate::{ClientId, Event, Session, SessionConfig};
+
+/// One logged command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AofCommand {
+    /// The database it ran in (the last SELECT before it).
+    pub db: usize,
+    /// Its arguments, name first.
+    pub args: Vec<Bytes>,
+    /// Offset of its first byte in the file, for error messages.
+    pub offset: usize,
+}
+
+/// A unit of replay: a command, or a transaction whose commands run together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AofEntry {
+    /// A command outside any transaction.
+    Command(AofCommand),
+    /// The commands between a MULTI and its EXEC (neither included).
+    Transaction(Vec<AofCommand>),
+}
+
+/// What [`load`] read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AofLoad {
+    /// Keys of an RDB preamble, expired ones included ([`replay`] skips those).
+    pub preamble: Vec<RdbEntry>,
+    /// The commands, in order.
+    pub entries: Vec<AofEntry>,
+    /// Length of the prefix made of complete records: the whole input unless
+    /// [`AofLoad::truncated`].
+    pub valid_len: usize,
+    /// True if the input ends inside a record or inside a MULTI with no EXEC. Those bytes
+    /// were ignored; the adapter warns and truncates the file to [`AofLoad::valid_len`].
+    pub truncated: bool,
+}
+
+impl AofLoad {
+    /// Number of commands, counting each inside a transaction.
+    pub fn command_count(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|e| match e {
+                AofEntry::Command(_) => 1,
+                AofEntry::Transaction(cmds) => cmds.len(),
+            })
+            .sum()
+    }
+}
+
+/// Why an AOF cannot be loaded or replayed. Each names the byte offset of the record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AofError {
+    /// A record that does not start with `*` (or `#` for an annotation line).
+    #[error("bad AOF format at offset {offset}: expected '*', got {:?}", char::from(*byte))]
+    ExpectedArray {
+        /// Offset of the byte.
+        offset: usize,
+        /// The byte found.
+        byte: u8,
+    },
+    /// A record that is not valid RESP.
+    #[error("bad AOF format at offset {offset}: {error}")]
+    Protocol {
+        /// Offset of the record.
+        offset: usize,
+        /// What is wrong with it.
+        error: ProtocolError,
+    },
+    /// An array of no elements (`*0`, `*-1`): Redis refuses these too.
+    #[error("bad AOF format at offset {offset}: empty command")]
+    EmptyCommand {
+        /// Offset of the record.
+        offset: usize,
+    },
+    /// An annotation line with no end.
+    #[error("bad AOF format at offset {offset}: annotation line too long")]
+    AnnotationTooLong {
+        /// Offset of the line.
+        offset: usize,
+    },
+    /// A SELECT whose argument is not a database index.
+    #[error("bad SELECT in AOF at offset {offset}")]
+    BadSelect {
+        /// Offset of the record.
+        offset: usize,
+    },
+    /// MULTI inside a transaction.
+    #[error("nested MULTI in AOF at offset {offset}")]
+    NestedMulti {
+        /// Offset of the inner MULTI.
+        offset: usize,
+    },
+    /// EXEC outside a transaction.
+    #[error("EXEC without MULTI in AOF at offset {offset}")]
+    ExecWithoutMulti {
+        /// Offset of the EXEC.
+        offset: usize,
+    },
+    /// The RDB preamble is damaged.
+    #[error("AOF RDB preamble: {0}")]
+    Preamble(RdbError),
+    /// A database index at or beyond the store's number of databases.
+    #[error("database {db} at offset {offset} is out of range: the server has {databases}")]
+    DbOutOfRange {
+        /// The index.
+        db: usize,
+        /// Offset of the record using it.
+        offset: usize,
+        /// How many databases the store has.
+        databases: usize,
+    },
+    /// A command that replied with an error when replayed: the log does not match what
+    /// ran, so it is corrupt (Redis likewise stops on an unknown command).
+    #[error("AOF command at offset {offset} failed on replay: {reply}")]
+    CommandFailed {
+        /// Offset of the command.
+        offset: usize,
+        /// The error reply, without `-` and CRLF.
+        reply: String,
+    },
+    /// A command that makes no sense in a log (QUIT, SHUTDOWN, SUBSCRIBE…).
+    #[error("AOF command at offset {offset} cannot be replayed: {name}")]
+    NotReplayable {
+        /// Offset of the command.
+        offset: usize,
+        /// Its name.
+        name: String,
+    },
+}
+
+/// Reads an AOF: an optional RDB preamble, then RESP arrays of bulk strings, with `#`
+/// annotation lines skipped as Redis 7 does.
+///
+/// Memory stays within a small multiple of `bytes.len()`: arguments are slices of one copy
+/// of the input, and declared lengths are checked against the request [`Limits`] and only
+/// allocated once their bytes are present.
+pub fn load(bytes: &[u8]) -> Result<AofLoad, AofError> {
+    let mut out = AofLoad::default();
+    let mut start = 0;
+    if bytes.starts_with(b"REDIS") {
+        let mut reader = RdbReader::new(bytes).map_err(AofError::Preamble)?;
+        while let Some(entry) = reader.next_entry().map_err(AofError::Preamble)? {
+            out.preamble.push(entry);
+        }
+        start = reader.position();
+    }
+    out.valid_len = start;
+
+    let total = bytes.len();
+    let mut buf = BytesMut::from(&bytes[start..]);
+    let limits = Limits::DEFAULT;
+    let mut decoder = RequestDecoder::new(limits);
+    let mut db = 0;
+    // The open transaction: its commands so far.
+    let mut multi: Option<Vec<AofCommand>> = None;
+    while let Some(&first) = buf.first() {
+        let offset = total - buf.len();
+        match first {
+            b'#' => match memchr(b'\n', &buf[..buf.len().min(limits.max_inline_bytes)]) {
+                Some(lf) => {
+                    let _ = buf.split_to(lf + 1);
+                    if multi.is_none() {
+                        out.valid_len = total - buf.len();
+                    }
+                    continue;
+                }
+                None if buf.len() >= limits.max_inline_bytes => {
+                    return Err(AofError::AnnotationTooLong { offset })
+                }
+                None => {
+                    out.truncated = true;
+                    break;
+                }
+            },
+            b'*' => {}
+            byte => return Err(AofError::ExpectedArray { offset, byte }),
+        }
+        // The decoder skips empty arrays; Redis calls them a format error.
+        if matches!(buf.get(1), Some(b'0' | b'-')) {
+            return Err(AofError::EmptyCommand { offset });
+        }
+        let args = match decoder.decode(&mut buf) {
+            Ok(Some(args)) => args,
+            Ok(None) => {
+                out.truncated = true;
+                break;
+            }
+            Err(error) => return Err(AofError::Protocol { offset, error }),
+        };
+        let name = &args[0];
+        if name.eq_ignore_ascii_case(b"multi") {
+            if multi.is_some() {
+                return Err(AofError::NestedMulti { offset });
+            }
+            multi = Some(Vec::new());
+        } else if name.eq_ignore_ascii_case(b"exec") {
+            let cmds = multi.take().ok_or(AofError::ExecWithoutMulti { offset })?;
+            out.entries.push(AofEntry::Transaction(cmds));
+        } else if name.eq_ignore_ascii_case(b"select") {
+            db = match &args[..] {
+                [_, index] => parse_i64(index)
+                    .and_then(|i| usize::try_from(i).ok())
+                    .ok_or(AofError::BadSelect { offset })?,
+                _ => return Err(AofError::BadSelect { offset }),
+            };
+        } else {
+            let cmd = AofCommand { db, args, offset };
+            match &mut multi {
+                Some(cmds) => cmds.push(cmd),
+                None => out.entries.push(AofEntry::Command(cmd)),
+            }
+        }
+        if multi.is_none() {
+            out.valid_len = total - buf.len();
+        }
+    }
+    if multi.is_some() {
+        // Like Redis: an unfinished transaction at the end is a torn write, not corruption.
+        out.truncated = true;
+    }
+    Ok(out)
+}
+
+/// What [`replay`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReplaySummary {
+    /// Keys inserted from the RDB preamble.
+    pub preamble_keys: usize,
+    /// Commands executed.
+    pub commands: usize,
+}
+
+/// Applies a loaded AOF to `store` at time `now_ms`: first the preamble's keys (those
+/// already expired are skipped), then every command, through a [`Session`] as a client's
+/// would run — so replay shares the command code rather than duplicating it.
+///
+/// A transaction's commands run back to back; since replay holds the store throughout,
+/// nothing can interleave with them, which is all MULTI/EXEC guarantees. A command that
+/// replies with an error stops the replay with [`AofError::CommandFailed`]. Replayed
+/// commands are not counted in [`Store::commands_processed`]. Meant for a store being
+/// filled at start-up: on error, discard it. Run it before turning on the store's effects
+/// log, or the replayed commands are logged again.
+pub fn replay(store: &mut Store, load: &AofLoad, now_ms: u64) -> Result<ReplaySummary, AofError> {
+    let mut summary = ReplaySummary::default();
+    for entry in &load.preamble {
+        if entry.db >= store.databases() {
+            return Err(AofError::DbOutOfRange {
+                db: entry.db,
+                offset: entry.offset,
+                databases: store.databases(),
+            });
+        }
+        if entry.expire_at_ms.is_some_and(|at| at <= now_ms) {
+            continue;
+        }
+        store
+            .db(entry.db)
+            .insert(&entry.key, entry.value.clone(), entry.expire_at_ms, now_ms);
+        summary.preamble_keys += 1;
+    }
+
+    let processed = store.commands_processed;
+    let config = SessionConfig {
+        // Replies are dropped after each command; never pause for them.
+        max_pending_output_bytes: usize::MAX,
+        ..SessionConfig::default()
+    };
+    let mut session = Session::new(ClientId::MAX, config);
+    let mut replayer = Replayer {
+        session: &mut session,
+        db: 0,
+    };
+    let result = load.entries.iter().try_for_each(|entry| {
+        let cmds = match entry {
+            AofEntry::Command(cmd) => std::slice::from_ref(cmd),
+            AofEntry::Transaction(cmds) => cmds,
+        };
+        cmds.iter().try_for_each(|cmd| {
+            replayer.run(store, cmd, now_ms)?;
+            summary.commands += 1;
+            Ok(())
+        })
+    });
+    store.commands_processed = processed;
+    result.map(|()| summary)
+}
+
+struct Replayer<'a> {
+    session: &'a mut Session,
+    db: usize,
+}
+
+impl Replayer<'_> {
+    fn run(&mut self, store: &mut Store, cmd: &AofCommand, now_ms: u64) -> Result<(), AofError> {
+        if cmd.db != self.db {
+            if cmd.db >= store.databases() {
+                return Err(AofError::DbOutOfRange {
+                    db: cmd.db,
+                    offset: cmd.offset,
+                    databases: store.databases(),
+                });
+            }
+            let index = itoa::Buffer::new().format(cmd.db).as_bytes().to_vec();
+            self.execute(store, &[&b"SELECT"[..], &index], cmd.offset, now_ms)?;
+            self.db = cmd.db;
+        }
+        self.execute(store, &cmd.args, cmd.offset, now_ms)
+    }
+
+    fn execute<T: AsRef<[u8]>>(
+        &mut self,
+        store: &mut Store,
+        args: &[T],
+        offset: usize,
+        now_ms: u64,
+    ) -> Result<(), AofError> {
+        encode_command(args, self.session.read_buf());
+        self.session.process(store, now_ms);
+        let mut left = false;
+        while let Some(event) = self.session.poll_event() {
+            left |= matches!(event, Event::Close(_) | Event::Shutdown);
+        }
+        let reply = self.session.poll_transmit();
+        let name = || String::from_utf8_lossy(args[0].as_ref()).into_owned();
+        let result = if left || self.session.subscription_count() > 0 {
+            // QUIT, SHUTDOWN, SUBSCRIBE: about connections and servers, not data.
+            Err(AofError::NotReplayable {
+                offset,
+                name: name(),
+            })
+        } else if let Some(text) = reply
+            .strip_prefix(b"-")
+            .or_else(|| reply.strip_prefix(b"!"))
+        {
+            let line = text.split(|&b| b == b'\r').next().unwrap_or_default();
+            Err(AofError::CommandFailed {
+                offset,
+                reply: String::from_utf8_lossy(line).into_owned(),
+            })
+        } else {
+            Ok(())
+        };
+        let n = self.session.poll_transmit().len();
+        self.session.consume_transmit(n);
+        result
+    }
+}
+
+/// Builds the log as commands run: RESP records, with a SELECT whenever the database
+/// changes, in a buffer the adapter drains to the file.
+///
+/// ```
+/// use redish_core::persist::aof::{self, AofWriter};
+///
+/// let mut log = AofWriter::new();
+/// log.append(0, &["SET", "a", "1"]);
+/// log.begin_transaction(3);
+/// log.append(3, &["SET", "b", "2"]);
+/// log.end_transaction();
+/// let bytes = log.poll_transmit().to_vec();
+/// log.consume_transmit(bytes.len());
+///
+/// let loaded = aof::load(&bytes).unwrap();
+/// assert_eq!(loaded.command_count(), 2);
+/// assert!(!loaded.truncated);
+/// ```
+#[derive(Debug, Default)]
+pub struct AofWriter {
+    buf: BytesMut,
+    /// The database the log's last SELECT chose; `None` at the start of a file.
+    db: Option<usize>,
+}
+
+impl AofWriter {
+    /// A writer for a new file: its first record will be preceded by a SELECT.
+    pub fn new() -> AofWriter {
+        AofWriter::default()
+    }
+
+    /// Appends a command that ran in database `db`.
+    pub fn append<T: AsRef<[u8]>>(&mut self, db: usize, args: &[T]) {
+        self.select(db);
+        encode_command(args, &mut self.buf);
+    }
+
+    /// Appends an entry of the store's effects log ([`Store::poll_effect`]): the effects
+    /// come already rewritten for replay (absolute expiries, `DEL` for expired keys) and
+    /// with their own MULTI/EXEC around multi-command units, so appending each in order is
+    /// the whole job.
+    pub fn append_effect(&mut self, effect: &Effect) {
+        self.append(effect.db, &effect.args);
+    }
+
+    /// Opens a transaction whose first command runs in `db`: appends MULTI (after a SELECT
+    /// if needed, as Redis does). Transactions do not nest.
+    pub fn begin_transaction(&mut self, db: usize) {
+        self.select(db);
+        encode_command(&[b"MULTI"], &mut self.buf);
+    }
+
+    /// Closes the transaction: appends EXEC. Until it is written, a reader drops the
+    /// transaction as torn.
+    pub fn end_transaction(&mut self) {
+        encode_command(&[b"EXEC"], &mut self.buf);
+    }
+
+    fn select(&mut self, db: usize) {
+        if self.db != Some(db) {
+            let index = itoa::Buffer::new().format(db).as_bytes().to_vec();
+            encode_command(&[&b"SELECT"[..], &index], &mut self.buf);
+            self.db = Some(db);
+        }
+    }
+
+    /// The next record starts with a SELECT: call when switching to a new file (after a
+    /// rewrite), whose reader starts in database 0 and knows nothing of this one's SELECTs.
+    pub fn forget_db(&mut self) {
+        self.db = None;
+    }
+
+    /// Bytes waiting to be written to the file, in order.
+    pub fn poll_transmit(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Reports that the first `n` bytes of [`AofWriter::poll_transmit`] were written.
+    pub fn consume_transmit(&mut self, n: usize) {
+        let _ = self.buf.split_to(n.min(self.buf.len()));
+    }
+
+    /// Takes every pending byte at once (for a group commit that writes them elsewhere).
+    pub fn take(&mut self) -> BytesMut {
+        self.buf.split()
+    }
+}
+
+/// Writes the shortest log that rebuilds `store` as it is at `now_ms`: per database with
+/// keys, a SELECT, then one `SET key value` per key, with `PXAT <ms>` for keys with an expiry
+/// (one command, so a key never exists without its expiry). Keys already expired are left
+/// out. Plain RESP, no RDB preamble (see the [module docs](self)).
+///
+/// `out` gets the log in chunks of about 64 KiB, for the adapter's temporary file.
+pub fn rewrite_to<W: io::Write>(store: &Store, now_ms: u64, mut out: W) -> io::Result<()> {
+    let mut log = AofWriter::new();
+    for (index, db) in store.dbs().iter().enumerate() {
+        for (key, value, expire_at_ms) in db.entries(now_ms) {
+            match value {
+                Value::Str(s) => match expire_at_ms {
+                    Some(at) => {
+                        let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
+                        log.append(index, &[&b"SET"[..], key, &**s, b"PXAT", &at]);
+                    }
+                    None => log.append(index, &[&b"SET"[..], key, &**s]),
+                },
+            }
+            if log.buf.len() >= 64 * 1024 {
+                out.write_all(&log.take())?;
+            }
+        }
+    }
+    out.write_all(&log.take())?;
+    out.flush()
+}
+
+/// [`rewrite_to`] into a new vector.
+pub fn rewrite(store: &Store, now_ms: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    rewrite_to(store, now_ms, &mut out).expect("writing to a Vec cannot fail");
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,362 @@
+//! Reading RDB files: a pull parser ([`RdbReader`]) and two ways to drain it.
+
+use super::{opcode, AuxField, RdbEntry, RdbError, MAX_READ_VERSION, TYPE_STRING};
+use crate::db::{Store, Value};
+use crate::persist::{crc64, lzf};
+
+/// Largest string we accept, compressed or not: Redis's `proto-max-bulk-len`.
+const MAX_STRING_BYTES: u64 = 512 * 1024 * 1024;
+/// LZF turns at most 3 input bytes into 264 output bytes.
+const MAX_LZF_RATIO: u64 = 88;
+
+/// Reads one value of a given type and encoding.
+type ValueReader<'a> = fn(&mut RdbReader<'a>) -> Result<Value, RdbError>;
+
+/// Reads an RDB file one key at a time, without copying more than each key and value.
+///
+/// ```
+/// use redish_core::persist::rdb::{self, RdbReader};
+/// use redish_core::Store;
+///
+/// let mut store = Store::default();
+/// store.db(2).insert(b"k", redish_core::db::Value::str(b"v"), None, 0);
+/// let bytes = rdb::to_vec(&store, 1_700_000_000_000);
+///
+/// let mut reader = RdbReader::new(&bytes).unwrap();
+/// let entry = reader.next_entry().unwrap().unwrap();
+/// assert_eq!((entry.db, &*entry.key), (2, &b"k"[..]));
+/// assert!(reader.next_entry().unwrap().is_none());
+/// assert_eq!(reader.position(), bytes.len());
+/// ```
+#[derive(Debug)]
+pub struct RdbReader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    version: u32,
+    db: usize,
+    aux: Vec<AuxField>,
+    done: bool,
+}
+
+impl<'a> RdbReader<'a> {
+    /// Checks the header (`REDIS` and a version we read) and positions after it.
+    pub fn new(bytes: &'a [u8]) -> Result<RdbReader<'a>, RdbError> {
+        let header = bytes.get(..9).ok_or(RdbError::NotRdb)?;
+        if &header[..5] != b"REDIS" || !header[5..].iter().all(u8::is_ascii_digit) {
+            return Err(RdbError::NotRdb);
+        }
+        let version = header[5..]
+            .iter()
+            .fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+        if !(1..=MAX_READ_VERSION).contains(&version) {
+            return Err(RdbError::UnsupportedVersion { version });
+        }
+        Ok(RdbReader {
+            bytes,
+            pos: 9,
+            version,
+            db: 0,
+            aux: Vec::new(),
+            done: false,
+        })
+    }
+
+    /// The RDB version the file declares.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// Bytes read so far; once [`RdbReader::next_entry`] has returned `Ok(None)`, the length
+    /// of the RDB data (an AOF with an RDB preamble continues with commands from there).
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The AUX fields (name, value) read so far: `redis-ver`, `ctime`, …
+    pub fn aux(&self) -> &[AuxField] {
+        &self.aux
+    }
+
+    /// The next key, expired or not; `Ok(None)` after the EOF opcode and a matching
+    /// checksum (a zero checksum is not checked, as Redis does when `rdbchecksum` was off).
+    /// After an error the reader is unusable.
+    pub fn next_entry(&mut self) -> Result<Option<RdbEntry>, RdbError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut expire_at_ms: Option<u64> = None;
+        loop {
+            let offset = self.pos;
+            let op = self.u8()?;
+            match op {
+                opcode::EOF => {
+                    self.check_checksum()?;
+                    self.done = true;
+                    return Ok(None);
+                }
+                opcode::SELECTDB => {
+                    let db = self.len()?;
+                    self.db = usize::try_from(db).map_err(|_| RdbError::DbOutOfRange {
+                        db,
+                        offset,
+                        databases: 0,
+                    })?;
+                }
+                opcode::RESIZEDB => {
+                    // Size hints only: never trusted for allocation.
+                    self.len()?;
+                    self.len()?;
+                }
+                opcode::AUX => {
+                    let name = self.string()?;
+                    let value = self.string()?;
+                    self.aux.push((name.into(), value.into()));
+                }
+                opcode::EXPIRETIME => {
+                    let secs = i32::from_le_bytes(self.array()?);
+                    expire_at_ms = Some(u64::try_from(secs).unwrap_or(0) * 1000);
+                }
+                opcode::EXPIRETIME_MS => {
+                    let ms = i64::from_le_bytes(self.array()?);
+                    expire_at_ms = Some(u64::try_from(ms).unwrap_or(0));
+                }
+                opcode::IDLE => {
+                    // LRU idle time in seconds: we keep no access clock.
+                    self.len()?;
+                }
+                opcode::FREQ => {
+                    // LFU counter: likewise.
+                    self.u8()?;
+                }
+                opcode::FUNCTION2 | opcode::FUNCTION_PRE_GA => {
+                    return Err(RdbError::Unsupported {
+                        what: "function library (FUNCTION LOAD is not supported)",
+                        offset,
+                    })
+                }
+                opcode::MODULE_AUX => {
+                    return Err(RdbError::Unsupported {
+                        what: "module auxiliary data (modules are not supported)",
+                        offset,
+                    })
+                }
+                type_byte => {
+                    let read_value = Self::value_reader(type_byte)
+                        .ok_or(RdbError::UnsupportedType { type_byte, offset })?;
+                    let key = self.string()?;
+                    let value = read_value(self)?;
+                    return Ok(Some(RdbEntry {
+                        db: self.db,
+                        key: key.into(),
+                        value,
+                        expire_at_ms,
+                        offset,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// The function that reads a value of type `type_byte`, if we hold that type. One arm
+    /// per type and encoding: the data types add theirs here.
+    fn value_reader(type_byte: u8) -> Option<ValueReader<'a>> {
+        match type_byte {
+            TYPE_STRING => Some(Self::string_value),
+            _ => None,
+        }
+    }
+
+    fn string_value(&mut self) -> Result<Value, RdbError> {
+        Ok(Value::Str(self.string()?.into()))
+    }
+
+    fn check_checksum(&mut self) -> Result<(), RdbError> {
+        // Version 5 added the checksum.
+        if self.version < 5 {
+            return Ok(());
+        }
+        let offset = self.pos;
+        let actual = crc64::update(0, &self.bytes[..offset]);
+        let expected = u64::from_le_bytes(self.array()?);
+        if expected != 0 && expected != actual {
+            return Err(RdbError::BadChecksum {
+                offset,
+                expected,
+                actual,
+            });
+        }
+        Ok(())
+    }
+
+    fn eof(&self) -> RdbError {
+        RdbError::UnexpectedEof {
+            offset: self.bytes.len(),
+        }
+    }
+
+    fn u8(&mut self) -> Result<u8, RdbError> {
+        let b = *self.bytes.get(self.pos).ok_or_else(|| self.eof())?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], RdbError> {
+        let bytes: &'a [u8] = self.bytes;
+        let end = self.pos.checked_add(n).ok_or_else(|| self.eof())?;
+        let s = bytes.get(self.pos..end).ok_or_else(|| self.eof())?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], RdbError> {
+        Ok(self.take(N)?.try_into().expect("N bytes"))
+    }
+
+    /// A length, or for strings a special encoding: `Err(encoding)` inside `Ok`.
+    fn len_or_encoding(&mut self) -> Result<Result<u64, u8>, RdbError> {
+        let first = self.u8()?;
+        Ok(match first >> 6 {
+            0 => Ok(u64::from(first & 0x3f)),
+            1 => Ok(u64::from(first & 0x3f) << 8 | u64::from(self.u8()?)),
+            2 => match first {
+                0x80 => Ok(u64::from(u32::from_be_bytes(self.array()?))),
+                0x81 => Ok(u64::from_be_bytes(self.array()?)),
+                _ => {
+                    return Err(RdbError::BadLength {
+                        len: u64::from(first),
+                        offset: self.pos - 1,
+                    })
+                }
+            },
+            _ => Err(first & 0x3f),
+        })
+    }
+
+    /// A plain length (no special encoding allowed).
+    fn len(&mut self) -> Result<u64, RdbError> {
+        let offset = self.pos;
+        match self.len_or_encoding()? {
+            Ok(len) => Ok(len),
+            Err(encoding) => Err(RdbError::BadStringEncoding { encoding, offset }),
+        }
+    }
+
+    /// A length that counts bytes still to come in this input.
+    fn byte_len(&mut self, max: u64) -> Result<usize, RdbError> {
+        let offset = self.pos;
+        let len = self.len()?;
+        if len > max {
+            return Err(RdbError::BadLength { len, offset });
+        }
+        Ok(len as usize)
+    }
+
+    /// A string in any of its encodings.
+    fn string(&mut self) -> Result<Vec<u8>, RdbError> {
+        let offset = self.pos;
+        match self.len_or_encoding()? {
+            Ok(len) => {
+                if len > MAX_STRING_BYTES || len > (self.bytes.len() - self.pos) as u64 {
+                    return Err(RdbError::BadLength { len, offset });
+                }
+                Ok(self.take(len as usize)?.to_vec())
+            }
+            Err(0) => Ok(itoa(i64::from(self.u8()? as i8))),
+            Err(1) => Ok(itoa(i64::from(i16::from_le_bytes(self.array()?)))),
+            Err(2) => Ok(itoa(i64::from(i32::from_le_bytes(self.array()?)))),
+            Err(3) => {
+                let remaining = (self.bytes.len() - self.pos) as u64;
+                let clen = self.byte_len(remaining)?;
+                let len_offset = self.pos;
+                let ulen = self.len()?;
+                if ulen > MAX_STRING_BYTES || ulen > (clen as u64).saturating_mul(MAX_LZF_RATIO) {
+                    return Err(RdbError::BadLength {
+                        len: ulen,
+                        offset: len_offset,
+                    });
+                }
+                let compressed = self.take(clen)?;
+                lzf::decompress(compressed, ulen as usize)
+                    .map_err(|_| RdbError::BadCompressedString { offset })
+            }
+            Err(encoding) => Err(RdbError::BadStringEncoding { encoding, offset }),
+        }
+    }
+}
+
+fn itoa(n: i64) -> Vec<u8> {
+    itoa::Buffer::new().format(n).as_bytes().to_vec()
+}
+
+/// Everything an RDB file holds that we keep, from [`load`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RdbLoad {
+    /// The keys still alive at load time, in file order.
+    pub entries: Vec<RdbEntry>,
+    /// The AUX fields (name, value).
+    pub aux: Vec<AuxField>,
+    /// Keys skipped because they had expired.
+    pub expired: usize,
+    /// Length of the RDB data, EOF opcode and checksum included.
+    pub len: usize,
+}
+
+/// Reads a whole RDB file into memory, skipping keys whose expiry is at or before `now_ms`
+/// (as a Redis master does on load).
+pub fn load(bytes: &[u8], now_ms: u64) -> Result<RdbLoad, RdbError> {
+    let mut reader = RdbReader::new(bytes)?;
+    let mut load = RdbLoad::default();
+    while let Some(entry) = reader.next_entry()? {
+        if entry.expire_at_ms.is_some_and(|at| at <= now_ms) {
+            load.expired += 1;
+        } else {
+            load.entries.push(entry);
+        }
+    }
+    load.aux = reader.aux;
+    load.len = reader.pos;
+    Ok(load)
+}
+
+/// What [`load_into`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RdbSummary {
+    /// Keys inserted.
+    pub loaded: usize,
+    /// Keys skipped because they had expired.
+    pub expired: usize,
+    /// Length of the RDB data, EOF opcode and checksum included.
+    pub len: usize,
+}
+
+/// Reads an RDB file into `store`, key by key, skipping keys whose expiry is at or before
+/// `now_ms`. Meant for an empty store at start-up: on error the store holds the keys read
+/// before it, so discard it (Redis refuses to start).
+pub fn load_into(store: &mut Store, bytes: &[u8], now_ms: u64) -> Result<RdbSummary, RdbError> {
+    let mut reader = RdbReader::new(bytes)?;
+    let mut summary = RdbSummary::default();
+    while let Some(entry) = reader.next_entry()? {
+        if entry.db >= store.databases() {
+            return Err(RdbError::DbOutOfRange {
+                db: entry.db as u64,
+                offset: entry.offset,
+                databases: store.databases(),
+            });
+        }
+        if entry.expire_at_ms.is_some_and(|at| at <= now_ms) {
+            summary.expired += 1;
+            continue;
+        }
+        let db = store.db(entry.db);
+        if db.contains_key(&entry.key, now_ms) {
+            return Err(RdbError::DuplicateKey {
+                db: entry.db,
+                offset: entry.offset,
+            });
+        }
+        db.insert(&entry.key, entry.value, entry.expire_at_ms, now_ms);
+        summary.loaded += 1;
+    }
+    summary.len = reader.pos;
+    Ok(summary)
+}

@@ -1,0 +1,179 @@
+//! Writing RDB files, as Redis 7.0 does with its default settings (`rdbcompression yes`,
+//! `rdbchecksum yes`).
+
+use std::io;
+
+use super::{opcode, RDB_VERSION, TYPE_STRING};
+use crate::cmd::parse_i64;
+use crate::db::{Store, Value};
+use crate::persist::{crc64, lzf};
+use crate::REDIS_VERSION;
+
+/// Strings longer than this are tried with LZF, as in Redis (`rdbSaveRawString`).
+const COMPRESS_MIN_BYTES: usize = 20;
+/// Entries are encoded into a scratch buffer and handed to the writer in chunks this big.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Writes a snapshot of `store` at time `now_ms` in RDB version 10, the format of Redis 7.0:
+/// header, AUX fields (`redis-ver`, `redis-bits`, `ctime`, `used-mem`, `aof-base`), then
+/// for each database with keys SELECTDB, RESIZEDB and its entries, then EOF and the CRC64.
+///
+/// Keys whose expiry is at or before `now_ms` are left out. Strings that are canonical
+/// integers within 32 bits are written as integers; strings over 20 bytes are
+/// LZF-compressed when that saves at least 4 bytes; both as Redis does. `used-mem` is
+/// written as 0: we do not account memory.
+///
+/// `out` receives the file in chunks of about 64 KiB; give it a file (the adapter writes to a
+/// temporary file, fsyncs and renames, as Redis does) or a `Vec<u8>`.
+pub fn write<W: io::Write>(store: &Store, now_ms: u64, out: W) -> io::Result<()> {
+    let mut w = Writer {
+        out,
+        crc: 0,
+        buf: Vec::with_capacity(CHUNK_BYTES * 2),
+        lzf: Lzf::new(),
+    };
+    w.buf
+        .extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
+    w.aux(b"redis-ver", REDIS_VERSION.as_bytes());
+    w.aux(b"redis-bits", b"64");
+    w.aux(b"ctime", (now_ms / 1000).to_string().as_bytes());
+    w.aux(b"used-mem", b"0");
+    w.aux(b"aof-base", b"0");
+    for (index, db) in store.dbs().iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        w.buf.push(opcode::SELECTDB);
+        put_len(&mut w.buf, index as u64);
+        w.buf.push(opcode::RESIZEDB);
+        put_len(&mut w.buf, db.len() as u64);
+        put_len(&mut w.buf, db.volatile_len() as u64);
+        for (key, value, expire_at_ms) in db.entries(now_ms) {
+            if let Some(at) = expire_at_ms {
+                w.buf.push(opcode::EXPIRETIME_MS);
+                w.buf.extend_from_slice(&at.to_le_bytes());
+            }
+            w.entry(key, value);
+            if w.buf.len() >= CHUNK_BYTES {
+                w.flush()?;
+            }
+        }
+    }
+    w.buf.push(opcode::EOF);
+    w.flush()?;
+    let crc = w.crc;
+    w.out.write_all(&crc.to_le_bytes())?;
+    w.out.flush()
+}
+
+/// [`write()`] into a new vector.
+pub fn to_vec(store: &Store, now_ms: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    write(store, now_ms, &mut out).expect("writing to a Vec cannot fail");
+    out
+}
+
+struct Writer<W> {
+    out: W,
+    crc: u64,
+    buf: Vec<u8>,
+    lzf: Lzf,
+}
+
+impl<W: io::Write> Writer<W> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.crc = crc64::update(self.crc, &self.buf);
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    fn aux(&mut self, name: &[u8], value: &[u8]) {
+        self.buf.push(opcode::AUX);
+        put_string(&mut self.buf, name, None);
+        put_string(&mut self.buf, value, None);
+    }
+
+    fn entry(&mut self, key: &[u8], value: &Value) {
+        let type_at = self.buf.len();
+        self.buf.push(TYPE_STRING);
+        put_string(&mut self.buf, key, Some(&mut self.lzf));
+        self.buf[type_at] = put_value(&mut self.buf, value, &mut self.lzf);
+    }
+}
+
+/// Writes `value` and returns its type byte. One arm per value type: the data types add
+/// theirs here.
+fn put_value(out: &mut Vec<u8>, value: &Value, lzf: &mut Lzf) -> u8 {
+    match value {
+        Value::Str(s) => {
+            put_string(out, s, Some(lzf));
+            TYPE_STRING
+        }
+    }
+}
+
+/// Writes a length in the shortest of its four forms.
+pub(crate) fn put_len(out: &mut Vec<u8>, len: u64) {
+    if len < 1 << 6 {
+        out.push(len as u8);
+    } else if len < 1 << 14 {
+        out.extend_from_slice(&[0x40 | (len >> 8) as u8, len as u8]);
+    } else if len <= u64::from(u32::MAX) {
+        out.push(0x80);
+        out.extend_from_slice(&(len as u32).to_be_bytes());
+    } else {
+        out.push(0x81);
+        out.extend_from_slice(&len.to_be_bytes());
+    }
+}
+
+/// Writes a string: as an integer if it is the canonical text of one that fits in 32 bits,
+/// else LZF-compressed if a compressor is given, it is over 20 bytes and that saves at
+/// least 4 bytes, else raw.
+pub(crate) fn put_string(out: &mut Vec<u8>, s: &[u8], lzf: Option<&mut Lzf>) {
+    // 11 bytes hold any 32-bit integer's text, sign included.
+    if s.len() <= 11 {
+        if let Some(n) = parse_i64(s) {
+            if let Ok(n) = i8::try_from(n) {
+                out.extend_from_slice(&[0xc0, n as u8]);
+                return;
+            } else if let Ok(n) = i16::try_from(n) {
+                out.push(0xc1);
+                out.extend_from_slice(&n.to_le_bytes());
+                return;
+            } else if let Ok(n) = i32::try_from(n) {
+                out.push(0xc2);
+                out.extend_from_slice(&n.to_le_bytes());
+                return;
+            }
+        }
+    }
+    if let Some(lzf) = lzf.filter(|_| s.len() > COMPRESS_MIN_BYTES) {
+        lzf.scratch.clear();
+        if lzf.compressor.compress(s, s.len() - 4, &mut lzf.scratch) {
+            out.push(0xc3);
+            put_len(out, lzf.scratch.len() as u64);
+            put_len(out, s.len() as u64);
+            out.extend_from_slice(&lzf.scratch);
+            return;
+        }
+    }
+    put_len(out, s.len() as u64);
+    out.extend_from_slice(s);
+}
+
+/// A compressor and its output buffer, reused from string to string.
+pub(crate) struct Lzf {
+    compressor: lzf::Compressor,
+    scratch: Vec<u8>,
+}
+
+impl Lzf {
+    pub(crate) fn new() -> Lzf {
+        Lzf {
+            compressor: lzf::Compressor::new(),
+            scratch: Vec::new(),
+        }
+    }
+}
