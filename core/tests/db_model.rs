@@ -71,7 +71,7 @@ impl Model {
         self.map
             .get(&key)
             .copied()
-            .filter(|(_, at)| at.is_none_or(|at| at > now))
+            .filter(|(_, at)| at.map_or(true, |at| at > now))
     }
 }
 
@@ -98,7 +98,7 @@ proptest! {
             }
             match op {
                 Op::Set { key, val, ttl_ms } => {
-                    db.insert(&k(key), v(val), ttl_ms.map(|t| now + t));
+                    db.insert(&k(key), v(val), ttl_ms.map(|t| now + t), now);
                     model.map.insert(key, (val, ttl_ms.map(|t| now + t)));
                 }
                 Op::SetKeepTtl { key, val } => {
@@ -169,9 +169,9 @@ proptest! {
 fn active_expiry_is_bounded_and_ordered() {
     let mut db = Db::new(1);
     for i in 0..10u64 {
-        db.insert(format!("k{i}").as_bytes(), v(0), Some(100 + i));
+        db.insert(format!("k{i}").as_bytes(), v(0), Some(100 + i), 0);
     }
-    db.insert(b"forever", v(0), None);
+    db.insert(b"forever", v(0), None, 0);
     assert_eq!(db.poll_timeout(), Some(100));
     assert_eq!(db.handle_timeout(99, 100), 0);
     assert_eq!(db.handle_timeout(200, 4), 4);
