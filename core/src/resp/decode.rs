@@ -12,7 +12,7 @@
 //! So a stream cut into chunks of any size is scanned once, and the work per call is
 //! proportional to the new bytes.
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use memchr::memchr2;
 
 use super::{Frame, Limits, ProtocolError};
@@ -130,6 +130,24 @@ impl Decoder {
     /// bytes may already have been removed from `buf`. See the [contract](Decoder#contract).
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
         loop {
+            // Fast path: bulk strings inside an array, all there. Most replies with many
+            // elements, and every command, are made of them.
+            if let (None, Some(Open::Seq { want, items, .. })) =
+                (self.pending, self.stack.last_mut())
+            {
+                let room = *want - items.len();
+                if take_bulks(buf, &self.limits, room, |b| items.push(Frame::Bulk(b))) > 0 {
+                    self.scanned = 0;
+                    if items.len() == *want {
+                        if let Some(Open::Seq { kind, items, .. }) = self.stack.pop() {
+                            if let Some(frame) = self.complete(seq_frame(kind, items)) {
+                                return Ok(Some(frame));
+                            }
+                        }
+                        continue;
+                    }
+                }
+            }
             let frame = match self.pending {
                 Some(bulk) => match take_payload(bulk, buf)? {
                     Some(frame) => {
@@ -175,8 +193,17 @@ impl Decoder {
         ) {
             return Err(ProtocolError::UnknownType(ty));
         }
-        let Some(cr) = self.find_line_end(buf)? else {
-            return Ok(Step::Incomplete);
+        // Most lines are length headers, read in one pass; anything else takes the general
+        // path, which gives the same result for them.
+        let (cr, quick) = match quick_len(buf) {
+            Some((n, cr)) if cr <= self.limits.max_inline_bytes => {
+                self.scanned = 0;
+                (cr, Some(n as i64))
+            }
+            _ => match self.find_line_end(buf)? {
+                Some(cr) => (cr, None),
+                None => return Ok(Step::Incomplete),
+            },
         };
         let line = &buf[1..cr];
         let frame = match ty {
@@ -190,7 +217,10 @@ impl Decoder {
                     Frame::Error(text)
                 }));
             }
-            b':' => Frame::Integer(parse_integer(line).ok_or(ProtocolError::InvalidInteger)?),
+            b':' => Frame::Integer(match quick {
+                Some(n) => n,
+                None => parse_integer(line).ok_or(ProtocolError::InvalidInteger)?,
+            }),
             b'_' if line.is_empty() => Frame::Null,
             b'_' => return Err(ProtocolError::InvalidNull),
             b'#' => match line {
@@ -209,7 +239,7 @@ impl Decoder {
                 return Ok(Step::Frame(Frame::BigNumber(digits)));
             }
             b'$' | b'!' | b'=' => {
-                let declared = string2ll(line);
+                let declared = quick.or_else(|| string2ll(line));
                 if ty == b'$' && declared == Some(-1) {
                     Frame::Null
                 } else {
@@ -226,13 +256,20 @@ impl Decoder {
                         _ => BulkKind::Verbatim,
                     };
                     buf.advance(cr + 2);
-                    self.pending = Some(PendingBulk { kind, len });
-                    return Ok(Step::Continue);
+                    let bulk = PendingBulk { kind, len };
+                    // Usually the payload is already there.
+                    return Ok(match take_payload(bulk, buf)? {
+                        Some(frame) => Step::Frame(frame),
+                        None => {
+                            self.pending = Some(bulk);
+                            Step::Incomplete
+                        }
+                    });
                 }
             }
             // Aggregates: `*`, `%`, `~`, `|`, `>`.
             _ => {
-                let declared = string2ll(line);
+                let declared = quick.or_else(|| string2ll(line));
                 if ty == b'*' && declared == Some(-1) {
                     Frame::NullArray
                 } else {
@@ -396,6 +433,7 @@ fn seq_frame(kind: SeqKind, items: Vec<Frame>) -> Frame {
 }
 
 /// Takes a pending payload and its CRLF out of `buf` once all of it is there.
+#[inline]
 fn take_payload(bulk: PendingBulk, buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
     let len = bulk.len;
     // `len` is bounded by the limits, but those are the caller's to choose.
@@ -422,6 +460,76 @@ fn take_payload(bulk: PendingBulk, buf: &mut BytesMut) -> Result<Option<Frame>, 
             _ => return Err(ProtocolError::InvalidVerbatim),
         },
     }))
+}
+
+/// Takes up to `max` bulk strings off the front of `buf` while each is complete, with its
+/// header in the common form (see [`quick_len`]) and within `limits`, passing each payload
+/// to `push`; returns how many it took. It stops at anything else, which the general path
+/// then reads or rejects, so it never changes an outcome, only its cost: one split of the
+/// buffer per bulk.
+#[inline]
+pub(crate) fn take_bulks(
+    buf: &mut BytesMut,
+    limits: &Limits,
+    max: usize,
+    mut push: impl FnMut(Bytes),
+) -> usize {
+    let mut taken = 0;
+    // Bytes at the front already read: the CRLF after the last payload taken.
+    let mut pos = 0;
+    while taken < max {
+        let rest = &buf[pos..];
+        if rest.first() != Some(&b'$') {
+            break;
+        }
+        let Some((len, cr)) = quick_len(rest) else {
+            break;
+        };
+        if cr > limits.max_inline_bytes || len > limits.max_bulk_bytes as u64 {
+            break;
+        }
+        let start = pos + cr + 2;
+        let Some(end) = start.checked_add(len as usize) else {
+            break;
+        };
+        if buf.len() < end.saturating_add(2) || buf[end..end + 2] != *b"\r\n" {
+            break;
+        }
+        let mut payload = buf.split_to(end);
+        payload.advance(start);
+        push(payload.freeze());
+        pos = 2;
+        taken += 1;
+    }
+    buf.advance(pos);
+    taken
+}
+
+/// The common header, `<type><digits>\r\n` with no sign and no leading zero, read in one
+/// pass: its value and the index of its CR. `None` for anything else, including a header
+/// not all there yet; [`string2ll`] after a line search gives the same value whenever this
+/// gives one.
+#[inline]
+pub(crate) fn quick_len(buf: &[u8]) -> Option<(u64, usize)> {
+    let mut value: u64 = 0;
+    let mut i = 1;
+    loop {
+        match *buf.get(i)? {
+            c @ b'0'..=b'9' => value = value * 10 + u64::from(c - b'0'),
+            b'\r' => break,
+            _ => return None,
+        }
+        i += 1;
+        // 18 digits cannot overflow; longer numbers take the slow path.
+        if i > 18 {
+            return None;
+        }
+    }
+    let leading_zero = buf[1] == b'0' && i > 2;
+    if i == 1 || leading_zero || buf.get(i + 1) != Some(&b'\n') {
+        return None;
+    }
+    Some((value, i))
 }
 
 /// Redis's `string2ll`: an optional `-`, then `0` alone or digits without a leading zero,
@@ -584,7 +692,7 @@ pub(crate) mod tests {
             ),
             ("#t\r\n", Frame::Boolean(true)),
             ("#f\r\n", Frame::Boolean(false)),
-            (",3.14\r\n", Frame::Double(3.14)),
+            (",2.5\r\n", Frame::Double(2.5)),
             (",-1.5e10\r\n", Frame::Double(-1.5e10)),
             (",1E-3\r\n", Frame::Double(1e-3)),
             (",10\r\n", Frame::Double(10.0)),
@@ -778,6 +886,12 @@ pub(crate) mod tests {
             ("*3\r\n", Err(InvalidMultibulkLength)),
             ("%3\r\n", Err(InvalidMultibulkLength)),
             ("*1\r\n*1\r\n:1\r\n", Ok(0)),
+            // The fast path for bulks in arrays applies the same limits.
+            (
+                "*2\r\n$4\r\nabcd\r\n$5\r\nabcde\r\n",
+                Err(InvalidBulkLength),
+            ),
+            ("*1\r\n$12345678\r\nabcd\r\n", Err(LineTooLong)),
             ("*1\r\n*1\r\n*1\r\n", Err(TooDeep)),
             ("*1\r\n*1\r\n*0\r\n", Err(TooDeep)),
             ("*1\r\n*1\r\n*-1\r\n", Ok(0)),
@@ -1041,6 +1155,19 @@ pub(crate) mod tests {
             for end in 0..out.len() {
                 let mut buf = BytesMut::from(&out[..end]);
                 prop_assert_eq!(Decoder::default().decode(&mut buf), Ok(None), "prefix {}", end);
+            }
+        }
+
+        /// The one-pass header reader agrees with the general one whenever it answers.
+        #[test]
+        fn quick_len_agrees_with_string2ll(line in "[0-9+-]{0,20}", ty in proptest::sample::select(b"$*:".to_vec())) {
+            let mut input = vec![ty];
+            input.extend_from_slice(line.as_bytes());
+            input.extend_from_slice(b"\r\n");
+            if let Some((n, cr)) = quick_len(&input) {
+                prop_assert_eq!(cr, input.len() - 2);
+                prop_assert_eq!(string2ll(line.as_bytes()), Some(n as i64));
+                prop_assert_eq!(parse_integer(line.as_bytes()), Some(n as i64));
             }
         }
 

@@ -8,7 +8,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memchr;
 
-use super::decode::{string2ll, MAX_PREALLOC};
+use super::decode::{quick_len, string2ll, take_bulks, MAX_PREALLOC};
 use super::{Limits, ProtocolError};
 
 /// Reads commands, as lists of arguments, from a client's byte stream fed in chunks of any
@@ -103,10 +103,11 @@ impl RequestDecoder {
                         done => return Ok(done),
                     }
                 }
-                let Some(cr) = self.find_cr(buf, ProtocolError::TooBigMultibulkCount)? else {
+                let Some((cr, quick)) = self.header(buf, ProtocolError::TooBigMultibulkCount)?
+                else {
                     return Ok(None);
                 };
-                let count = match string2ll(&buf[1..cr]) {
+                let count = match quick.or_else(|| string2ll(&buf[1..cr])) {
                     Some(n) if n <= 0 || n as u64 <= self.limits.max_aggregate_len as u64 => n,
                     _ => return Err(ProtocolError::InvalidMultibulkLength),
                 };
@@ -118,17 +119,31 @@ impl RequestDecoder {
                 self.args = Vec::with_capacity(self.remaining.min(MAX_PREALLOC));
             }
 
+            // Fast path: the bulks that are all there, taken in one go.
+            if self.bulk.is_none() {
+                let args = &mut self.args;
+                let taken = take_bulks(buf, &self.limits, self.remaining, |b| args.push(b));
+                if taken > 0 {
+                    self.scanned = 0;
+                    self.remaining -= taken;
+                    if self.remaining == 0 {
+                        return Ok(Some(std::mem::take(&mut self.args)));
+                    }
+                }
+            }
+
             let len = match self.bulk {
                 Some(len) => len,
                 None => {
-                    let Some(cr) = self.find_cr(buf, ProtocolError::TooBigBulkCount)? else {
+                    let Some((cr, quick)) = self.header(buf, ProtocolError::TooBigBulkCount)?
+                    else {
                         return Ok(None);
                     };
                     // Redis looks at the type byte only once the whole header is there.
                     if buf[0] != b'$' {
                         return Err(ProtocolError::ExpectedBulk(buf[0]));
                     }
-                    let len = match string2ll(&buf[1..cr]) {
+                    let len = match quick.or_else(|| string2ll(&buf[1..cr])) {
                         Some(n) if n >= 0 && n as u64 <= self.limits.max_bulk_bytes as u64 => {
                             n as usize
                         }
@@ -156,6 +171,23 @@ impl RequestDecoder {
             if self.remaining == 0 {
                 return Ok(Some(std::mem::take(&mut self.args)));
             }
+        }
+    }
+
+    /// Finds the CR ending the header line at the front of `buf` and, when the header is
+    /// the common `<type><digits>\r\n`, its value, read in the same pass.
+    #[inline]
+    fn header(
+        &mut self,
+        buf: &[u8],
+        too_big: ProtocolError,
+    ) -> Result<Option<(usize, Option<i64>)>, ProtocolError> {
+        match quick_len(buf) {
+            Some((n, cr)) if cr <= self.limits.max_inline_bytes => {
+                self.scanned = 0;
+                Ok(Some((cr, Some(n as i64))))
+            }
+            _ => Ok(self.find_cr(buf, too_big)?.map(|cr| (cr, None))),
         }
     }
 
@@ -373,7 +405,9 @@ mod tests {
 
     #[test]
     fn valid_requests() {
-        let cases: &[(&[u8], &[&[&[u8]]])] = &[
+        // (input, the commands read: each a list of arguments)
+        type Commands<'a> = &'a [&'a [&'a [u8]]];
+        let cases: &[(&[u8], Commands)] = &[
             (b"*1\r\n$4\r\nPING\r\n", &[&[b"PING"]]),
             (
                 b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n",
@@ -542,6 +576,11 @@ mod tests {
             (b"*2\r\n$4\r\nabcd\r\n$0\r\n\r\n", None),
             (b"*3\r\n", Some(InvalidMultibulkLength)),
             (b"*1\r\n$5\r\n", Some(InvalidBulkLength)),
+            (
+                b"*2\r\n$4\r\nabcd\r\n$5\r\nabcde\r\n",
+                Some(InvalidBulkLength),
+            ),
+            (b"*1\r\n$3\r\nabcXY", Some(MissingCrlf)),
             // Eight bytes before the CR (type byte included) are allowed.
             (b"*0000002\r", None),
             (b"*00000002", Some(TooBigMultibulkCount)),
@@ -580,6 +619,16 @@ mod tests {
         let (commands, error) = decode_chunked(Limits::DEFAULT, &input, &[16 * 1024]);
         assert_eq!(error, None);
         assert!(commands == vec![words(&[b"SET", b"k", &value])]);
+    }
+
+    #[test]
+    fn long_inline_line_fed_byte_by_byte() {
+        // The search for LF resumes where it stopped, so this stays linear.
+        let word = "x".repeat(60_000);
+        let line = format!("ECHO {word}\r\n");
+        let (commands, error) = decode_chunked(Limits::DEFAULT, line.as_bytes(), &[1]);
+        assert_eq!(error, None);
+        assert!(commands == vec![words(&[b"ECHO", word.as_bytes()])]);
     }
 
     #[test]
