@@ -5,6 +5,7 @@ use std::collections::{HashSet, VecDeque};
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::cmd::tx::{Exec, MultiState, Queued, WatchedKeys};
+pub use crate::cmd::ReplyMode;
 use crate::cmd::{self, CmdError, Command};
 use crate::db::{ClientId, Db, Message, Store, Value};
 use crate::resp::{
@@ -54,6 +55,8 @@ pub enum CloseReason {
         /// Unwritten bytes when the limit struck.
         pending_bytes: usize,
     },
+    /// CLIENT KILL closed it, or it stayed idle past the `timeout` setting.
+    Killed,
 }
 
 /// Something the adapter must act on, from [`Session::poll_event`].
@@ -79,6 +82,20 @@ pub(crate) struct ConnState {
     pub multi: Option<MultiState>,
     /// Keys this connection WATCHes, registered in their databases too.
     pub watched: WatchedKeys,
+    /// AUTH passed, or no password was required when it connected (or last RESET).
+    pub authenticated: bool,
+    /// CLIENT REPLY.
+    pub reply: ReplyMode,
+    /// CLIENT NO-EVICT.
+    pub no_evict: bool,
+    /// The command running or last run, as INFO commandstats names it (`client|list`).
+    pub last_cmd: &'static str,
+    /// DEBUG SLEEP: execute nothing more, and write its OK, once this time has come.
+    pub sleep_until_ms: Option<u64>,
+    /// CLIENT KILL of this very connection: close once the reply is queued.
+    pub close_after_reply: bool,
+    /// Blocked by BLPOP & co.: executes nothing until a [`Message::Unblocked`] arrives.
+    pub blocked: bool,
 }
 
 impl ConnState {
@@ -120,6 +137,8 @@ pub(crate) struct Ctx<'a> {
     pub store: &'a mut Store,
     pub conn: &'a mut ConnState,
     pub now_ms: u64,
+    /// True while EXEC runs the queued commands.
+    pub in_exec: bool,
     out: &'a mut BytesMut,
     events: &'a mut VecDeque<Event>,
     propagation: Propagation,
@@ -166,6 +185,30 @@ impl Ctx<'_> {
     pub fn reply(&mut self, frame: Frame) {
         encode(&frame, self.conn.proto, self.out);
     }
+
+    /// Reply bytes queued and not yet written.
+    pub fn output_len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// The output buffer with the connection's protocol, for replies written element by
+    /// element.
+    pub(crate) fn out(&mut self) -> cmd::reply::Out<'_> {
+        cmd::reply::Out {
+            buf: self.out,
+            proto: self.conn.proto,
+        }
+    }
+
+    /// The selected database and the output, for replies written straight from a stored
+    /// value.
+    pub(crate) fn db_out(&mut self) -> (&mut Db, cmd::reply::Out<'_>) {
+        let out = cmd::reply::Out {
+            buf: self.out,
+            proto: self.conn.proto,
+        };
+        (self.store.db(self.conn.db), out)
+    }
 }
 
 /// One client connection, without the connection: it turns request bytes into reply bytes
@@ -185,7 +228,30 @@ impl Ctx<'_> {
 /// 4. Act on every [`Session::poll_event`]: on [`Event::Close`] write out what is left of
 ///    the output and close; on [`Event::Shutdown`] stop the server.
 /// 5. When the connection ends, for whatever reason, call [`Session::handle_close`] so its
-///    subscriptions and WATCHed keys leave the store.
+///    subscriptions, WATCHed keys and client registry entry leave the store.
+///
+/// Around that loop:
+///
+/// - At accept, take the id from [`Store::next_client_id`] and register the socket's
+///   addresses with [`Store::register_client`] (CLIENT LIST, CLIENT KILL ADDR).
+/// - A delivery may be a [`crate::db::Message::Unblocked`]: the reply of a blocking command
+///   (BLPOP, BLMOVE, BZPOPMIN…) this session was blocked in, served because another
+///   connection pushed, timed out ([`Store::handle_timeout`]), or ended by CLIENT UNBLOCK.
+///   Hand it over with [`Session::handle_message`] like any message, then call
+///   [`Session::process`] for that session (under the store's lock): a blocked session
+///   executes none of its pipelined input until then ([`Session::is_blocked`]).
+/// - A delivery may be a [`crate::db::Message::Kill`] (CLIENT KILL from another connection,
+///   or the idle `timeout`): hand it to the session like any message; it closes with
+///   [`CloseReason::Killed`]. Deliveries also appear after [`Store::handle_timeout`] (the
+///   idle `timeout`), so drain them there too.
+/// - [`Session::poll_timeout`] is the end of a DEBUG SLEEP: arm a timer and call
+///   [`Session::process`] when it passes (the session meanwhile executes nothing; other
+///   connections go on).
+/// - Read the settings you enforce from [`Store::config`] (`maxclients`, `tcp-keepalive`):
+///   CONFIG SET may change them at any time. The session itself follows
+///   `proto-max-bulk-len` and the pub/sub `client-output-buffer-limit` once they are set in
+///   the store, from its next [`Session::process`] call on (a subscriber that sends nothing
+///   keeps the limits it had).
 ///
 /// If the store keeps an effects log ([`Store::set_effects_log`]), drain
 /// [`Store::poll_effect`] after step 2 and after [`Store::handle_timeout`]: it holds every
@@ -208,6 +274,14 @@ pub struct Session {
     config: SessionConfig,
     /// When the pending output of a subscriber first went over the soft limit.
     soft_limit_since_ms: Option<u64>,
+    /// The first `process` call happened (the registry entry exists, authentication is
+    /// decided).
+    started: bool,
+    /// [`Store`]'s settings epoch last applied.
+    config_epoch: u64,
+    /// A session of the server itself (AOF replay): always authenticated, not a client in
+    /// the registry, not counted in INFO.
+    internal: bool,
 }
 
 impl Session {
@@ -223,6 +297,13 @@ impl Session {
                 patterns: HashSet::new(),
                 multi: None,
                 watched: WatchedKeys::new(),
+                authenticated: true,
+                reply: ReplyMode::On,
+                no_evict: false,
+                last_cmd: "",
+                sleep_until_ms: None,
+                close_after_reply: false,
+                blocked: false,
             },
             decoder: RequestDecoder::new(config.limits),
             input: BytesMut::with_capacity(16 * 1024),
@@ -231,7 +312,24 @@ impl Session {
             closing: false,
             config,
             soft_limit_since_ms: None,
+            started: false,
+            config_epoch: 0,
+            internal: false,
         }
+    }
+
+    /// A session the server runs for itself (AOF replay): it needs no AUTH, does not show in
+    /// CLIENT LIST and is not counted in INFO's statistics.
+    pub(crate) fn new_internal(id: ClientId, config: SessionConfig) -> Session {
+        let mut s = Session::new(id, config);
+        s.started = true;
+        s.internal = true;
+        s
+    }
+
+    /// When a DEBUG SLEEP of this connection ends: call [`Session::process`] then.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.conn.sleep_until_ms
     }
 
     /// The connection's id.
@@ -275,13 +373,44 @@ impl Session {
         self.closing
     }
 
+    /// True while a blocking command (BLPOP, BLMOVE, BZPOPMIN…) waits: the session executes
+    /// none of its further input until the store delivers its reply as a
+    /// [`Message::Unblocked`].
+    pub fn is_blocked(&self) -> bool {
+        self.conn.blocked
+    }
+
     /// Executes every complete command in the input, in order, queueing the replies. Stops
     /// early when the pending output passes [`SessionConfig::max_pending_output_bytes`];
     /// the rest of the input waits for the next call.
     pub fn process(&mut self, store: &mut Store, now_ms: u64) {
-        while !self.closing && self.output.len() < self.config.max_pending_output_bytes {
+        if !self.started {
+            self.started = true;
+            store.note_time(now_ms);
+            // A password set later does not lock out connections already made, as in Redis.
+            self.conn.authenticated = store.config().requirepass.is_none();
+        }
+        if self.config_epoch != store.config_epoch() {
+            self.apply_config(store);
+        }
+        if let Some(until) = self.conn.sleep_until_ms {
+            if now_ms < until {
+                return;
+            }
+            self.conn.sleep_until_ms = None;
+            encode(&Frame::OK, self.conn.proto, &mut self.output);
+        }
+        let mut ran = false;
+        while !self.closing
+            && !self.conn.blocked
+            && self.conn.sleep_until_ms.is_none()
+            && self.output.len() < self.config.max_pending_output_bytes
+        {
             match self.decoder.decode(&mut self.input) {
-                Ok(Some(args)) => self.execute(args, store, now_ms),
+                Ok(Some(args)) => {
+                    ran = true;
+                    self.execute(args, store, now_ms);
+                }
                 Ok(None) => break,
                 Err(e) => {
                     encode(
@@ -289,9 +418,40 @@ impl Session {
                         self.conn.proto,
                         &mut self.output,
                     );
+                    store.stats_mut().record_error(b"ERR");
                     self.close(CloseReason::Protocol(e));
                 }
             }
+        }
+        if !self.closing && !self.internal {
+            cmd::client_sync(&self.conn, store, self.output.len(), now_ms);
+            if ran {
+                if let Some(c) = store.clients_mut().get_mut(self.conn.id) {
+                    c.last_interaction_ms = now_ms;
+                }
+            }
+        }
+    }
+
+    /// Takes the store's value of the settings that govern a connection, once they were set
+    /// (until then the adapter's [`SessionConfig`] rules).
+    fn apply_config(&mut self, store: &Store) {
+        self.config_epoch = store.config_epoch();
+        let c = store.config();
+        if c.is_changed("proto-max-bulk-len") {
+            let max = usize::try_from(c.proto_max_bulk_len).unwrap_or(usize::MAX);
+            self.config.limits.max_bulk_bytes = max;
+            self.decoder.set_limits(self.config.limits);
+        }
+        if c.is_changed("client-output-buffer-limit") {
+            let l = c.output_limit_pubsub;
+            let bytes = |n: u64| match n {
+                0 => usize::MAX,
+                n => usize::try_from(n).unwrap_or(usize::MAX),
+            };
+            self.config.pubsub_hard_limit_bytes = bytes(l.hard_bytes);
+            self.config.pubsub_soft_limit_bytes = bytes(l.soft_bytes);
+            self.config.pubsub_soft_limit_ms = l.soft_seconds.saturating_mul(1000);
         }
     }
 
@@ -302,16 +462,93 @@ impl Session {
     }
 
     fn execute(&mut self, args: Vec<Bytes>, store: &mut Store, now_ms: u64) {
-        store.commands_processed += 1;
+        let mark = self.output.len();
+        let known = cmd::spec(&args[0]);
+        let stat = known.and_then(|spec| cmd::stat_name(spec, &args));
+        if let Some(name) = stat {
+            self.conn.last_cmd = name;
+        }
+        // Lookups by writing commands are not reads (Redis counts `lookupKeyRead` only).
+        let db = self.conn.db;
+        let reads = known
+            .filter(|spec| cmd::is_write(spec.name))
+            .map(|_| store.db(db).hits_misses());
+        let outcome = self.execute_inner(args, store, now_ms, known, stat);
+        if let Some(counts) = reads {
+            store.db(db).set_hits_misses(counts);
+        }
+        if outcome == Outcome::Ran {
+            // As Redis's `stat_numcommands`: commands that ran, not those refused or queued.
+            store.commands_processed += 1;
+        }
+        let error = match self.output.get(mark) {
+            Some(b'-') => {
+                let line = &self.output[mark + 1..];
+                let end = line
+                    .iter()
+                    .position(|&c| c == b' ' || c == b'\r')
+                    .unwrap_or(line.len());
+                Some(line[..end].to_vec())
+            }
+            _ => None,
+        };
+        match (stat, outcome) {
+            _ if self.internal => {}
+            // Counted when EXEC runs it.
+            (Some(_), Outcome::Queued) => {}
+            (Some(name), outcome) => {
+                let rejected = outcome == Outcome::Rejected;
+                store.stats_mut().record(name, rejected, error.as_deref());
+            }
+            (None, _) => {
+                if let Some(code) = &error {
+                    store.stats_mut().record_error(code);
+                }
+            }
+        }
+        match self.conn.reply {
+            ReplyMode::On => {}
+            ReplyMode::Off => self.output.truncate(mark),
+            ReplyMode::Skip => {
+                self.output.truncate(mark);
+                self.conn.reply = ReplyMode::SkipNext;
+            }
+            ReplyMode::SkipNext => {
+                self.output.truncate(mark);
+                self.conn.reply = ReplyMode::On;
+            }
+        }
+        if self.conn.close_after_reply {
+            self.conn.close_after_reply = false;
+            self.close(CloseReason::Killed);
+        }
+    }
+
+    fn execute_inner(
+        &mut self,
+        args: Vec<Bytes>,
+        store: &mut Store,
+        now_ms: u64,
+        known: Option<&'static cmd::CommandSpec>,
+        stat: Option<&'static str>,
+    ) -> Outcome {
         // The request is kept for the effects log only when there is one.
         let raw = store.effects_enabled().then(|| args.clone());
-        let spec = cmd::lookup(&args).and_then(|spec| {
+        let spec = cmd::check(known, &args).and_then(|spec| {
             // Checked after arity and before the command's own parsing, as Redis does.
+            if !self.conn.authenticated && !cmd::no_auth(spec.name) {
+                return Err(CmdError::Other("NOAUTH Authentication required.".into()));
+            }
             if self.conn.is_subscribed() && self.conn.proto == Protocol::Resp2 && !spec.pubsub_ok {
                 return Err(CmdError::NotInPubSubContext(spec.name));
             }
             Ok(spec)
         });
+        let refused = if spec.is_err() {
+            Outcome::Rejected
+        } else {
+            Outcome::Ran
+        };
         if let Err(e) = &spec {
             if args[0].eq_ignore_ascii_case(b"exec") {
                 // Redis refuses a malformed EXEC by aborting the transaction, in or out of one.
@@ -323,7 +560,7 @@ impl Session {
                 encode(&frame, self.conn.proto, &mut self.output);
                 self.conn.multi = None;
                 store.unwatch_all(self.conn.id, std::mem::take(&mut self.conn.watched));
-                return;
+                return Outcome::Rejected;
             }
         }
         if let Some(multi) = &mut self.conn.multi {
@@ -339,16 +576,17 @@ impl Session {
                         multi.queued.push(Queued {
                             cmd: spec.parse(args),
                             raw,
+                            stat: stat.filter(|_| !self.internal),
                         });
                     }
                     encode(&Frame::simple("QUEUED"), self.conn.proto, &mut self.output);
-                    return;
+                    return Outcome::Queued;
                 }
             };
             if let Some(text) = refusal {
                 multi.aborted = true;
                 encode(&Frame::error(text), self.conn.proto, &mut self.output);
-                return;
+                return Outcome::Rejected;
             }
         }
         let cmd = spec.and_then(|spec| spec.parse(args));
@@ -356,6 +594,7 @@ impl Session {
             store,
             conn: &mut self.conn,
             now_ms,
+            in_exec: false,
             out: &mut self.output,
             events: &mut self.events,
             propagation: Propagation::AsSent,
@@ -363,9 +602,13 @@ impl Session {
         let unit = ctx.store.begin_effects_unit();
         let flow = run(cmd, raw, &mut ctx);
         ctx.store.end_effects_unit(unit);
+        // Clients blocked on keys this command (or transaction) filled are served now,
+        // before any other command, as in Redis.
+        cmd::blocking::serve_ready(ctx.store, now_ms);
         if let Flow::Close(reason) = flow {
             self.close(reason);
         }
+        refused
     }
 
     /// Delivers a pub/sub message published by some connection (see
@@ -375,7 +618,21 @@ impl Session {
         if self.closing {
             return;
         }
-        encode(&message.to_frame(), self.conn.proto, &mut self.output);
+        if let Message::Unblocked(reply) = message {
+            self.output.extend_from_slice(reply);
+            self.conn.blocked = false;
+            return;
+        }
+        if matches!(message, Message::Kill) {
+            // Whatever was not written is dropped, as Redis frees the client at once.
+            self.output.clear();
+            self.close(CloseReason::Killed);
+            return;
+        }
+        let Some(frame) = message.to_frame() else {
+            return;
+        };
+        encode(&frame, self.conn.proto, &mut self.output);
         let pending = self.output.len();
         let over_soft = pending > self.config.pubsub_soft_limit_bytes;
         if !over_soft {
@@ -411,8 +668,11 @@ impl Session {
         self.events.pop_front()
     }
 
-    /// The connection is gone: removes its subscriptions and watches from the store.
+    /// The connection is gone: removes its subscriptions, watches and client registry entry
+    /// from the store.
     pub fn handle_close(&mut self, store: &mut Store) {
+        store.take_blocked(self.conn.id);
+        store.clients_mut().remove(self.conn.id);
         self.conn.multi = None;
         store.unwatch_all(self.conn.id, std::mem::take(&mut self.conn.watched));
         for ch in self.conn.channels.drain() {
@@ -423,6 +683,17 @@ impl Session {
         }
         self.closing = true;
     }
+}
+
+/// How a request went, for INFO commandstats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// It ran (and maybe failed).
+    Ran,
+    /// It was refused before running: arity, NOAUTH, pub/sub context, not in MULTI.
+    Rejected,
+    /// It was queued in MULTI.
+    Queued,
 }
 
 /// What the session does after a command.
@@ -472,10 +743,29 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Flow {
                 Err(refusal) => ctx.reply(refusal),
                 Ok(queued) => {
                     encode_array_len(ctx.out, queued.len());
+                    ctx.in_exec = true;
                     for q in queued {
+                        let mark = ctx.out.len();
                         // QUIT and SHUTDOWN are never queued, so this cannot close.
                         let _ = run(q.cmd, q.raw, ctx);
+                        ctx.store.commands_processed += 1;
+                        if let Some(name) = q.stat {
+                            let failed = ctx.out.get(mark) == Some(&b'-');
+                            let code: &[u8] = if failed {
+                                let line = &ctx.out[mark + 1..];
+                                let end = line
+                                    .iter()
+                                    .position(|&c| c == b' ' || c == b'\r')
+                                    .unwrap_or(line.len());
+                                &line[..end]
+                            } else {
+                                &[]
+                            };
+                            let code = failed.then(|| code.to_vec());
+                            ctx.store.stats_mut().record(name, false, code.as_deref());
+                        }
                     }
+                    ctx.in_exec = false;
                 }
             }
             // The queued commands logged their own effects.
@@ -542,7 +832,40 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Flow {
         Ok(Command::DbSize(c)) => c.apply(ctx),
         Ok(Command::FlushDb(c)) => c.apply(ctx),
         Ok(Command::FlushAll(c)) => c.apply(ctx),
-        Ok(Command::ConfigGet(c)) => c.apply(ctx),
+        Ok(Command::Config(c)) => c.apply(ctx),
+        Ok(Command::Auth(c)) => c.apply(ctx),
+        Ok(Command::Reset(c)) => c.apply(ctx),
+        Ok(Command::ReadOnly(c)) => c.apply(ctx),
+        Ok(Command::Client(c)) => c.apply(ctx),
+        Ok(Command::Command(c)) => c.apply(ctx),
+        Ok(Command::Info(c)) => c.apply(ctx),
+        Ok(Command::Time(c)) => c.apply(ctx),
+        Ok(Command::LastSave(c)) => c.apply(ctx),
+        Ok(Command::SwapDb(c)) => c.apply(ctx),
+        Ok(Command::Object(c)) => c.apply(ctx),
+        Ok(Command::Function(c)) => c.apply(ctx),
+        Ok(Command::Hash(c)) => match c.apply(ctx) {
+            Ok(()) => return Flow::Continue,
+            Err(e) => Err(e),
+        },
+        Ok(Command::List(c)) => match c.apply(ctx) {
+            Ok(()) => return Flow::Continue,
+            Err(e) => Err(e),
+        },
+        Ok(Command::Sets(c)) => match c.apply(ctx) {
+            Ok(()) => return Flow::Continue,
+            Err(e) => Err(e),
+        },
+        Ok(Command::ZSet(c)) => match c.apply(ctx) {
+            Ok(()) => return Flow::Continue,
+            Err(e) => Err(e),
+        },
+        Ok(Command::Debug(c)) => match c.apply(ctx) {
+            // DEBUG SLEEP: the session replies when the time is up.
+            Ok(None) => return Flow::Continue,
+            Ok(Some(frame)) => Ok(frame),
+            Err(e) => Err(e),
+        },
     };
     ctx.reply(result.unwrap_or_else(|e| Frame::Error(Bytes::from(e.to_string()))));
     Flow::Continue

@@ -1,4 +1,9 @@
-//! Connection commands: PING, ECHO, HELLO, SELECT (QUIT is handled by the session).
+//! Connection commands: PING, ECHO, HELLO, AUTH, SELECT, RESET, READONLY, READWRITE (QUIT
+//! is handled by the session).
+//!
+//! There is one user, `default`, whose password is the `requirepass` setting: with none set
+//! any password is accepted for it (Redis's `nopass`). A connection made while a password
+//! is set must AUTH (or HELLO … AUTH) before anything but AUTH, HELLO, QUIT and RESET.
 
 use bytes::Bytes;
 
@@ -103,14 +108,13 @@ impl Hello {
     }
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
-        if let Some((user, _password)) = &self.auth {
-            // No passwords yet: the default user has none and accepts any, as Redis's
-            // `default` user does with `nopass`.
-            if user.as_ref() != b"default" {
-                return Err(CmdError::Other(
-                    "WRONGPASS invalid username-password pair or user is disabled.".into(),
-                ));
-            }
+        if let Some((user, password)) = &self.auth {
+            authenticate(ctx, user, password)?;
+        }
+        if !ctx.conn.authenticated {
+            return Err(CmdError::Other(
+                "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into(),
+            ));
         }
         if let Some(name) = self.setname {
             ctx.conn.set_name(name)?;
@@ -158,5 +162,100 @@ impl Select {
         }
         ctx.conn.db = self.index as usize;
         Ok(Frame::OK)
+    }
+}
+
+/// Checks `user`/`password` against the default user and marks the connection
+/// authenticated, or fails with WRONGPASS (leaving it as it was).
+fn authenticate(ctx: &mut Ctx, user: &[u8], password: &[u8]) -> Result<(), CmdError> {
+    let ok = user == b"default"
+        && ctx
+            .store
+            .config()
+            .requirepass
+            .as_deref()
+            .map_or(true, |p| p == password);
+    if !ok {
+        return Err(CmdError::Other(
+            "WRONGPASS invalid username-password pair or user is disabled.".into(),
+        ));
+    }
+    ctx.conn.authenticated = true;
+    Ok(())
+}
+
+/// `AUTH [username] password` — authenticates the connection as the default user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Auth {
+    /// The user; `None` for the one-argument form (the default user).
+    pub username: Option<Bytes>,
+    /// The password.
+    pub password: Bytes,
+}
+
+impl Auth {
+    pub(crate) fn parse(args: &mut Args) -> Result<Auth, CmdError> {
+        match args.rest().as_slice() {
+            [password] => Ok(Auth {
+                username: None,
+                password: password.clone(),
+            }),
+            [user, password] => Ok(Auth {
+                username: Some(user.clone()),
+                password: password.clone(),
+            }),
+            _ => Err(CmdError::Syntax),
+        }
+    }
+
+    pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
+        let user = match self.username {
+            Some(user) => user,
+            None if ctx.store.config().requirepass.is_none() => {
+                return Err(CmdError::err(
+                    "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+                ))
+            }
+            None => Bytes::from_static(b"default"),
+        };
+        authenticate(ctx, &user, &self.password).map(|()| Frame::OK)
+    }
+}
+
+/// `RESET` — returns the connection to its state at connect: leaves MULTI and drops the
+/// WATCHes, leaves every channel and pattern, selects database 0, speaks RESP2, forgets its
+/// name and reply mode, and must AUTH again if a password is set. Replies `+RESET`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reset;
+
+impl Reset {
+    pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
+        let id = ctx.conn.id;
+        ctx.conn.multi = None;
+        let watched = std::mem::take(&mut ctx.conn.watched);
+        ctx.store.unwatch_all(id, watched);
+        for ch in ctx.conn.channels.drain() {
+            ctx.store.pubsub.unsubscribe(id, &ch);
+        }
+        for p in ctx.conn.patterns.drain() {
+            ctx.store.pubsub.punsubscribe(id, &p);
+        }
+        ctx.conn.db = 0;
+        ctx.conn.proto = Protocol::Resp2;
+        ctx.conn.name = None;
+        ctx.conn.reply = crate::session::ReplyMode::On;
+        ctx.conn.authenticated = ctx.store.config().requirepass.is_none();
+        Ok(Frame::simple("RESET"))
+    }
+}
+
+/// `READONLY` / `READWRITE` — cluster commands: refused, as by a Redis without cluster
+/// support.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOnly;
+
+impl ReadOnly {
+    pub(crate) fn apply(self, _ctx: &mut Ctx) -> Result<Frame, CmdError> {
+        Err(CmdError::err("This instance has cluster support disabled"))
     }
 }

@@ -149,7 +149,7 @@ pub struct Scan {
 
 /// Parses a SCAN cursor as Redis does with `strtoul`: optional sign (a negative value wraps
 /// around), decimal digits, no leading space, nothing after; an empty string is 0.
-fn parse_cursor(s: &[u8]) -> Result<u64, CmdError> {
+pub(crate) fn parse_cursor(s: &[u8]) -> Result<u64, CmdError> {
     let invalid = || CmdError::err("invalid cursor");
     // The C string ends at a NUL byte.
     let s = memchr::memchr(0, s).map_or(s, |nul| &s[..nul]);

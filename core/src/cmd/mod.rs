@@ -5,25 +5,50 @@
 //! [`spec`] gives each command's name and arity (as Redis's command table does), so arity
 //! errors are uniform and COMMAND can list what we serve.
 
+pub(crate) mod blocking;
+mod client;
+pub mod command;
+mod command_table;
+mod config;
 mod connection;
+mod debug;
 mod error;
+mod hash;
+mod info;
 mod keys;
+mod list;
 pub(crate) mod long_double;
+mod object;
 mod pubsub;
+pub(crate) mod reply;
 mod server;
+mod set;
 mod string;
 pub(crate) mod tx;
+mod zset;
 
 use bytes::Bytes;
 
-pub use connection::{Echo, Hello, Ping, Select};
+pub(crate) use client::sync as client_sync;
+pub use client::{Client, KillFilter, ListFilter, ReplyMode};
+pub use command::CommandCmd;
+pub(crate) use command::{is_write, no_auth, stat_name};
+pub use config::ConfigCmd;
+pub use connection::{Auth, Echo, Hello, Ping, ReadOnly, Reset, Select};
+pub use debug::Debug;
 pub use error::CmdError;
+pub use hash::HashCmd;
+pub use list::ListCmd;
+pub use set::{SetCmd, SetOpKind};
+pub use zset::{Aggregate, RangeBy, SetOp, SetOpOptions, ZAddFlags, ZSetCmd};
+pub use info::Info;
 pub use keys::{
     CopyKey, Del, Exists, Expire, ExpireCondition, Keys, Move, Persist, RandomKey, Rename, Scan,
     Touch, Ttl, Type,
 };
+pub use object::Object;
 pub use pubsub::{PSubscribe, PUnsubscribe, Publish, Subscribe, Unsubscribe};
-pub use server::{ConfigGet, DbSize, FlushAll, FlushDb, Shutdown};
+pub use server::{DbSize, FlushAll, FlushDb, Function, LastSave, Shutdown, SwapDb, Time};
 pub use string::{
     Append, Get, GetDel, GetEx, GetExExpiry, GetRange, GetSet, IncrBy, IncrByFloat, Lcs,
     LcsOptions, MGet, MSet, Set, SetCondition, SetEx, SetExpiry, SetNx, SetRange, StrLen,
@@ -82,8 +107,28 @@ pub enum Command {
     DbSize(DbSize),
     FlushDb(FlushDb),
     FlushAll(FlushAll),
-    ConfigGet(ConfigGet),
+    Config(ConfigCmd),
+    Auth(Auth),
+    Reset(Reset),
+    ReadOnly(ReadOnly),
+    Client(Client),
+    Command(CommandCmd),
+    Info(Info),
+    Time(Time),
+    LastSave(LastSave),
+    SwapDb(SwapDb),
+    Object(Object),
+    Debug(Debug),
+    Function(Function),
     Shutdown(Shutdown),
+    /// The hash commands (HSET, HGET, …).
+    Hash(HashCmd),
+    /// The list commands (LPUSH, BLPOP, …).
+    List(ListCmd),
+    /// The set commands (SADD, SINTER, …).
+    Sets(SetCmd),
+    /// The sorted set commands (ZADD, ZRANGE, BZPOPMIN, …).
+    ZSet(ZSetCmd),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -100,9 +145,12 @@ pub struct CommandSpec {
 
 impl CommandSpec {
     /// True for the commands a connection in MULTI runs at once instead of queueing them
-    /// (as Redis: EXEC, DISCARD, MULTI, WATCH, QUIT).
+    /// (as Redis: EXEC, DISCARD, MULTI, WATCH, QUIT, RESET).
     pub fn skips_queue(&self) -> bool {
-        matches!(self.name, "exec" | "discard" | "multi" | "watch" | "quit")
+        matches!(
+            self.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
     }
 
     /// False for the commands refused inside MULTI (`Command not allowed inside a
@@ -226,9 +274,122 @@ pub const COMMANDS: &[CommandSpec] = &[
         .map(Command::FlushDb)),
     spec!("flushall", -1, false, |a| FlushAll::parse(a)
         .map(Command::FlushAll)),
-    spec!("config", -2, false, server::parse_config),
+    spec!("config", -2, false, |a| ConfigCmd::parse(a)
+        .map(Command::Config)),
+    spec!("auth", -2, false, |a| Auth::parse(a).map(Command::Auth)),
+    spec!("reset", 1, true, |_| Ok(Command::Reset(Reset))),
+    spec!("readonly", 1, false, |_| Ok(Command::ReadOnly(ReadOnly))),
+    spec!("readwrite", 1, false, |_| Ok(Command::ReadOnly(ReadOnly))),
+    spec!("client", -2, false, |a| Client::parse(a)
+        .map(Command::Client)),
+    spec!("command", -1, false, |a| CommandCmd::parse(a)
+        .map(Command::Command)),
+    spec!("info", -1, false, |a| Info::parse(a).map(Command::Info)),
+    spec!("time", 1, false, |_| Ok(Command::Time(Time))),
+    spec!("lastsave", 1, false, |_| Ok(Command::LastSave(LastSave))),
+    spec!("swapdb", 3, false, |a| SwapDb::parse(a)
+        .map(Command::SwapDb)),
+    spec!("object", -2, false, |a| Object::parse(a)
+        .map(Command::Object)),
+    spec!("debug", -2, false, |a| Debug::parse(a).map(Command::Debug)),
+    spec!("function", -2, false, |a| Function::parse(a)
+        .map(Command::Function)),
     spec!("shutdown", -1, false, |a| Shutdown::parse(a)
         .map(Command::Shutdown)),
+    // Hashes (cmd/hash.rs).
+    spec!("hset", -4, false, hash::parse),
+    spec!("hsetnx", 4, false, hash::parse),
+    spec!("hmset", -4, false, hash::parse),
+    spec!("hget", 3, false, hash::parse),
+    spec!("hmget", -3, false, hash::parse),
+    spec!("hdel", -3, false, hash::parse),
+    spec!("hexists", 3, false, hash::parse),
+    spec!("hlen", 2, false, hash::parse),
+    spec!("hstrlen", 3, false, hash::parse),
+    spec!("hkeys", 2, false, hash::parse),
+    spec!("hvals", 2, false, hash::parse),
+    spec!("hgetall", 2, false, hash::parse),
+    spec!("hincrby", 4, false, hash::parse),
+    spec!("hincrbyfloat", 4, false, hash::parse),
+    spec!("hrandfield", -2, false, hash::parse),
+    spec!("hscan", -3, false, hash::parse),
+    // Lists (cmd/list.rs).
+    spec!("lpush", -3, false, list::parse),
+    spec!("rpush", -3, false, list::parse),
+    spec!("lpushx", -3, false, list::parse),
+    spec!("rpushx", -3, false, list::parse),
+    spec!("lpop", -2, false, list::parse),
+    spec!("rpop", -2, false, list::parse),
+    spec!("llen", 2, false, list::parse),
+    spec!("lrange", 4, false, list::parse),
+    spec!("lindex", 3, false, list::parse),
+    spec!("lset", 4, false, list::parse),
+    spec!("linsert", 5, false, list::parse),
+    spec!("lrem", 4, false, list::parse),
+    spec!("ltrim", 4, false, list::parse),
+    spec!("lpos", -3, false, list::parse),
+    spec!("lmove", 5, false, list::parse),
+    spec!("rpoplpush", 3, false, list::parse),
+    spec!("lmpop", -4, false, list::parse),
+    spec!("blpop", -3, false, list::parse),
+    spec!("brpop", -3, false, list::parse),
+    spec!("blmove", 6, false, list::parse),
+    spec!("brpoplpush", 4, false, list::parse),
+    spec!("blmpop", -5, false, list::parse),
+    // Sets (cmd/set.rs).
+    spec!("sadd", -3, false, set::parse),
+    spec!("srem", -3, false, set::parse),
+    spec!("smembers", 2, false, set::parse),
+    spec!("sismember", 3, false, set::parse),
+    spec!("smismember", -3, false, set::parse),
+    spec!("scard", 2, false, set::parse),
+    spec!("spop", -2, false, set::parse),
+    spec!("srandmember", -2, false, set::parse),
+    spec!("smove", 4, false, set::parse),
+    spec!("sinter", -2, false, set::parse),
+    spec!("sintercard", -3, false, set::parse),
+    spec!("sunion", -2, false, set::parse),
+    spec!("sdiff", -2, false, set::parse),
+    spec!("sinterstore", -3, false, set::parse),
+    spec!("sunionstore", -3, false, set::parse),
+    spec!("sdiffstore", -3, false, set::parse),
+    spec!("sscan", -3, false, set::parse),
+    // Sorted sets (cmd/zset.rs).
+    spec!("zadd", -4, false, zset::parse),
+    spec!("zincrby", 4, false, zset::parse),
+    spec!("zrem", -3, false, zset::parse),
+    spec!("zscore", 3, false, zset::parse),
+    spec!("zmscore", -3, false, zset::parse),
+    spec!("zcard", 2, false, zset::parse),
+    spec!("zcount", 4, false, zset::parse),
+    spec!("zlexcount", 4, false, zset::parse),
+    spec!("zrange", -4, false, zset::parse),
+    spec!("zrangestore", -5, false, zset::parse),
+    spec!("zrangebyscore", -4, false, zset::parse),
+    spec!("zrevrangebyscore", -4, false, zset::parse),
+    spec!("zrangebylex", -4, false, zset::parse),
+    spec!("zrevrangebylex", -4, false, zset::parse),
+    spec!("zrevrange", -4, false, zset::parse),
+    spec!("zrank", 3, false, zset::parse),
+    spec!("zrevrank", 3, false, zset::parse),
+    spec!("zpopmin", -2, false, zset::parse),
+    spec!("zpopmax", -2, false, zset::parse),
+    spec!("zmpop", -4, false, zset::parse),
+    spec!("bzpopmin", -3, false, zset::parse),
+    spec!("bzpopmax", -3, false, zset::parse),
+    spec!("bzmpop", -5, false, zset::parse),
+    spec!("zremrangebyrank", 4, false, zset::parse),
+    spec!("zremrangebyscore", 4, false, zset::parse),
+    spec!("zremrangebylex", 4, false, zset::parse),
+    spec!("zunion", -3, false, zset::parse),
+    spec!("zinter", -3, false, zset::parse),
+    spec!("zdiff", -3, false, zset::parse),
+    spec!("zunionstore", -4, false, zset::parse),
+    spec!("zinterstore", -4, false, zset::parse),
+    spec!("zdiffstore", -4, false, zset::parse),
+    spec!("zintercard", -3, false, zset::parse),
+    spec!("zrandmember", -2, false, zset::parse),
+    spec!("zscan", -3, false, zset::parse),
 ];
 
 /// The spec of the command named `name`, in any case.
@@ -304,8 +465,24 @@ impl Command {
             Command::DbSize(_) => "dbsize",
             Command::FlushDb(_) => "flushdb",
             Command::FlushAll(_) => "flushall",
-            Command::ConfigGet(_) => "config",
+            Command::Config(_) => "config",
+            Command::Auth(_) => "auth",
+            Command::Reset(_) => "reset",
+            Command::ReadOnly(_) => "readonly",
+            Command::Client(_) => "client",
+            Command::Command(_) => "command",
+            Command::Info(_) => "info",
+            Command::Time(_) => "time",
+            Command::LastSave(_) => "lastsave",
+            Command::SwapDb(_) => "swapdb",
+            Command::Object(_) => "object",
+            Command::Debug(_) => "debug",
+            Command::Function(_) => "function",
             Command::Shutdown(_) => "shutdown",
+            Command::Hash(c) => c.name(),
+            Command::List(c) => c.name(),
+            Command::Sets(c) => c.name(),
+            Command::ZSet(c) => c.name(),
         };
         spec(name.as_bytes()).expect("every command has a spec")
     }
@@ -314,7 +491,15 @@ impl Command {
 /// Finds the spec for a request (`args[0]` is the name) and checks its arity, with Redis's errors.
 pub fn lookup(args: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
     let name = args.first().ok_or(CmdError::Empty)?;
-    let spec = spec(name).ok_or_else(|| CmdError::unknown_command(name, &args[1..]))?;
+    check(spec(name), args)
+}
+
+/// [`lookup`] with the spec already found by name (`None`: unknown command).
+pub(crate) fn check(
+    found: Option<&'static CommandSpec>,
+    args: &[Bytes],
+) -> Result<&'static CommandSpec, CmdError> {
+    let spec = found.ok_or_else(|| CmdError::unknown_command(&args[0], &args[1..]))?;
     let n = args.len() as i64;
     let arity = i64::from(spec.arity);
     if (arity > 0 && n != arity) || n < -arity {

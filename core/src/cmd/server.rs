@@ -1,9 +1,10 @@
-//! Server commands: DBSIZE, FLUSHDB, FLUSHALL, CONFIG GET, SHUTDOWN.
+//! Server commands: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, LASTSAVE, FUNCTION, SHUTDOWN.
+//! (CONFIG, INFO, CLIENT, COMMAND, OBJECT and DEBUG have files of their own.)
 
 use bytes::Bytes;
 
-use super::{Args, CmdError, Command};
-use crate::db::glob_match;
+use super::command::{help, subcommand};
+use super::{int32_arg, Args, CmdError};
 use crate::resp::Frame;
 use crate::session::Ctx;
 
@@ -58,46 +59,6 @@ impl FlushAll {
     }
 }
 
-/// `CONFIG GET parameter [parameter ...]` — the settings whose names match any of the glob
-/// patterns (case-insensitive), as a map.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigGet {
-    /// Glob patterns over setting names.
-    pub patterns: Vec<Bytes>,
-}
-
-pub(crate) fn parse_config(args: &mut Args) -> Result<Command, CmdError> {
-    let sub = args.required()?;
-    if sub.eq_ignore_ascii_case(b"GET") {
-        if args.remaining() == 0 {
-            return Err(CmdError::WrongArity("config|get"));
-        }
-        return Ok(Command::ConfigGet(ConfigGet {
-            patterns: args.rest(),
-        }));
-    }
-    Err(CmdError::UnknownSubcommand {
-        sub: String::from_utf8_lossy(&sub).into_owned(),
-        cmd: "CONFIG",
-    })
-}
-
-impl ConfigGet {
-    pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
-        let pairs = ctx
-            .store
-            .settings()
-            .filter(|(name, _)| {
-                self.patterns
-                    .iter()
-                    .any(|p| glob_match(p, name.as_bytes(), true))
-            })
-            .map(|(name, value)| (Frame::bulk(name), Frame::Bulk(Bytes::from(value))))
-            .collect();
-        Ok(Frame::Map(pairs))
-    }
-}
-
 /// `SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE]` — asks the adapter to stop the server
 /// gracefully. There is no persistence yet, so the save options change nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,3 +86,173 @@ impl Shutdown {
         Ok(Shutdown)
     }
 }
+
+/// `SWAPDB index1 index2` — exchanges two databases' keys. Connections stay on their index
+/// and so see the other data; WATCHes of a key that exists on either side fire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwapDb {
+    /// The indexes, as given.
+    pub a: i64,
+    /// See `a`.
+    pub b: i64,
+}
+
+impl SwapDb {
+    pub(crate) fn parse(args: &mut Args) -> Result<SwapDb, CmdError> {
+        let a =
+            int32_arg(&args.required()?).map_err(|_| CmdError::err("invalid first DB index"))?;
+        let b =
+            int32_arg(&args.required()?).map_err(|_| CmdError::err("invalid second DB index"))?;
+        Ok(SwapDb {
+            a: a.into(),
+            b: b.into(),
+        })
+    }
+
+    pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
+        let n = ctx.store.databases() as i64;
+        if !(0..n).contains(&self.a) || !(0..n).contains(&self.b) {
+            return Err(CmdError::DbIndexOutOfRange);
+        }
+        ctx.store.swap_dbs(self.a as usize, self.b as usize);
+        Ok(Frame::OK)
+    }
+}
+
+/// `TIME` — the server's clock as `[seconds, microseconds]`, from the time the adapter
+/// passed in (millisecond precision).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Time;
+
+impl Time {
+    pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
+        let now = ctx.now_ms;
+        Ok(Frame::Array(vec![
+            Frame::Bulk(Bytes::from((now / 1000).to_string())),
+            Frame::Bulk(Bytes::from(((now % 1000) * 1000).to_string())),
+        ]))
+    }
+}
+
+/// `LASTSAVE` — Unix time of the last successful save, or of the start before any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastSave;
+
+impl LastSave {
+    pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
+        Ok(Frame::Integer(ctx.store.last_save_unix_s() as i64))
+    }
+}
+
+/// `FUNCTION LIST | FLUSH | STATS | HELP` — answered as a server with no functions (no
+/// scripting engine here): LIST is empty, FLUSH has nothing to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Function {
+    /// `FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]`.
+    List,
+    /// `FUNCTION FLUSH [ASYNC | SYNC]`.
+    Flush,
+    /// `FUNCTION STATS`.
+    Stats,
+    /// `FUNCTION HELP`.
+    Help,
+}
+
+impl Function {
+    pub(crate) fn parse(args: &mut Args) -> Result<Function, CmdError> {
+        let m = subcommand(args, "FUNCTION")?;
+        match m.name {
+            "function|list" => {
+                while let Some(opt) = args.next() {
+                    if opt.eq_ignore_ascii_case(b"WITHCODE") {
+                        continue;
+                    }
+                    if opt.eq_ignore_ascii_case(b"LIBRARYNAME") {
+                        if args.next().is_none() {
+                            return Err(CmdError::err("library name argument was not given"));
+                        }
+                        continue;
+                    }
+                    return Err(CmdError::err(format_args!(
+                        "Unknown argument {}",
+                        String::from_utf8_lossy(&opt)
+                    )));
+                }
+                Ok(Function::List)
+            }
+            "function|flush" => match args.next() {
+                None => Ok(Function::Flush),
+                Some(m) if m.eq_ignore_ascii_case(b"ASYNC") || m.eq_ignore_ascii_case(b"SYNC") => {
+                    Ok(Function::Flush)
+                }
+                Some(_) => Err(CmdError::err(
+                    "FUNCTION FLUSH only supports SYNC|ASYNC option",
+                )),
+            },
+            "function|stats" => Ok(Function::Stats),
+            _ => Ok(Function::Help),
+        }
+    }
+
+    pub(crate) fn apply(self, _ctx: &mut Ctx) -> Result<Frame, CmdError> {
+        let b = |s: &'static str| Frame::Bulk(Bytes::from_static(s.as_bytes()));
+        Ok(match self {
+            Function::List => Frame::Array(Vec::new()),
+            Function::Flush => Frame::OK,
+            Function::Stats => Frame::Map(vec![
+                (b("running_script"), Frame::Null),
+                (
+                    b("engines"),
+                    Frame::Map(vec![(
+                        b("LUA"),
+                        Frame::Map(vec![
+                            (b("libraries_count"), Frame::Integer(0)),
+                            (b("functions_count"), Frame::Integer(0)),
+                        ]),
+                    )]),
+                ),
+            ]),
+            Function::Help => help("FUNCTION", FUNCTION_HELP),
+        })
+    }
+}
+
+const FUNCTION_HELP: &[&str] = &[
+    "LOAD [REPLACE] <FUNCTION CODE>",
+    "    Create a new library with the given library name and code.",
+    "DELETE <LIBRARY NAME>",
+    "    Delete the given library.",
+    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+    "    Return general information on all the libraries:",
+    "    * Library name",
+    "    * The engine used to run the Library",
+    "    * Library description",
+    "    * Functions list",
+    "    * Library code (if WITHCODE is given)",
+    "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+    "STATS",
+    "    Return information about the current function running:",
+    "    * Function name",
+    "    * Command used to run the function",
+    "    * Duration in MS that the function is running",
+    "    If no function is running, return nil",
+    "    In addition, returns a list of available engines.",
+    "KILL",
+    "    Kill the current running function.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Delete all the libraries.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the libraries.",
+    "    * SYNC: Synchronously flush the libraries.",
+    "DUMP",
+    "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+    "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+    "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+    "    control how to handle existing libraries (default APPEND):",
+    "    * FLUSH: delete all existing libraries.",
+    "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+    "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+    "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+    "      in case of functions name collision with another library).",
+];

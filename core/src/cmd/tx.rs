@@ -29,6 +29,8 @@ use crate::session::Ctx;
 pub(crate) struct Queued {
     pub cmd: Result<Command, CmdError>,
     pub raw: Option<Vec<Bytes>>,
+    /// The name INFO commandstats counts it under, once EXEC runs it.
+    pub stat: Option<&'static str>,
 }
 
 /// The state of a connection between MULTI and EXEC/DISCARD.

@@ -16,20 +16,30 @@ use std::hash::BuildHasher;
 
 use bytes::Bytes;
 
+use super::types::{Hash, List, Set, ZSet};
 use super::{ClientId, Rng};
 
 type Hasher = foldhash::fast::FixedState;
 
 /// A value stored under a key.
 ///
-/// Strings for now; hashes, lists, sets and sorted sets join as further variants, so code that
-/// matches on `Value` (TYPE, OBJECT ENCODING, WRONGTYPE checks) grows with them.
+/// Aggregates are boxed so a `Value` stays 24 bytes: the keyspace holds millions of strings.
+/// An aggregate is never stored empty: [`Db::update`] removes a key whose aggregate it
+/// emptied, as Redis deletes empty hashes, lists, sets and sorted sets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Value {
     /// A binary-safe string. A boxed slice (16 bytes) rather than `Bytes` (32): the keyspace
     /// holds millions of these, and replies copy small strings anyway.
     Str(Box<[u8]>),
+    /// A hash.
+    Hash(Box<Hash>),
+    /// A list.
+    List(Box<List>),
+    /// A set.
+    Set(Box<Set>),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -42,7 +52,43 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
+    }
+
+    /// The name OBJECT ENCODING replies with, as Redis 7.0 reports it. Strings are judged by
+    /// their content: `int` (a canonical integer of at most 20 bytes), `embstr` (at most 44
+    /// bytes) or `raw` — Redis also reports `raw` for short strings built by APPEND or
+    /// SETRANGE, which we do not track.
+    pub fn encoding_name(&self) -> &'static str {
+        match self {
+            Value::Str(s) if s.len() <= 20 && crate::cmd::parse_i64(s).is_some() => "int",
+            Value::Str(s) if s.len() <= 44 => "embstr",
+            Value::Str(_) => "raw",
+            Value::Hash(h) => h.encoding_name(),
+            Value::List(l) => l.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
+            Value::ZSet(z) => z.encoding_name(),
+        }
+    }
+
+    /// True for an aggregate with no elements, which must not stay in the keyspace.
+    fn is_empty_aggregate(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::Hash(h) => h.is_empty(),
+            Value::List(l) => l.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
+        }
+    }
+
+    /// True for the types a blocked client waits for (lists and sorted sets).
+    fn wakes_blocked(&self) -> bool {
+        matches!(self, Value::List(_) | Value::ZSet(_))
     }
 }
 
@@ -92,6 +138,18 @@ pub struct Db {
     /// log; `None` (and free) otherwise.
     expired_log: Option<Vec<Box<[u8]>>>,
     writes: u64,
+    /// Lookups by [`Db::get`] that found a live key / found none (INFO keyspace_hits/misses).
+    hits: u64,
+    misses: u64,
+    /// Keys some client blocks on (BLPOP…) → how many clients, and the keys given a list or
+    /// sorted set since the store last served them (see [`Db::take_ready_keys`]).
+    blocking: Blocking,
+}
+
+#[derive(Debug, Default)]
+struct Blocking {
+    awaited: HashMap<Box<[u8]>, usize>,
+    ready: Vec<Box<[u8]>>,
 }
 
 impl Default for Db {
@@ -113,6 +171,9 @@ impl Db {
             scan_index: None,
             expired_log: None,
             writes: 0,
+            hits: 0,
+            misses: 0,
+            blocking: Blocking::default(),
         }
     }
 
@@ -238,9 +299,62 @@ impl Db {
     /// The live value of `key`.
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Value> {
         if !self.check_alive(key, now_ms) {
+            self.misses += 1;
             return None;
         }
+        self.hits += 1;
         self.find(key).map(|e| &e.value)
+    }
+
+    /// Lookups by [`Db::get`] that found a live key, and that did not.
+    pub fn hits_misses(&self) -> (u64, u64) {
+        (self.hits, self.misses)
+    }
+
+    /// Sets the lookup counters (CONFIG RESETSTAT; undoing the lookups of a write).
+    pub(crate) fn set_hits_misses(&mut self, (hits, misses): (u64, u64)) {
+        (self.hits, self.misses) = (hits, misses);
+    }
+
+    /// SWAPDB: exchanges the keys (with their expiries) of two databases. What belongs to
+    /// the database *index* stays: WATCHes, blocked clients, counters. As Redis 7.0 does,
+    /// a client watching a key in either database is dirtied if the key exists on either
+    /// side, and clients blocked on a key that now holds a list or sorted set are woken.
+    pub(crate) fn swap_data(a: &mut Db, b: &mut Db) {
+        a.touch_watched_present_in(b);
+        b.touch_watched_present_in(a);
+        std::mem::swap(&mut a.table, &mut b.table);
+        std::mem::swap(&mut a.hasher, &mut b.hasher);
+        std::mem::swap(&mut a.expiries, &mut b.expiries);
+        std::mem::swap(&mut a.scan_index, &mut b.scan_index);
+        a.writes += 1;
+        b.writes += 1;
+        for db in [a, b] {
+            let awaited: Vec<Box<[u8]>> = db.blocking.awaited.keys().cloned().collect();
+            for key in awaited {
+                db.signal_ready(&key);
+            }
+        }
+    }
+
+    /// Dirties the watchers of every key watched here that exists here or in `other`.
+    fn touch_watched_present_in(&mut self, other: &Db) {
+        let w = &mut self.watches;
+        for (key, clients) in &w.keys {
+            let here = self.table.find(self.hasher.hash_one(&**key), |e| e.key == *key);
+            let there = other.find(key);
+            if here.is_some() || there.is_some() {
+                w.dirty.extend(clients.iter().copied());
+            }
+        }
+    }
+
+    /// The value of `key` if it is live, without collecting it if it is not: for reading
+    /// several keys at once after [`Db::get`] has checked them.
+    pub fn peek(&self, key: &[u8], now_ms: u64) -> Option<&Value> {
+        self.find(key)
+            .filter(|e| e.expire_at_ms.map_or(true, |at| at > now_ms))
+            .map(|e| &e.value)
     }
 
     /// The live value of `key` with its expiry (COPY).
@@ -313,6 +427,80 @@ impl Db {
             self.expired(old);
         }
         self.modified(key);
+        self.signal_ready(key);
+    }
+
+    /// Marks `key` ready for its blocked clients if it now holds a list or sorted set, as
+    /// Redis's `signalKeyAsReady` when a key is added.
+    #[inline]
+    fn signal_ready(&mut self, key: &[u8]) {
+        let b = &mut self.blocking;
+        if b.awaited.is_empty() || !b.awaited.contains_key(key) || b.ready.iter().any(|k| **k == *key) {
+            return;
+        }
+        if self.find(key).is_some_and(|e| e.value.wakes_blocked()) {
+            self.blocking.ready.push(key.into());
+        }
+    }
+
+    /// Runs `f` on the live value of `key` for an in-place change (its expiry stays). `f`
+    /// returns its result and whether it changed the value: only a change counts as a write
+    /// (WATCH, the effects log). An aggregate left empty is removed with its key.
+    pub fn update<R>(
+        &mut self,
+        key: &[u8],
+        now_ms: u64,
+        f: impl FnOnce(&mut Value) -> (R, bool),
+    ) -> Option<R> {
+        if !self.check_alive(key, now_ms) {
+            return None;
+        }
+        let e = self.find_mut(key)?;
+        let (r, changed) = f(&mut e.value);
+        let empty = e.value.is_empty_aggregate();
+        if changed || empty {
+            self.modified(key);
+        }
+        if empty {
+            if let Some(e) = self.take(key) {
+                if let Some(at) = e.expire_at_ms {
+                    self.expiries.remove(&(at, e.key));
+                }
+            }
+        }
+        Some(r)
+    }
+
+    /// Marks the clients watching `key` dirty without counting a write: for commands Redis
+    /// signals as modifying a key even when they changed nothing (LTRIM).
+    pub(crate) fn touch(&mut self, key: &[u8]) {
+        self.touch_watchers(key);
+    }
+
+    /// Registers a client blocked on `key` (BLPOP and friends).
+    pub(crate) fn block_on(&mut self, key: &[u8]) {
+        *self.blocking.awaited.entry(key.into()).or_default() += 1;
+    }
+
+    /// Unregisters a client blocked on `key`.
+    pub(crate) fn unblock_on(&mut self, key: &[u8]) {
+        if let Some(n) = self.blocking.awaited.get_mut(key) {
+            *n -= 1;
+            if *n == 0 {
+                self.blocking.awaited.remove(key);
+            }
+        }
+    }
+
+    /// The keys given a list or sorted set while clients were blocked on them, in the order
+    /// it happened, since the last call.
+    pub(crate) fn take_ready_keys(&mut self) -> Vec<Box<[u8]>> {
+        std::mem::take(&mut self.blocking.ready)
+    }
+
+    /// True if some key is ready for its blocked clients.
+    pub(crate) fn has_ready_keys(&self) -> bool {
+        !self.blocking.ready.is_empty()
     }
 
     /// Stores `value` under `key`, keeping the expiry of a live previous value (SET KEEPTTL).

@@ -3,15 +3,28 @@
 //! Time is always an argument (`now_ms`, milliseconds since the Unix epoch): nothing here
 //! reads a clock, so expiry is deterministic under test.
 
+mod blocking;
+mod clients;
+mod config;
 mod glob;
 mod keyspace;
 mod pubsub;
+mod server_state;
 mod store;
+pub mod types;
 
+pub use blocking::{Blocked, BlockedOp};
 pub use glob::glob_match;
 pub use keyspace::{Db, Value};
 pub use pubsub::{Message, PubSub};
+pub use clients::{ClientConn, ClientInfo, ClientType, Clients};
+pub use config::{
+    Access, AppendFsync, Config, ConfigSetError, DebugCommand, MaxmemoryPolicy, OutputBufferLimit,
+    Param, PARAMS,
+};
+pub use server_state::{CmdStat, PersistenceInfo, ProcessInfo, Stats};
 pub use store::{Delivery, Effect, Store, StoreConfig};
+pub use types::TypeLimits;
 
 /// Identifies a connection across the server (CLIENT ID, pub/sub routing).
 pub type ClientId = u64;

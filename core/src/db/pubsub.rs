@@ -13,37 +13,67 @@ use bytes::Bytes;
 use super::{glob_match, ClientId};
 use crate::resp::Frame;
 
-/// A published message on its way to one subscriber.
+/// Something for one connection from elsewhere in the server, handed to its session with
+/// [`crate::Session::handle_message`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    /// The pattern that matched, for a `pmessage`; `None` for a plain `message`.
-    pub pattern: Option<Bytes>,
-    /// The channel it was published to.
-    pub channel: Bytes,
-    /// The payload.
-    pub payload: Bytes,
+#[non_exhaustive]
+pub enum Message {
+    /// A published message on its way to one subscriber.
+    Publish {
+        /// The pattern that matched, for a `pmessage`; `None` for a plain `message`.
+        pattern: Option<Bytes>,
+        /// The channel it was published to.
+        channel: Bytes,
+        /// The payload.
+        payload: Bytes,
+    },
+    /// Close the connection (CLIENT KILL, or idle past `timeout`): the session stops
+    /// executing and raises [`crate::Event::Close`] with [`crate::CloseReason::Killed`].
+    Kill,
+    /// The reply of a blocking command (BLPOP, BLMOVE, BZPOPMIN…) that was blocked: served,
+    /// timed out or unblocked. The bytes are already encoded in the connection's protocol;
+    /// the session appends them and resumes executing its input (call
+    /// [`crate::Session::process`] after handing it over).
+    Unblocked(Bytes),
 }
 
 impl Message {
     /// The frame a subscriber receives: `message channel payload` or
-    /// `pmessage pattern channel payload`, as a push frame (an array in RESP2).
-    pub fn to_frame(&self) -> Frame {
+    /// `pmessage pattern channel payload`, as a push frame (an array in RESP2). `None` for
+    /// messages that are not written to the client.
+    pub fn to_frame(&self) -> Option<Frame> {
+        let Message::Publish {
+            pattern,
+            channel,
+            payload,
+        } = self
+        else {
+            return None;
+        };
         let mut items = Vec::with_capacity(4);
-        match &self.pattern {
+        match pattern {
             Some(p) => {
                 items.push(Frame::Bulk(Bytes::from_static(b"pmessage")));
                 items.push(Frame::Bulk(p.clone()));
             }
             None => items.push(Frame::Bulk(Bytes::from_static(b"message"))),
         }
-        items.push(Frame::Bulk(self.channel.clone()));
-        items.push(Frame::Bulk(self.payload.clone()));
-        Frame::Push(items)
+        items.push(Frame::Bulk(channel.clone()));
+        items.push(Frame::Bulk(payload.clone()));
+        Some(Frame::Push(items))
     }
 
     /// Bytes this message holds, for output-buffer accounting.
     pub fn size_bytes(&self) -> usize {
-        self.pattern.as_ref().map_or(0, |p| p.len()) + self.channel.len() + self.payload.len()
+        match self {
+            Message::Publish {
+                pattern,
+                channel,
+                payload,
+            } => pattern.as_ref().map_or(0, |p| p.len()) + channel.len() + payload.len(),
+            Message::Kill => 0,
+            Message::Unblocked(reply) => reply.len(),
+        }
     }
 }
 
@@ -112,7 +142,7 @@ impl PubSub {
         true
     }
 
-    /// Fans a message out: one [`Message`] per receiver, channel subscribers first, then
+    /// Fans a message out: one [`Message::Publish`] per receiver, channel subscribers first, then
     /// pattern subscribers (a connection subscribed both ways receives it twice, as in
     /// Redis). Returns the number of receivers, PUBLISH's reply.
     pub fn publish(
@@ -126,7 +156,7 @@ impl PubSub {
             for &id in subs {
                 deliver(
                     id,
-                    Message {
+                    Message::Publish {
                         pattern: None,
                         channel: channel.clone(),
                         payload: payload.clone(),
@@ -140,7 +170,7 @@ impl PubSub {
                 for &id in subs {
                     deliver(
                         id,
-                        Message {
+                        Message::Publish {
                             pattern: Some(pattern.clone()),
                             channel: channel.clone(),
                             payload: payload.clone(),
@@ -186,7 +216,10 @@ mod tests {
         assert!(ps.psubscribe(3, &b("n*")));
         assert!(ps.psubscribe(1, &b("x*")));
         let mut got = Vec::new();
-        let n = ps.publish(&b("news"), &b("hi"), |id, m| got.push((id, m.pattern)));
+        let n = ps.publish(&b("news"), &b("hi"), |id, m| match m {
+            Message::Publish { pattern, .. } => got.push((id, pattern)),
+            _ => unreachable!(),
+        });
         assert_eq!(n, 3);
         assert_eq!(got, vec![(1, None), (2, None), (3, Some(b("n*")))]);
         assert!(ps.unsubscribe(1, b"news"));

@@ -5,6 +5,8 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use super::blocking::BlockedClients;
+use super::server_state::ServerState;
 use super::{ClientId, Db, Message, PubSub, Rng};
 
 /// Settings fixed when the store is made.
@@ -87,16 +89,20 @@ pub struct Store {
     pub pubsub: PubSub,
     deliveries: VecDeque<Delivery>,
     config: StoreConfig,
-    settings: Vec<(String, String)>,
+    /// Settings, client registry, statistics and process facts (see `server_state.rs`).
+    pub(crate) server: ServerState,
     next_client_id: ClientId,
     /// Commands executed since start (INFO stats).
     pub commands_processed: u64,
+    /// Clients blocked on keys (BLPOP…); see `db/blocking.rs`.
+    pub(crate) blocked: BlockedClients,
 }
 
 impl Store {
     /// A store with `config.databases` empty databases.
     pub fn new(config: StoreConfig) -> Store {
         let databases = config.databases.max(1);
+        super::types::set_hash_seed(config.hash_seed);
         let dbs = (0..databases)
             .map(|i| Db::new(config.hash_seed ^ i as u64))
             .collect();
@@ -106,10 +112,11 @@ impl Store {
             effects: None,
             pubsub: PubSub::default(),
             deliveries: VecDeque::new(),
+            server: ServerState::new(databases, config.rng_seed),
             config,
-            settings: Vec::new(),
             next_client_id: 1,
             commands_processed: 0,
+            blocked: BlockedClients::default(),
         }
     }
 
@@ -158,20 +165,21 @@ impl Store {
         id
     }
 
-    /// Records a setting that CONFIG GET reports (the adapter's port, maxclients, …).
-    /// Names are lower case, as Redis's.
+    /// Sets a setting from its text, as a configuration file line would (see
+    /// [`crate::db::Config::set`]): the adapter's port, maxclients, … A value that does not
+    /// parse is ignored; prefer [`Store::config_mut`] with typed fields.
     pub fn set_setting(&mut self, name: &str, value: impl Into<String>) {
-        let value = value.into();
-        match self.settings.iter_mut().find(|(n, _)| n == name) {
-            Some((_, v)) => *v = value,
-            None => self.settings.push((name.to_owned(), value)),
-        }
+        let _ = self.config_mut().set(name, &value.into());
     }
 
-    /// Settings as name/value pairs, `databases` included.
+    /// Settings as name/value pairs, as CONFIG GET shows them.
     pub fn settings(&self) -> impl Iterator<Item = (&str, String)> + '_ {
-        std::iter::once(("databases", self.dbs.len().to_string()))
-            .chain(self.settings.iter().map(|(n, v)| (n.as_str(), v.clone())))
+        self.server.config.all()
+    }
+
+    /// Queues `message` for connection `to` (see [`Store::poll_delivery`]).
+    pub(crate) fn deliver(&mut self, to: ClientId, message: Message) {
+        self.deliveries.push_back(Delivery { to, message });
     }
 
     pub(crate) fn publish(&mut self, channel: &bytes::Bytes, payload: &bytes::Bytes) -> usize {
@@ -181,19 +189,37 @@ impl Store {
         })
     }
 
-    /// The next pub/sub message for some connection, in publish order.
+    /// The next message for some connection — published, or a [`Message::Kill`] — in order.
     pub fn poll_delivery(&mut self) -> Option<Delivery> {
         self.deliveries.pop_front()
     }
 
-    /// The earliest key expiry in any database: when to call [`Store::handle_timeout`].
+    /// When to call [`Store::handle_timeout`] next: the earliest key expiry in any database
+    /// (unless active expiry is off), the earliest client to pass the idle `timeout`, or the
+    /// earliest deadline of a blocked client (BLPOP…).
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.dbs.iter().filter_map(Db::poll_timeout).min()
+        let keys = self
+            .active_expire()
+            .then(|| self.dbs.iter().filter_map(Db::poll_timeout).min())
+            .flatten();
+        [keys, self.client_timeout(), self.blocked.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Active expiry across all databases, removing at most
     /// [`StoreConfig::max_expire_per_call`] keys. Returns how many were removed.
+    ///
+    /// Also closes the clients idle past `timeout`, and replies a timeout to the blocked
+    /// clients past their deadline: drain [`Store::poll_delivery`] after this call too, and
+    /// hand each message ([`Message::Kill`], [`Message::Unblocked`]) to its session.
     pub fn handle_timeout(&mut self, now_ms: u64) -> usize {
+        self.handle_client_timeout(now_ms);
+        self.handle_blocked_timeout(now_ms);
+        if !self.active_expire() {
+            return 0;
+        }
         let mut budget = self.config.max_expire_per_call;
         let mut removed = 0;
         for db in &mut self.dbs {

@@ -313,7 +313,7 @@ pub fn replay(store: &mut Store, load: &AofLoad, now_ms: u64) -> Result<ReplaySu
         max_pending_output_bytes: usize::MAX,
         ..SessionConfig::default()
     };
-    let mut session = Session::new(ClientId::MAX, config);
+    let mut session = Session::new_internal(ClientId::MAX, config);
     let mut replayer = Replayer {
         session: &mut session,
         db: 0,
@@ -500,6 +500,7 @@ pub fn rewrite_to<W: io::Write>(store: &Store, now_ms: u64, mut out: W) -> io::R
                     }
                     None => log.append(index, &[&b"SET"[..], key, &**s]),
                 },
+                aggregate => rewrite_aggregate(&mut log, index, key, aggregate, expire_at_ms),
             }
             if log.buf.len() >= 64 * 1024 {
                 out.write_all(&log.take())?;
@@ -508,6 +509,59 @@ pub fn rewrite_to<W: io::Write>(store: &Store, now_ms: u64, mut out: W) -> io::R
     }
     out.write_all(&log.take())?;
     out.flush()
+}
+
+/// Elements per command when rewriting an aggregate, as Redis's `AOF_REWRITE_ITEMS_PER_CMD`.
+const REWRITE_ITEMS_PER_CMD: usize = 64;
+
+/// Rewrites a hash, list, set or sorted set as Redis does — `HMSET`, `RPUSH`, `SADD`,
+/// `ZADD` with up to 64 elements each, then `PEXPIREAT` — inside MULTI/EXEC when that takes
+/// more than one command, so a key never exists half-built or without its expiry.
+fn rewrite_aggregate(
+    log: &mut AofWriter,
+    db: usize,
+    key: &[u8],
+    value: &Value,
+    expire_at_ms: Option<u64>,
+) {
+    let (name, per_item, items): (&[u8], usize, Vec<Vec<u8>>) = match value {
+        Value::Hash(h) => (
+            b"HMSET",
+            2,
+            h.iter()
+                .flat_map(|(f, v)| [f.to_vec(), v.to_vec()])
+                .collect(),
+        ),
+        Value::List(l) => (b"RPUSH", 1, l.iter().map(<[u8]>::to_vec).collect()),
+        Value::Set(s) => (b"SADD", 1, s.iter().map(|m| m.to_vec()).collect()),
+        Value::ZSet(z) => (
+            b"ZADD",
+            2,
+            z.iter(0, false)
+                .flat_map(|(m, s)| [crate::cmd::reply::fmt_score(s).into_bytes(), m.to_vec()])
+                .collect(),
+        ),
+        Value::Str(_) => unreachable!("strings are rewritten as SET"),
+    };
+    let chunk = REWRITE_ITEMS_PER_CMD * per_item;
+    let commands = items.len().div_ceil(chunk) + usize::from(expire_at_ms.is_some());
+    if commands > 1 {
+        log.begin_transaction(db);
+    }
+    for part in items.chunks(chunk) {
+        let mut args: Vec<&[u8]> = Vec::with_capacity(part.len() + 2);
+        args.push(name);
+        args.push(key);
+        args.extend(part.iter().map(Vec::as_slice));
+        log.append(db, &args);
+    }
+    if let Some(at) = expire_at_ms {
+        let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
+        log.append(db, &[&b"PEXPIREAT"[..], key, &at]);
+    }
+    if commands > 1 {
+        log.end_transaction();
+    }
 }
 
 /// [`rewrite_to`] into a new vector.

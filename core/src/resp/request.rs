@@ -86,6 +86,12 @@ impl RequestDecoder {
         }
     }
 
+    /// Changes the limits from the next length checked on (CONFIG SET proto-max-bulk-len).
+    /// A command partly read keeps its progress.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
     /// Takes the next command out of `buf`: its arguments, name first.
     ///
     /// Empty commands (`*0\r\n`, `*-1\r\n`, empty inline lines) are skipped as Redis does,

@@ -16,11 +16,13 @@
 //! binary, or LZF-compressed bytes.
 //!
 //! # Value types
-//! Only strings (type 0) are in the keyspace yet. Every other type byte — lists, sets,
-//! hashes, sorted sets and streams in their encodings, modules — is refused with
-//! [`RdbError::UnsupportedType`], naming the type. The readers and writers dispatch with a
-//! `match` on the type byte (see `read_value` and `write_value`), one function per
-//! encoding, so new value types add arms there.
+//! Strings (0), lists (1, 10, 14, 18), sets (2, 11, 20), sorted sets (3, 5, 12, 17) and
+//! hashes (4, 13, 16) in every encoding Redis 2.6 to 7.2 writes (see `types.rs`); streams,
+//! modules and the old zipmap are refused with [`RdbError::UnsupportedType`], naming the
+//! type. We write hashes as 4, sets as 2, sorted sets as 5 (binary scores) and lists as 18
+//! (quicklist of listpacks). The readers and writers dispatch with a `match` on the type
+//! byte (see `value_reader` and `put_value`), one function per encoding. Loaded values get
+//! the encodings of the default [`crate::db::TypeLimits`].
 //!
 //! # Memory bounds
 //! Reading arbitrary bytes never allocates more than a small multiple of their length: a
@@ -29,10 +31,12 @@
 //! size hints of RESIZEDB are not used to preallocate.
 
 mod read;
+mod types;
 mod write;
 
 pub use read::{load, load_into, RdbLoad, RdbReader, RdbSummary};
 pub use write::{to_vec, write};
+pub(crate) use write::value_len;
 
 /// An AUX field: name and value (`redis-ver`, `7.0.15`).
 pub type AuxField = (Box<[u8]>, Box<[u8]>);
@@ -182,6 +186,15 @@ pub enum RdbError {
         offset: usize,
         /// How many databases the store has.
         databases: usize,
+    },
+    /// A value whose encoding does not hold together: a listpack, ziplist or intset that
+    /// contradicts its header, a duplicate member, an empty aggregate.
+    #[error("corrupt {what} at offset {offset}")]
+    Corrupt {
+        /// What is corrupt.
+        what: &'static str,
+        /// Offset of the value's first byte.
+        offset: usize,
     },
     /// The same key twice in one database (Redis refuses such a file too).
     #[error("duplicate key in database {db} at offset {offset}")]

@@ -1,7 +1,7 @@
 //! Reading RDB files: a pull parser ([`RdbReader`]) and two ways to drain it.
 
-use super::{opcode, AuxField, RdbEntry, RdbError, MAX_READ_VERSION, TYPE_STRING};
-use crate::db::{Store, Value};
+use super::{opcode, types, AuxField, RdbEntry, RdbError, MAX_READ_VERSION, TYPE_STRING};
+use crate::db::{Store, TypeLimits, Value};
 use crate::persist::{crc64, lzf};
 
 /// Largest string we accept, compressed or not: Redis's `proto-max-bulk-len`.
@@ -162,8 +162,185 @@ impl<'a> RdbReader<'a> {
     fn value_reader(type_byte: u8) -> Option<ValueReader<'a>> {
         match type_byte {
             TYPE_STRING => Some(Self::string_value),
+            1 => Some(Self::list_value),
+            2 => Some(Self::set_value),
+            3 => Some(|r| r.zset_value(false)),
+            4 => Some(Self::hash_value),
+            5 => Some(|r| r.zset_value(true)),
+            10 => Some(|r| r.compact_value(Compact::List, types::ziplist)),
+            11 => Some(Self::intset_value),
+            12 => Some(|r| r.compact_value(Compact::ZSet, types::ziplist)),
+            13 => Some(|r| r.compact_value(Compact::Hash, types::ziplist)),
+            14 => Some(|r| r.quicklist_value(false)),
+            16 => Some(|r| r.compact_value(Compact::Hash, types::listpack)),
+            17 => Some(|r| r.compact_value(Compact::ZSet, types::listpack)),
+            18 => Some(|r| r.quicklist_value(true)),
+            20 => Some(|r| r.compact_value(Compact::Set, types::listpack)),
             _ => None,
         }
+    }
+
+    fn corrupt(what: &'static str, offset: usize) -> RdbError {
+        RdbError::Corrupt { what, offset }
+    }
+
+    /// A count of elements still to read, each at least one byte of the input.
+    fn count(&mut self) -> Result<usize, RdbError> {
+        let remaining = (self.bytes.len() - self.pos) as u64;
+        self.byte_len(remaining)
+    }
+
+    /// Type 1: a length and the elements as strings.
+    fn list_value(&mut self) -> Result<Value, RdbError> {
+        let offset = self.pos;
+        let n = self.count()?;
+        let mut elems = Vec::new();
+        for _ in 0..n {
+            elems.push(self.string()?);
+        }
+        types::list_of(elems, &TypeLimits::default())
+            .map(|l| Value::List(Box::new(l)))
+            .ok_or_else(|| Self::corrupt("list", offset))
+    }
+
+    /// Type 2: a length and the members.
+    fn set_value(&mut self) -> Result<Value, RdbError> {
+        let offset = self.pos;
+        let n = self.count()?;
+        let mut members = Vec::new();
+        for _ in 0..n {
+            members.push(self.string()?);
+        }
+        types::set_of(members, &TypeLimits::default())
+            .map(|s| Value::Set(Box::new(s)))
+            .ok_or_else(|| Self::corrupt("set", offset))
+    }
+
+    /// Type 4: a length and field/value pairs.
+    fn hash_value(&mut self) -> Result<Value, RdbError> {
+        let offset = self.pos;
+        let n = self.count()?;
+        let mut elems = Vec::new();
+        for _ in 0..n {
+            elems.push(self.string()?);
+            elems.push(self.string()?);
+        }
+        types::hash_of(elems, &TypeLimits::default())
+            .map(|h| Value::Hash(Box::new(h)))
+            .ok_or_else(|| Self::corrupt("hash", offset))
+    }
+
+    /// Types 3 (scores as length-prefixed text) and 5 (binary doubles).
+    fn zset_value(&mut self, binary: bool) -> Result<Value, RdbError> {
+        let offset = self.pos;
+        let n = self.count()?;
+        let mut pairs = Vec::new();
+        for _ in 0..n {
+            let member = self.string()?;
+            let score = if binary {
+                f64::from_le_bytes(self.array()?)
+            } else {
+                let at = self.pos;
+                match self.u8()? {
+                    253 => f64::NAN,
+                    254 => f64::INFINITY,
+                    255 => f64::NEG_INFINITY,
+                    len => {
+                        let text = self.take(usize::from(len))?;
+                        types::parse_score_text(text).ok_or_else(|| Self::corrupt("score", at))?
+                    }
+                }
+            };
+            pairs.push((member, score));
+        }
+        types::zset_of(pairs, &TypeLimits::default())
+            .map(|z| Value::ZSet(Box::new(z)))
+            .ok_or_else(|| Self::corrupt("sorted set", offset))
+    }
+
+    /// Type 11: an intset blob.
+    fn intset_value(&mut self) -> Result<Value, RdbError> {
+        let offset = self.pos;
+        let blob = self.string()?;
+        let members = types::intset(&blob).ok_or_else(|| Self::corrupt("intset", offset))?;
+        let members = members
+            .into_iter()
+            .map(|n| itoa(n))
+            .collect();
+        types::set_of(members, &TypeLimits::default())
+            .map(|s| Value::Set(Box::new(s)))
+            .ok_or_else(|| Self::corrupt("intset", offset))
+    }
+
+    /// A listpack or ziplist blob holding a whole list, set, hash or sorted set.
+    fn compact_value(
+        &mut self,
+        kind: Compact,
+        parse: fn(&[u8]) -> Option<Vec<types::Elem>>,
+    ) -> Result<Value, RdbError> {
+        let offset = self.pos;
+        let blob = self.string()?;
+        let bad = || Self::corrupt(kind.name(), offset);
+        let elems = parse(&blob).ok_or_else(bad)?;
+        let limits = TypeLimits::default();
+        let value = match kind {
+            Compact::List => {
+                let elems = elems.into_iter().map(types::Elem::into_bytes).collect();
+                types::list_of(elems, &limits).map(|l| Value::List(Box::new(l)))
+            }
+            Compact::Set => {
+                let elems = elems.into_iter().map(types::Elem::into_bytes).collect();
+                types::set_of(elems, &limits).map(|s| Value::Set(Box::new(s)))
+            }
+            Compact::Hash => {
+                let elems = elems.into_iter().map(types::Elem::into_bytes).collect();
+                types::hash_of(elems, &limits).map(|h| Value::Hash(Box::new(h)))
+            }
+            Compact::ZSet => {
+                if elems.len() % 2 != 0 {
+                    return Err(bad());
+                }
+                let mut pairs = Vec::with_capacity(elems.len() / 2);
+                let mut it = elems.into_iter();
+                while let (Some(m), Some(s)) = (it.next(), it.next()) {
+                    let score = s.score().ok_or_else(bad)?;
+                    pairs.push((m.into_bytes(), score));
+                }
+                types::zset_of(pairs, &limits).map(|z| Value::ZSet(Box::new(z)))
+            }
+        };
+        value.ok_or_else(bad)
+    }
+
+    /// Types 14 (nodes are ziplists) and 18 (nodes are listpacks, or plain elements).
+    fn quicklist_value(&mut self, v2: bool) -> Result<Value, RdbError> {
+        let offset = self.pos;
+        let nodes = self.count()?;
+        let mut elems = Vec::new();
+        for _ in 0..nodes {
+            let container = if v2 { self.len()? } else { 2 };
+            let at = self.pos;
+            let blob = self.string()?;
+            match container {
+                // A plain node: one element, as is.
+                1 => elems.push(blob),
+                2 => {
+                    let parsed = if v2 {
+                        types::listpack(&blob)
+                    } else {
+                        types::ziplist(&blob)
+                    };
+                    let parsed = parsed
+                        .filter(|p| !p.is_empty())
+                        .ok_or_else(|| Self::corrupt("quicklist node", at))?;
+                    elems.extend(parsed.into_iter().map(types::Elem::into_bytes));
+                }
+                _ => return Err(Self::corrupt("quicklist node container", at)),
+            }
+        }
+        types::list_of(elems, &TypeLimits::default())
+            .map(|l| Value::List(Box::new(l)))
+            .ok_or_else(|| Self::corrupt("quicklist", offset))
     }
 
     fn string_value(&mut self) -> Result<Value, RdbError> {
@@ -280,6 +457,26 @@ impl<'a> RdbReader<'a> {
                     .map_err(|_| RdbError::BadCompressedString { offset })
             }
             Err(encoding) => Err(RdbError::BadStringEncoding { encoding, offset }),
+        }
+    }
+}
+
+/// What a compact blob holds.
+#[derive(Clone, Copy)]
+enum Compact {
+    List,
+    Set,
+    Hash,
+    ZSet,
+}
+
+impl Compact {
+    fn name(self) -> &'static str {
+        match self {
+            Compact::List => "list",
+            Compact::Set => "set",
+            Compact::Hash => "hash",
+            Compact::ZSet => "sorted set",
         }
     }
 }

@@ -9,6 +9,13 @@ use crate::db::{Store, Value};
 use crate::persist::{crc64, lzf};
 use crate::REDIS_VERSION;
 
+const TYPE_SET: u8 = 2;
+const TYPE_HASH: u8 = 4;
+const TYPE_ZSET_2: u8 = 5;
+const TYPE_LIST_QUICKLIST_2: u8 = 18;
+/// A quicklist node holding a listpack (1 would be one plain element).
+const QUICKLIST_NODE_PACKED: u64 = 2;
+
 /// Strings longer than this are tried with LZF, as in Redis (`rdbSaveRawString`).
 const COMPRESS_MIN_BYTES: usize = 20;
 /// Entries are encoded into a scratch buffer and handed to the writer in chunks this big.
@@ -104,11 +111,54 @@ impl<W: io::Write> Writer<W> {
 
 /// Writes `value` and returns its type byte. One arm per value type: the data types add
 /// theirs here.
+/// The bytes `value` takes in an RDB file, type byte excluded (DEBUG OBJECT's
+/// `serializedlength`).
+pub(crate) fn value_len(value: &Value) -> usize {
+    let mut out = Vec::new();
+    put_value(&mut out, value, &mut Lzf::new());
+    out.len()
+}
+
 fn put_value(out: &mut Vec<u8>, value: &Value, lzf: &mut Lzf) -> u8 {
     match value {
         Value::Str(s) => {
             put_string(out, s, Some(lzf));
             TYPE_STRING
+        }
+        Value::Hash(h) => {
+            put_len(out, h.len() as u64);
+            for (f, v) in h.iter() {
+                put_string(out, f, Some(lzf));
+                put_string(out, v, Some(lzf));
+            }
+            TYPE_HASH
+        }
+        Value::Set(set) => {
+            put_len(out, set.len() as u64);
+            for m in set.iter() {
+                m.with_bytes(|b| put_string(out, b, Some(lzf)));
+            }
+            TYPE_SET
+        }
+        Value::ZSet(z) => {
+            put_len(out, z.len() as u64);
+            // Highest first, as Redis writes a skiplist (it loads fastest that way).
+            if let Some(last) = z.len().checked_sub(1) {
+                for (m, score) in z.iter(last, true) {
+                    put_string(out, m, Some(lzf));
+                    out.extend_from_slice(&score.to_le_bytes());
+                }
+            }
+            TYPE_ZSET_2
+        }
+        Value::List(l) => {
+            let nodes = super::types::list_nodes(l);
+            put_len(out, nodes.len() as u64);
+            for node in nodes {
+                put_len(out, QUICKLIST_NODE_PACKED);
+                put_string(out, &node, Some(lzf));
+            }
+            TYPE_LIST_QUICKLIST_2
         }
     }
 }

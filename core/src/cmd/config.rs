@@ -1,0 +1,89 @@
+//! CONFIG: GET, SET, RESETSTAT, REWRITE, HELP — over the parameter table of
+//! [`crate::db::Config`].
+
+use bytes::Bytes;
+
+use super::command::{help, subcommand};
+use super::{Args, CmdError};
+use crate::resp::Frame;
+use crate::session::Ctx;
+
+/// `CONFIG <subcommand> …`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigCmd {
+    /// `CONFIG GET parameter [parameter …]`: the settings matching any of the globs.
+    Get(Vec<Bytes>),
+    /// `CONFIG SET parameter value [parameter value …]`: all or none.
+    Set(Vec<(Bytes, Bytes)>),
+    /// `CONFIG RESETSTAT`: INFO's counters start again.
+    ResetStat,
+    /// `CONFIG REWRITE`: refused; core writes no files.
+    Rewrite,
+    /// `CONFIG HELP`.
+    Help,
+}
+
+impl ConfigCmd {
+    pub(crate) fn parse(args: &mut Args) -> Result<ConfigCmd, CmdError> {
+        let m = subcommand(args, "CONFIG")?;
+        Ok(match m.name {
+            "config|get" => ConfigCmd::Get(args.rest()),
+            "config|set" => {
+                let rest = args.rest();
+                if rest.len() % 2 != 0 {
+                    return Err(CmdError::Syntax);
+                }
+                ConfigCmd::Set(
+                    rest.chunks(2)
+                        .map(|p| (p[0].clone(), p[1].clone()))
+                        .collect(),
+                )
+            }
+            "config|resetstat" => ConfigCmd::ResetStat,
+            "config|rewrite" => ConfigCmd::Rewrite,
+            _ => ConfigCmd::Help,
+        })
+    }
+
+    pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
+        match self {
+            ConfigCmd::Get(patterns) => Ok(Frame::Map(
+                ctx.store
+                    .config()
+                    .get_matching(&patterns)
+                    .into_iter()
+                    .map(|(n, v)| (Frame::Bulk(Bytes::from(n)), Frame::Bulk(Bytes::from(v))))
+                    .collect(),
+            )),
+            ConfigCmd::Set(pairs) => {
+                let mut next = ctx.store.config().clone();
+                next.set_many(&pairs)
+                    .map_err(|e| CmdError::Other(e.to_string()))?;
+                *ctx.store.config_mut() = next;
+                Ok(Frame::OK)
+            }
+            ConfigCmd::ResetStat => {
+                ctx.store.reset_stats();
+                Ok(Frame::OK)
+            }
+            ConfigCmd::Rewrite => Err(if ctx.store.process_info().config_file.is_empty() {
+                CmdError::err("The server is running without a config file")
+            } else {
+                CmdError::err("Rewriting config file: not supported by redish")
+            }),
+            ConfigCmd::Help => Ok(help(
+                "CONFIG",
+                &[
+                    "GET <pattern>",
+                    "    Return parameters matching the glob-like <pattern> and their values.",
+                    "SET <directive> <value>",
+                    "    Set the configuration <directive> to <value>.",
+                    "RESETSTAT",
+                    "    Reset statistics reported by the INFO command.",
+                    "REWRITE",
+                    "    Rewrite the configuration file.",
+                ],
+            )),
+        }
+    }
+}
