@@ -6,7 +6,9 @@
 //!   and an encoder that writes one reply in either protocol version. Usable on its own as a
 //!   RESP parser.
 //! - [`cmd`]: requests parsed into typed [`Command`]s, with Redis's error texts.
-//! - [`db`]: the keyspace with expiry, the pub/sub registry and the shared [`Store`].
+//! - [`db`]: the keyspace with expiry and its value types (strings, hashes, lists, sets,
+//!   sorted sets, in Redis 7.0's encodings), the pub/sub registry, the clients blocked on
+//!   keys, and the shared [`Store`].
 //! - [`Session`]: one connection's state machine — bytes in, reply bytes and events out.
 //! - [`persist`]: RDB snapshots and the append-only log, as bytes in and bytes out.
 //!

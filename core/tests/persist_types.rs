@@ -28,11 +28,39 @@ fn dataset(now: u64) -> Vec<Vec<Vec<u8>>> {
     let mut cmds: Vec<Vec<String>> = Vec::new();
     let mut c = |parts: &[&str]| cmds.push(parts.iter().map(|s| s.to_string()).collect());
     c(&["SET", "plain", "string"]);
-    c(&["HSET", "hash:small", "f1", "v1", "f2", "2", "n", "-5", "empty", ""]);
+    c(&[
+        "HSET",
+        "hash:small",
+        "f1",
+        "v1",
+        "f2",
+        "2",
+        "n",
+        "-5",
+        "empty",
+        "",
+    ]);
     c(&["LPUSH", "list:small", "a", "b", "12", "-300", ""]);
     c(&["SADD", "set:ints", "1", "-2", "300", "70000", "-5000000000"]);
     c(&["SADD", "set:strings", "a", "b", "c d"]);
-    c(&["ZADD", "zset:small", "1", "a", "-0.5", "b", "0.1", "c", "inf", "d", "-inf", "e", "1e300", "f", "42", "g"]);
+    c(&[
+        "ZADD",
+        "zset:small",
+        "1",
+        "a",
+        "-0.5",
+        "b",
+        "0.1",
+        "c",
+        "inf",
+        "d",
+        "-inf",
+        "e",
+        "1e300",
+        "f",
+        "42",
+        "g",
+    ]);
     c(&["SELECT", "3"]);
     c(&["HSET", "in-db-3", "x", "y"]);
     c(&["PEXPIRE", "in-db-3", &(now + 3_600_000).to_string()]);
@@ -44,12 +72,13 @@ fn dataset(now: u64) -> Vec<Vec<Vec<u8>>> {
     // The large encodings: a hash table hash, a long list over many chunks with big
     // elements, a hash table set, an intset past 512, a skiplist.
     let big = |k: &str, f: &dyn Fn(usize) -> Vec<Vec<u8>>, n: usize| -> Vec<Vec<Vec<u8>>> {
-        (0..n).map(|i| {
-            let mut a = vec![k.as_bytes().to_vec()];
-            a.extend(f(i));
-            a
-        })
-        .collect()
+        (0..n)
+            .map(|i| {
+                let mut a = vec![k.as_bytes().to_vec()];
+                a.extend(f(i));
+                a
+            })
+            .collect()
     };
     let prefix = |cmd: &str, mut v: Vec<Vec<Vec<u8>>>| {
         for a in &mut v {
@@ -59,11 +88,24 @@ fn dataset(now: u64) -> Vec<Vec<Vec<u8>>> {
     };
     cmds.extend(prefix(
         "HSET",
-        big("hash:big", &|i| vec![format!("field:{i}").into_bytes(), format!("value {i}").into_bytes()], 600),
+        big(
+            "hash:big",
+            &|i| {
+                vec![
+                    format!("field:{i}").into_bytes(),
+                    format!("value {i}").into_bytes(),
+                ]
+            },
+            600,
+        ),
     ));
     cmds.extend(prefix(
         "HSET",
-        big("hash:long", &|i| vec![format!("f{i}").into_bytes(), vec![b'v'; 70 + i]], 3),
+        big(
+            "hash:long",
+            &|i| vec![format!("f{i}").into_bytes(), vec![b'v'; 70 + i]],
+            3,
+        ),
     ));
     cmds.extend(prefix(
         "RPUSH",
@@ -80,15 +122,41 @@ fn dataset(now: u64) -> Vec<Vec<Vec<u8>>> {
             3000,
         ),
     ));
-    cmds.extend(prefix("SADD", big("set:bigints", &|i| vec![(i * 3).to_string().into_bytes()], 700)));
-    cmds.extend(prefix("SADD", big("set:big", &|i| vec![format!("m{i}").into_bytes()], 300)));
+    cmds.extend(prefix(
+        "SADD",
+        big(
+            "set:bigints",
+            &|i| vec![(i * 3).to_string().into_bytes()],
+            700,
+        ),
+    ));
+    cmds.extend(prefix(
+        "SADD",
+        big("set:big", &|i| vec![format!("m{i}").into_bytes()], 300),
+    ));
     cmds.extend(prefix(
         "ZADD",
-        big("zset:big", &|i| vec![format!("{}", (i as f64) * 0.37 - 20.0).into_bytes(), format!("member:{i}").into_bytes()], 400),
+        big(
+            "zset:big",
+            &|i| {
+                vec![
+                    format!("{}", (i as f64) * 0.37 - 20.0).into_bytes(),
+                    format!("member:{i}").into_bytes(),
+                ]
+            },
+            400,
+        ),
     ));
-    cmds.extend(prefix("ZADD", big("zset:long", &|_| vec![b"-0".to_vec(), vec![b'm'; 80]], 1)));
+    cmds.extend(prefix(
+        "ZADD",
+        big("zset:long", &|_| vec![b"-0".to_vec(), vec![b'm'; 80]], 1),
+    ));
     let at = (now + 7_200_000).to_string().into_bytes();
-    cmds.push(vec![b"PEXPIREAT".to_vec(), b"zset:big".to_vec(), at.clone()]);
+    cmds.push(vec![
+        b"PEXPIREAT".to_vec(),
+        b"zset:big".to_vec(),
+        at.clone(),
+    ]);
     cmds.push(vec![b"PEXPIREAT".to_vec(), b"list:small".to_vec(), at]);
     cmds
 }
@@ -102,7 +170,10 @@ fn snapshot(call: &mut dyn FnMut(&[&[u8]]) -> Vec<u8>, dbs: &[usize]) -> Vec<Str
         let Value::Array(keys) = parse(&call(&[b"KEYS", b"*"])) else {
             panic!("KEYS");
         };
-        let mut keys: Vec<String> = keys.iter().map(|k| k.as_str().unwrap().to_owned()).collect();
+        let mut keys: Vec<String> = keys
+            .iter()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect();
         keys.sort();
         for k in keys {
             let kb = k.as_bytes();
@@ -156,7 +227,10 @@ fn sorted_pairs(v: Value) -> Value {
 const DBS: &[usize] = &[0, 3];
 
 /// A redish session on `store`, for [`snapshot`].
-fn redish_call<'a>(store: &'a mut Store, session: &'a mut Session) -> impl FnMut(&[&[u8]]) -> Vec<u8> + 'a {
+fn redish_call<'a>(
+    store: &'a mut Store,
+    session: &'a mut Session,
+) -> impl FnMut(&[&[u8]]) -> Vec<u8> + 'a {
     move |args: &[&[u8]]| {
         let args: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
         session.handle_bytes(&common::encode(&args));
@@ -267,7 +341,9 @@ fn rdb_of_every_type_written_by_redis_loads_into_redish() {
     // A few old-style encodings too: Redis 7.0 writes small lists as quicklists of
     // listpacks, hashes and sorted sets as listpacks, and sets as intsets.
     assert_eq!(conn.call(&[b"SAVE".to_vec()]), b"+OK\r\n");
-    let Value::Array(dir) = parse(&conn.call(&[b"CONFIG".to_vec(), b"GET".to_vec(), b"dir".to_vec()])) else {
+    let Value::Array(dir) =
+        parse(&conn.call(&[b"CONFIG".to_vec(), b"GET".to_vec(), b"dir".to_vec()]))
+    else {
         panic!("CONFIG GET dir");
     };
     let dir = PathBuf::from(dir[1].as_str().unwrap());

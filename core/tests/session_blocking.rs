@@ -96,7 +96,7 @@ fn pipelined_commands_wait_behind_a_blocked_one() {
 fn timeouts_follow_the_injected_clock() {
     let mut srv = Server::new(3);
     assert_eq!(srv.send(1, "BLPOP k 1.5\r\n"), "");
-    assert_eq!(srv.send(2, "HELLO 3\r\n").is_empty(), false);
+    assert!(!srv.send(2, "HELLO 3\r\n").is_empty());
     assert_eq!(srv.send(2, "BLMOVE k d LEFT RIGHT 0.5\r\n"), "");
     assert_eq!(srv.store.poll_timeout(), Some(T0 + 500));
     srv.advance(499);
@@ -123,11 +123,17 @@ fn timeouts_follow_the_injected_clock() {
 fn a_transaction_wakes_waiters_after_exec() {
     let mut srv = Server::new(2);
     assert_eq!(srv.send(1, "BLPOP t 0\r\n"), "");
-    assert_eq!(srv.send(0, "MULTI\r\nRPUSH t a\r\nLPOP t\r\n"), "+OK\r\n+QUEUED\r\n+QUEUED\r\n");
+    assert_eq!(
+        srv.send(0, "MULTI\r\nRPUSH t a\r\nLPOP t\r\n"),
+        "+OK\r\n+QUEUED\r\n+QUEUED\r\n"
+    );
     // Inside EXEC the key filled and emptied again: nobody is served.
     assert_eq!(srv.send(0, "EXEC\r\n"), "*2\r\n:1\r\n$1\r\na\r\n");
     assert_eq!(srv.take(1), "");
-    assert_eq!(srv.send(0, "MULTI\r\nRPUSH t b\r\nRPUSH t c\r\n"), "+OK\r\n+QUEUED\r\n+QUEUED\r\n");
+    assert_eq!(
+        srv.send(0, "MULTI\r\nRPUSH t b\r\nRPUSH t c\r\n"),
+        "+OK\r\n+QUEUED\r\n+QUEUED\r\n"
+    );
     assert_eq!(srv.send(0, "EXEC\r\n"), "*2\r\n:1\r\n:2\r\n");
     assert_eq!(srv.take(1), "*2\r\n$1\r\nt\r\n$1\r\nb\r\n");
     assert_eq!(srv.send(0, "LRANGE t 0 -1\r\n"), "*1\r\n$1\r\nc\r\n");
@@ -168,7 +174,10 @@ fn blmove_chains_serve_other_waiters() {
     assert_eq!(srv.send(0, "RPUSH src a b\r\n"), ":2\r\n");
     assert_eq!(srv.take(1), "$1\r\nb\r\n");
     assert_eq!(srv.take(2), "$1\r\nb\r\n");
-    assert_eq!(srv.send(0, "LRANGE dst 0 -1\r\nEXISTS mid\r\n"), "*1\r\n$1\r\nb\r\n:0\r\n");
+    assert_eq!(
+        srv.send(0, "LRANGE dst 0 -1\r\nEXISTS mid\r\n"),
+        "*1\r\n$1\r\nb\r\n:0\r\n"
+    );
 }
 
 #[test]
@@ -207,7 +216,10 @@ fn served_pops_are_logged_as_their_non_blocking_forms() {
     srv.store.set_effects_log(true);
     assert_eq!(srv.send(1, "BLPOP a 0\r\n"), "");
     assert_eq!(srv.send(2, "BLMOVE b c LEFT RIGHT 0\r\n"), "");
-    srv.send(0, "RPUSH a 1\r\nRPUSH b 2\r\nRPUSH a 3\r\nBRPOP a 0\r\nSPOP nothing\r\n");
+    srv.send(
+        0,
+        "RPUSH a 1\r\nRPUSH b 2\r\nRPUSH a 3\r\nBRPOP a 0\r\nSPOP nothing\r\n",
+    );
     let effects: Vec<String> = std::iter::from_fn(|| srv.store.poll_effect())
         .map(|e| {
             e.args

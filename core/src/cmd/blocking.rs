@@ -170,7 +170,10 @@ mod tests {
         for &(s, want) in ok {
             assert_eq!(parse_timeout(s.as_bytes()), Ok(want), "{s}");
         }
-        assert_eq!(parse_timeout(b"9223372036854775"), Ok(9_223_372_036_854_775_000));
+        assert_eq!(
+            parse_timeout(b"9223372036854775"),
+            Ok(9_223_372_036_854_775_000)
+        );
         assert_eq!(parse_timeout(b"-0.0001"), Ok(0));
         let errs: &[(&str, &str)] = &[
             ("x", "ERR timeout is not a float or out of range"),
@@ -181,7 +184,11 @@ mod tests {
             ("1e16", "ERR timeout is negative"),
         ];
         for &(s, want) in errs {
-            assert_eq!(parse_timeout(s.as_bytes()).unwrap_err().to_string(), want, "{s}");
+            assert_eq!(
+                parse_timeout(s.as_bytes()).unwrap_err().to_string(),
+                want,
+                "{s}"
+            );
         }
     }
 }

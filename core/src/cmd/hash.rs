@@ -269,27 +269,8 @@ fn write<R>(
     }
 }
 
-/// Creates an empty hash at `key` if there is no live key there, so [`write`] finds one.
-/// The new key is only inserted once it has a field (an empty hash is never stored), so
-/// callers insert through [`create_with`] instead when the key is missing.
-fn create_with<R>(
-    db: &mut Db,
-    key: &[u8],
-    now: u64,
-    f: impl FnOnce(&mut Hash) -> R,
-) -> Option<R> {
-    if db.contains_key(key, now) {
-        return None;
-    }
-    let mut h = Hash::new();
-    let r = f(&mut h);
-    if !h.is_empty() {
-        db.insert(key, Value::Hash(Box::new(h)), None, now);
-    }
-    Some(r)
-}
-
-/// Runs `f` on the hash at `key`, created if missing.
+/// Runs `f` on the hash at `key`, created if missing (and stored if `f` gave it a field).
+/// One lookup when the hash exists: the hot path of HSET.
 fn upsert<R>(
     db: &mut Db,
     key: &[u8],
@@ -297,10 +278,22 @@ fn upsert<R>(
     f: impl FnOnce(&mut Hash) -> (R, bool),
 ) -> Result<R, CmdError> {
     let mut f = Some(f);
-    if let Some(r) = create_with(db, key, now, |h| (f.take().expect("once"))(h).0) {
-        return Ok(r);
+    let found = db.update(key, now, |v| match v {
+        Value::Hash(h) => {
+            let (r, changed) = (f.take().expect("once"))(h);
+            (Ok(r), changed)
+        }
+        _ => (Err(CmdError::WrongType), false),
+    });
+    if let Some(r) = found {
+        return r;
     }
-    write(db, key, now, f.take().expect("not used above"))
+    let mut h = Hash::new();
+    let (r, _) = (f.take().expect("not called above"))(&mut h);
+    if !h.is_empty() {
+        db.insert(key, Value::Hash(Box::new(h)), None, now);
+    }
+    Ok(r)
 }
 
 impl HashCmd {
@@ -343,10 +336,7 @@ impl HashCmd {
                         .max()
                         .unwrap_or(0);
                     h.fit_argument(longest, &limits);
-                    let added = pairs
-                        .iter()
-                        .filter(|(f, v)| h.set(f, v, &limits))
-                        .count();
+                    let added = pairs.iter().filter(|(f, v)| h.set(f, v, &limits)).count();
                     (added, true)
                 })?;
                 let mut out = ctx.out();
@@ -456,7 +446,11 @@ impl HashCmd {
                             false,
                         );
                     };
-                    h.set(&field, itoa::Buffer::new().format(value).as_bytes(), &limits);
+                    h.set(
+                        &field,
+                        itoa::Buffer::new().format(value).as_bytes(),
+                        &limits,
+                    );
                     (Ok(value), true)
                 })??;
                 ctx.out().int(value);
@@ -467,7 +461,9 @@ impl HashCmd {
                         None => LongDouble::ZERO,
                         Some(v) => match LongDouble::parse(v) {
                             Some(n) => n,
-                            None => return (Err(CmdError::err("hash value is not a float")), false),
+                            None => {
+                                return (Err(CmdError::err("hash value is not a float")), false)
+                            }
                         },
                     };
                     let Some(sum) = current.add(delta.0) else {
@@ -526,7 +522,12 @@ impl HashCmd {
 
 /// HRANDFIELD, following Redis's cases: one random field; a negative count of independent
 /// picks; a count covering the whole hash (all of it, in order); or distinct random fields.
-fn hrandfield(ctx: &mut Ctx, key: &[u8], count: Option<i64>, with_values: bool) -> Result<(), CmdError> {
+fn hrandfield(
+    ctx: &mut Ctx,
+    key: &[u8],
+    count: Option<i64>,
+    with_values: bool,
+) -> Result<(), CmdError> {
     let now = ctx.now_ms;
     let resp3 = ctx.out().resp3();
     let (db, rng) = ctx.store.db_and_rng(ctx.conn.db);

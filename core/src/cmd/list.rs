@@ -220,7 +220,11 @@ pub(crate) fn parse(args: &mut Args) -> Result<Command, CmdError> {
             };
             ListCmd::Pop {
                 key,
-                end: if name == "lpop" { End::Left } else { End::Right },
+                end: if name == "lpop" {
+                    End::Left
+                } else {
+                    End::Right
+                },
                 count,
             }
         }
@@ -364,7 +368,11 @@ pub(crate) fn parse(args: &mut Args) -> Result<Command, CmdError> {
             let timeout = keys.pop().expect("arity");
             ListCmd::MPop {
                 keys,
-                end: if name == "blpop" { End::Left } else { End::Right },
+                end: if name == "blpop" {
+                    End::Left
+                } else {
+                    End::Right
+                },
                 count: None,
                 timeout_ms: Some(parse_timeout(&timeout)?),
             }
@@ -418,13 +426,18 @@ fn push(
     limits: &TypeLimits,
     now: u64,
 ) -> Result<usize, CmdError> {
-    if read(db, key, now)?.is_some() {
-        return Ok(change(db, key, now, |l| {
+    // One lookup when the list exists: the hot path of LPUSH and RPUSH.
+    let pushed = db.update(key, now, |v| match v {
+        Value::List(l) => {
             for e in elements {
                 l.push(end, e, limits);
             }
-            (l.len(), true)
-        }));
+            (Ok(l.len()), true)
+        }
+        _ => (Err(CmdError::WrongType), false),
+    });
+    if let Some(r) = pushed {
+        return r;
     }
     let mut l = List::new();
     for e in elements {
@@ -604,24 +617,29 @@ impl ListCmd {
                 ctx.out().int(n as i64);
             }
             ListCmd::Pop { key, end, count } => {
-                let db = ctx.db();
-                if read(db, &key, now)?.is_none() {
-                    match count {
-                        Some(_) => ctx.out().null_array(),
-                        None => ctx.out().null(),
-                    }
-                    return Ok(());
-                }
-                match count {
-                    None => {
-                        let v = pop_range(db, &key, end, 1, now);
-                        ctx.out().bulk(&v[0]);
-                    }
-                    Some(0) => ctx.out().array(0),
-                    Some(n) => {
-                        let v = pop_range(db, &key, end, n, now);
-                        write_elements(&mut ctx.out(), &v);
-                    }
+                // One lookup, and the reply written straight from the list's chunks.
+                let (db, mut out) = ctx.db_out();
+                let popped = db.update(&key, now, |v| match v {
+                    Value::List(l) => match count {
+                        None => {
+                            l.pop_with(end, |e| out.bulk(e));
+                            (Ok(()), true)
+                        }
+                        Some(n) => {
+                            let n = n.min(l.len());
+                            out.array(n);
+                            for _ in 0..n {
+                                l.pop_with(end, |e| out.bulk(e));
+                            }
+                            (Ok(()), n > 0)
+                        }
+                    },
+                    _ => (Err(CmdError::WrongType), false),
+                });
+                match (popped, count) {
+                    (Some(r), _) => r?,
+                    (None, Some(_)) => out.null_array(),
+                    (None, None) => out.null(),
                 }
             }
             ListCmd::Len { key } => {

@@ -38,22 +38,22 @@ pub use connection::{Auth, Echo, Hello, Ping, ReadOnly, Reset, Select};
 pub use debug::Debug;
 pub use error::CmdError;
 pub use hash::HashCmd;
-pub use list::ListCmd;
-pub use set::{SetCmd, SetOpKind};
-pub use zset::{Aggregate, RangeBy, SetOp, SetOpOptions, ZAddFlags, ZSetCmd};
 pub use info::Info;
 pub use keys::{
     CopyKey, Del, Exists, Expire, ExpireCondition, Keys, Move, Persist, RandomKey, Rename, Scan,
     Touch, Ttl, Type,
 };
+pub use list::ListCmd;
 pub use object::Object;
 pub use pubsub::{PSubscribe, PUnsubscribe, Publish, Subscribe, Unsubscribe};
 pub use server::{DbSize, FlushAll, FlushDb, Function, LastSave, Shutdown, SwapDb, Time};
+pub use set::{SetCmd, SetOpKind};
 pub use string::{
     Append, Get, GetDel, GetEx, GetExExpiry, GetRange, GetSet, IncrBy, IncrByFloat, Lcs,
     LcsOptions, MGet, MSet, Set, SetCondition, SetEx, SetExpiry, SetNx, SetRange, StrLen,
 };
 pub use tx::{Discard, Exec, Multi, Unwatch, Watch};
+pub use zset::{Aggregate, RangeBy, SetOp, SetOpOptions, ZAddFlags, ZSetCmd};
 
 /// A parsed command, ready to run.
 #[derive(Debug, Clone, PartialEq)]

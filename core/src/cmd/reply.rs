@@ -198,7 +198,12 @@ pub(crate) fn parse_f64(s: &[u8]) -> Option<f64> {
     if v.is_infinite() {
         return None;
     }
-    if v == 0.0 && body.iter().take_while(|c| **c != b'e' && **c != b'E').any(|c| (b'1'..=b'9').contains(c)) {
+    if v == 0.0
+        && body
+            .iter()
+            .take_while(|c| **c != b'e' && **c != b'E')
+            .any(|c| (b'1'..=b'9').contains(c))
+    {
         return None;
     }
     Some(sign * v)
@@ -276,7 +281,10 @@ fn parse_hex(s: &[u8]) -> Option<f64> {
         if edigits.is_empty() || !edigits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let e: i64 = std::str::from_utf8(edigits).ok()?.parse().unwrap_or(i64::MAX / 4);
+        let e: i64 = std::str::from_utf8(edigits)
+            .ok()?
+            .parse()
+            .unwrap_or(i64::MAX / 4);
         exp = exp.saturating_add(if eneg { -e } else { e });
     } else if i != s.len() {
         return None;
@@ -284,7 +292,10 @@ fn parse_hex(s: &[u8]) -> Option<f64> {
     if mant == 0 {
         return Some(0.0);
     }
-    let _ = inexact;
+    if inexact {
+        // A sticky bit far below the 53 kept: rounds as the dropped digits would.
+        mant |= 1;
+    }
     // mant × 2^exp, rounded once to f64 through the float conversion of a 128-bit integer
     // scaled in two exact steps.
     let v = (mant as f64) * 2f64.powi(exp.clamp(-1100, 1100) as i32);
@@ -379,7 +390,9 @@ mod tests {
         for &(s, want) in ok {
             assert_eq!(parse_f64(s.as_bytes()), Some(want), "{s}");
         }
-        for bad in ["", " 1", "1 ", "abc", "nan", "1e", "1e400", "1e-400", "--1", "0x", "."] {
+        for bad in [
+            "", " 1", "1 ", "abc", "nan", "1e", "1e400", "1e-400", "--1", "0x", ".",
+        ] {
             assert_eq!(parse_f64(bad.as_bytes()), None, "{bad}");
         }
         assert_eq!(parse_range_f64(b""), Some(0.0));
@@ -406,9 +419,7 @@ impl ScanOptions {
     /// Parses what follows the key. The cursor is checked first; the options only once
     /// the key's type is (Redis parses them in `scanGenericCommand`), so their error is
     /// kept in the result's `Err` beside the cursor.
-    pub(crate) fn parse(
-        args: &mut super::Args,
-    ) -> Result<Result<ScanOptions, CmdError>, CmdError> {
+    pub(crate) fn parse(args: &mut super::Args) -> Result<Result<ScanOptions, CmdError>, CmdError> {
         let cursor = super::keys::parse_cursor(&args.required()?)?;
         let mut o = ScanOptions {
             cursor,

@@ -234,12 +234,23 @@ fn change<R>(db: &mut Db, key: &[u8], now: u64, f: impl FnOnce(&mut Set) -> (R, 
 }
 
 /// Adds `members` to the set at `key`, creating it; returns how many were new.
-fn add(db: &mut Db, key: &[u8], members: &[Bytes], limits: &TypeLimits, now: u64) -> Result<usize, CmdError> {
-    if read(db, key, now)?.is_some() {
-        return Ok(change(db, key, now, |s| {
+fn add(
+    db: &mut Db,
+    key: &[u8],
+    members: &[Bytes],
+    limits: &TypeLimits,
+    now: u64,
+) -> Result<usize, CmdError> {
+    // One lookup when the set exists: the hot path of SADD.
+    let added = db.update(key, now, |v| match v {
+        Value::Set(s) => {
             let n = members.iter().filter(|m| s.add(m, limits)).count();
-            (n, n > 0)
-        }));
+            (Ok(n), n > 0)
+        }
+        _ => (Err(CmdError::WrongType), false),
+    });
+    if let Some(r) = added {
+        return r;
     }
     let mut s = Set::for_member(&members[0]);
     let n = members.iter().filter(|m| s.add(m, limits)).count();
@@ -407,7 +418,9 @@ fn spop(ctx: &mut Ctx, key: Bytes, count: Option<usize>) -> Result<(), CmdError>
     };
     match count {
         None => {
-            let m = change(db, &key, now, |s| (s.pop_random(rng).expect("not empty"), true));
+            let m = change(db, &key, now, |s| {
+                (s.pop_random(rng).expect("not empty"), true)
+            });
             if logging {
                 ctx.propagate(vec![arg("SREM"), key, Bytes::copy_from_slice(&m)]);
             }
@@ -571,7 +584,10 @@ fn set_op(
             }
         }
         SetOpKind::Diff => {
-            let same = keys[1..].iter().zip(&present[1..]).any(|(k, p)| *p && *k == keys[0]);
+            let same = keys[1..]
+                .iter()
+                .zip(&present[1..])
+                .any(|(k, p)| *p && *k == keys[0]);
             if let (Some(first), false) = (sets[0], same) {
                 for m in first.iter() {
                     if sets[1..].iter().flatten().all(|s| !s.contains_member(m)) {

@@ -11,12 +11,17 @@
 use bytes::Bytes;
 
 use super::blocking::{block, parse_timeout};
-use super::reply::{count_arg, fmt_score, parse_f64, parse_range_f64, scan_reply, Out, ScanOptions};
+use super::reply::{
+    count_arg, fmt_score, parse_f64, parse_range_f64, scan_reply, Out, ScanOptions,
+};
 use super::{int_arg, parse_i64, Args, CmdError, Command};
 use crate::db::types::zset::{LexBound, LexRange, ScoreRange};
 use crate::db::types::{Set, TypeLimits, ZSet};
 use crate::db::{BlockedOp, Db, Value};
 use crate::session::Ctx;
+
+/// Members with their scores, in order.
+type Scored = Vec<(Vec<u8>, f64)>;
 
 /// ZADD's options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -324,7 +329,7 @@ fn parse_add(key: Bytes, args: &mut Args) -> Result<ZSetCmd, CmdError> {
             "XX and NX options at the same time are not compatible",
         ));
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
         return Err(CmdError::err(
             "GT, LT, and/or NX options at the same time are not compatible",
         ));
@@ -439,11 +444,17 @@ fn parse_setop(args: &mut Args, op: SetOp, store: bool, card: bool) -> Result<ZS
             if op != SetOp::Diff && !card && remaining > n && opt.eq_ignore_ascii_case(b"WEIGHTS") {
                 let mut w = Vec::with_capacity(n);
                 for a in &rest[j + 1..j + 1 + n] {
-                    w.push(parse_f64(a).ok_or_else(|| CmdError::err("weight value is not a float"))?);
+                    w.push(
+                        parse_f64(a).ok_or_else(|| CmdError::err("weight value is not a float"))?,
+                    );
                 }
                 o.weights = Some(w);
                 j += 1 + n;
-            } else if op != SetOp::Diff && !card && remaining >= 2 && opt.eq_ignore_ascii_case(b"AGGREGATE") {
+            } else if op != SetOp::Diff
+                && !card
+                && remaining >= 2
+                && opt.eq_ignore_ascii_case(b"AGGREGATE")
+            {
                 let a = &rest[j + 1];
                 o.aggregate = if a.eq_ignore_ascii_case(b"SUM") {
                     Aggregate::Sum
@@ -672,7 +683,13 @@ enum AddOutcome {
 }
 
 /// `zsetAdd`: one member with ZADD's flags.
-fn zset_add(z: &mut ZSet, score: f64, member: &[u8], f: &ZAddFlags, limits: &TypeLimits) -> AddOutcome {
+fn zset_add(
+    z: &mut ZSet,
+    score: f64,
+    member: &[u8],
+    f: &ZAddFlags,
+    limits: &TypeLimits,
+) -> AddOutcome {
     match z.score(member) {
         Some(cur) => {
             if f.nx {
@@ -745,7 +762,11 @@ fn select(z: &ZSet, by: &RangeBy, rev: bool, limit: Option<(i64, i64)>) -> Vec<(
             let Some(first) = first else {
                 return Vec::new();
             };
-            let cap = if count < 0 { usize::MAX } else { count as usize };
+            let cap = if count < 0 {
+                usize::MAX
+            } else {
+                count as usize
+            };
             z.iter(first, rev)
                 .skip(offset as usize)
                 .take_while(|(m, s)| match by {
@@ -800,12 +821,18 @@ fn rem_span(z: &ZSet, by: &RangeBy) -> Option<(usize, usize)> {
     let (first, n) = match by {
         RangeBy::Score(r) => {
             let first = z.first_in_score_range(r)?;
-            let n = z.iter(first, false).take_while(|(_, s)| score_lte_max(r, *s)).count();
+            let n = z
+                .iter(first, false)
+                .take_while(|(_, s)| score_lte_max(r, *s))
+                .count();
             (first, n)
         }
         RangeBy::Lex(r) => {
             let first = z.lex_delete_start(r)?;
-            let n = z.iter(first, false).take_while(|(m, _)| lex_lte_max(r, m)).count();
+            let n = z
+                .iter(first, false)
+                .take_while(|(m, _)| lex_lte_max(r, m))
+                .count();
             (first, n)
         }
         RangeBy::Rank(start, stop) => {
@@ -965,7 +992,7 @@ fn set_op(
     options: Result<SetOpOptions, CmdError>,
     card: bool,
     now: u64,
-) -> Result<(Vec<(Vec<u8>, f64)>, usize, SetOpOptions), CmdError> {
+) -> Result<(Scored, usize, SetOpOptions), CmdError> {
     let mut kinds = Vec::with_capacity(keys.len());
     for k in keys {
         kinds.push(match db.get(k, now) {
@@ -1130,29 +1157,35 @@ impl ZSetCmd {
                 key, flags, pairs, ..
             } => {
                 let db = ctx.db();
-                let exists = read(db, &key, now)?.is_some();
                 let mut outcomes = Vec::with_capacity(pairs.len());
-                if exists {
-                    change(db, &key, now, |z| {
-                        for (s, m) in &pairs {
-                            let o = zset_add(z, *s, m, &flags, &limits);
-                            let stop = matches!(o, AddOutcome::Nan);
-                            outcomes.push(o);
-                            if stop {
-                                break;
-                            }
-                        }
-                        let changed = outcomes
-                            .iter()
-                            .any(|o| matches!(o, AddOutcome::Added(_) | AddOutcome::Updated(_)));
-                        ((), changed)
-                    });
-                } else if !flags.xx {
-                    let mut z = ZSet::for_first_member(pairs[0].1.len(), &limits);
+                // One lookup when the sorted set exists: the hot path of ZADD.
+                let found = db.update(&key, now, |v| {
+                    let Value::ZSet(z) = v else {
+                        return (Err(CmdError::WrongType), false);
+                    };
                     for (s, m) in &pairs {
-                        outcomes.push(zset_add(&mut z, *s, m, &flags, &limits));
+                        let o = zset_add(z, *s, m, &flags, &limits);
+                        let stop = matches!(o, AddOutcome::Nan);
+                        outcomes.push(o);
+                        if stop {
+                            break;
+                        }
                     }
-                    db.insert(&key, Value::ZSet(Box::new(z)), None, now);
+                    let changed = outcomes
+                        .iter()
+                        .any(|o| matches!(o, AddOutcome::Added(_) | AddOutcome::Updated(_)));
+                    (Ok(()), changed)
+                });
+                match found {
+                    Some(r) => r?,
+                    None if !flags.xx => {
+                        let mut z = ZSet::for_first_member(pairs[0].1.len(), &limits);
+                        for (s, m) in &pairs {
+                            outcomes.push(zset_add(&mut z, *s, m, &flags, &limits));
+                        }
+                        db.insert(&key, Value::ZSet(Box::new(z)), None, now);
+                    }
+                    None => {}
                 }
                 if outcomes.iter().any(|o| matches!(o, AddOutcome::Nan)) {
                     return Err(CmdError::err("resulting score is not a number (NaN)"));
@@ -1160,14 +1193,22 @@ impl ZSetCmd {
                 let mut out = ctx.out();
                 if flags.incr {
                     match outcomes.first() {
-                        Some(AddOutcome::Added(s) | AddOutcome::Updated(s) | AddOutcome::Unchanged(s)) => {
-                            out.score(*s)
-                        }
+                        Some(
+                            AddOutcome::Added(s)
+                            | AddOutcome::Updated(s)
+                            | AddOutcome::Unchanged(s),
+                        ) => out.score(*s),
                         _ => out.null(),
                     }
                 } else {
-                    let added = outcomes.iter().filter(|o| matches!(o, AddOutcome::Added(_))).count();
-                    let updated = outcomes.iter().filter(|o| matches!(o, AddOutcome::Updated(_))).count();
+                    let added = outcomes
+                        .iter()
+                        .filter(|o| matches!(o, AddOutcome::Added(_)))
+                        .count();
+                    let updated = outcomes
+                        .iter()
+                        .filter(|o| matches!(o, AddOutcome::Updated(_)))
+                        .count();
                     out.int((if flags.ch { added + updated } else { added }) as i64);
                 }
             }
@@ -1210,9 +1251,10 @@ impl ZSetCmd {
                     Some(z) => match &range {
                         RangeBy::Score(r) => match z.first_in_score_range(r) {
                             None => 0,
-                            Some(f) if z.is_compact() => {
-                                z.iter(f, false).take_while(|(_, s)| score_lte_max(r, *s)).count()
-                            }
+                            Some(f) if z.is_compact() => z
+                                .iter(f, false)
+                                .take_while(|(_, s)| score_lte_max(r, *s))
+                                .count(),
                             Some(f) => match z.last_in_score_range(r) {
                                 Some(l) => l + 1 - f,
                                 None => z.len() - f,
@@ -1220,9 +1262,10 @@ impl ZSetCmd {
                         },
                         RangeBy::Lex(r) => match z.first_in_lex_range(r) {
                             None => 0,
-                            Some(f) if z.is_compact() => {
-                                z.iter(f, false).take_while(|(m, _)| lex_lte_max(r, m)).count()
-                            }
+                            Some(f) if z.is_compact() => z
+                                .iter(f, false)
+                                .take_while(|(m, _)| lex_lte_max(r, m))
+                                .count(),
                             Some(f) => match z.last_in_lex_range(r) {
                                 Some(l) => (l + 1).saturating_sub(f),
                                 None => z.len() - f,
@@ -1243,10 +1286,7 @@ impl ZSetCmd {
                 name: _,
             } => {
                 let db = ctx.db();
-                let items = match read(db, &key, now)? {
-                    None => None,
-                    Some(z) => Some(select(z, &by, rev, limit)),
-                };
+                let items = read(db, &key, now)?.map(|z| select(z, &by, rev, limit));
                 match dst {
                     None => {
                         let items = items.unwrap_or_default();
@@ -1255,7 +1295,14 @@ impl ZSetCmd {
                     Some(dst) => {
                         let items = items.unwrap_or_default();
                         let n = items.len();
-                        store_result(db, &dst, &items, matches!(by, RangeBy::Rank(..)), &limits, now);
+                        store_result(
+                            db,
+                            &dst,
+                            &items,
+                            matches!(by, RangeBy::Rank(..)),
+                            &limits,
+                            now,
+                        );
                         ctx.out().int(n as i64);
                     }
                 }
@@ -1299,7 +1346,11 @@ impl ZSetCmd {
                     let effect = match count {
                         Some(_) => {
                             write_mpop(&mut out, key, &popped);
-                            vec![pop_name(max), key.clone(), Bytes::from(popped.len().to_string())]
+                            vec![
+                                pop_name(max),
+                                key.clone(),
+                                Bytes::from(popped.len().to_string()),
+                            ]
                         }
                         None => {
                             write_bzpop(&mut out, key, &popped);
@@ -1328,7 +1379,9 @@ impl ZSetCmd {
                     None => 0,
                     Some(z) => match rem_span(z, &by) {
                         None => 0,
-                        Some((s, e)) => change(db, &key, now, |z| (z.remove_rank_range(s, e).len(), true)),
+                        Some((s, e)) => {
+                            change(db, &key, now, |z| (z.remove_rank_range(s, e).len(), true))
+                        }
                     },
                 };
                 ctx.out().int(n as i64);
@@ -1413,7 +1466,12 @@ fn store_result(
 }
 
 /// ZRANDMEMBER, with HRANDFIELD's cases.
-fn zrandmember(ctx: &mut Ctx, key: &[u8], count: Option<i64>, with_scores: bool) -> Result<(), CmdError> {
+fn zrandmember(
+    ctx: &mut Ctx,
+    key: &[u8],
+    count: Option<i64>,
+    with_scores: bool,
+) -> Result<(), CmdError> {
     let now = ctx.now_ms;
     let (db, rng) = ctx.store.db_and_rng(ctx.conn.db);
     let z = match db.get(key, now) {
@@ -1447,7 +1505,9 @@ fn zrandmember(ctx: &mut Ctx, key: &[u8], count: Option<i64>, with_scores: bool)
             .collect()
     } else if n >= size {
         // Redis walks a sorted set from the end here (zuiNext goes backwards).
-        z.iter(size - 1, true).map(|(m, s)| (m.to_vec(), s)).collect()
+        z.iter(size - 1, true)
+            .map(|(m, s)| (m.to_vec(), s))
+            .collect()
     } else {
         let mut idx: Vec<usize> = (0..size).collect();
         for i in 0..n {
@@ -1477,7 +1537,10 @@ mod tests {
     #[test]
     fn ranges_parse_like_redis() {
         let r = score_range(b"(1", b"+inf").unwrap();
-        assert_eq!((r.min, r.min_ex, r.max, r.max_ex), (1.0, true, f64::INFINITY, false));
+        assert_eq!(
+            (r.min, r.min_ex, r.max, r.max_ex),
+            (1.0, true, f64::INFINITY, false)
+        );
         assert!(score_range(b"x", b"1").is_err());
         assert_eq!(score_range(b"(", b"").unwrap().min, 0.0);
         assert!(lex_range(b"a", b"+").is_err());

@@ -435,7 +435,10 @@ impl Db {
     #[inline]
     fn signal_ready(&mut self, key: &[u8]) {
         let b = &mut self.blocking;
-        if b.awaited.is_empty() || !b.awaited.contains_key(key) || b.ready.iter().any(|k| **k == *key) {
+        if b.awaited.is_empty()
+            || !b.awaited.contains_key(key)
+            || b.ready.iter().any(|k| **k == *key)
+        {
             return;
         }
         if self.find(key).is_some_and(|e| e.value.wakes_blocked()) {

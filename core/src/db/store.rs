@@ -75,7 +75,14 @@ impl Effect {
 ///
 /// After each [`crate::Session::process`], drain [`Store::poll_delivery`] and hand each
 /// message to its receiving session with [`crate::Session::handle_message`]. Run
-/// [`Store::handle_timeout`] when [`Store::poll_timeout`] says.
+/// [`Store::handle_timeout`] when [`Store::poll_timeout`] says, and drain the deliveries
+/// after it too.
+///
+/// Blocked clients (BLPOP & co., see `cmd/blocking.rs`) follow the same path: the reply of
+/// a served or timed-out blocking command is a [`Message::Unblocked`] delivery; after
+/// handing one to its session, call [`crate::Session::process`] on that session (with the
+/// store held) so it runs the commands it had pipelined behind the blocking one.
+/// [`Store::poll_timeout`] includes the blocked clients' deadlines.
 ///
 /// With [`Store::set_effects_log`] on (off by default, and free when off), drain
 /// [`Store::poll_effect`] too: it yields every change in order, ready for an append-only

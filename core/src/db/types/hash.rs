@@ -103,9 +103,7 @@ impl Hash {
     /// The value of `field`.
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.0 {
-            Enc::Pack(p) => {
-                Self::find_in_pack(p, field).map(|(_, vs)| p.entry_at(vs.start).0)
-            }
+            Enc::Pack(p) => Self::find_in_pack(p, field).map(|(_, vs)| p.entry_at(vs.start).0),
             Enc::Table(t) => t.get(field).map(|(_, v)| &**v),
         }
     }
@@ -207,7 +205,7 @@ impl Hash {
         }
     }
 
-    /// One HSCAN step (see [`super::Table::scan`]): a compact hash returns everything at
+    /// One HSCAN step (see `Table::scan` in `types/mod.rs`): a compact hash returns everything at
     /// once with cursor 0, as Redis does.
     pub fn scan(&mut self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], &[u8])) -> u64 {
         match &mut self.0 {

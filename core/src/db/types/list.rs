@@ -124,21 +124,21 @@ impl Chunk {
         self.count += 1;
     }
 
-    fn pop_front(&mut self) -> Vec<u8> {
+    fn pop_front_with<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
         let (data, next) = self.entry(self.start);
-        let v = self.buf[data].to_vec();
+        let r = f(&self.buf[data]);
         self.start = next;
         self.count -= 1;
-        v
+        r
     }
 
-    fn pop_back(&mut self) -> Vec<u8> {
+    fn pop_back_with<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
         let at = self.entry_before(self.buf.len());
         let (data, _) = self.entry(at);
-        let v = self.buf[data].to_vec();
+        let r = f(&self.buf[data]);
         self.buf.truncate(at);
         self.count -= 1;
-        v
+        r
     }
 
     fn iter(&self) -> ChunkIter<'_> {
@@ -281,26 +281,32 @@ impl List {
 
     /// Removes and returns the element at one end.
     pub fn pop(&mut self, end: End) -> Option<Vec<u8>> {
-        let v = match end {
+        self.pop_with(end, <[u8]>::to_vec)
+    }
+
+    /// Removes the element at one end, handing it to `f` first: RPOP writes its reply
+    /// straight from the chunk, with no copy of the element.
+    pub fn pop_with<R>(&mut self, end: End, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let r = match end {
             End::Left => {
                 let c = self.chunks.front_mut()?;
-                let v = c.pop_front();
+                let r = c.pop_front_with(f);
                 if c.count == 0 {
                     self.chunks.pop_front();
                 }
-                v
+                r
             }
             End::Right => {
                 let c = self.chunks.back_mut()?;
-                let v = c.pop_back();
+                let r = c.pop_back_with(f);
                 if c.count == 0 {
                     self.chunks.pop_back();
                 }
-                v
+                r
             }
         };
         self.len -= 1;
-        Some(v)
+        Some(r)
     }
 
     /// The elements from head to tail.
@@ -528,7 +534,9 @@ mod tests {
         let mut m: VecDeque<Vec<u8>> = VecDeque::new();
         let mut seed = 7u64;
         for step in 0..4000 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let r = (seed >> 33) as usize;
             let v = format!("v{}{}", r % 13, "x".repeat(r % 7 * (r % 50))).into_bytes();
             match r % 11 {

@@ -6,7 +6,7 @@
 //!
 //! | type | small | large |
 //! |---|---|---|
-//! | hash | `listpack`: one byte buffer of fields and values ([`pack::Pack`]) | `hashtable` |
+//! | hash | `listpack`: one byte buffer of fields and values (`pack.rs`) | `hashtable` |
 //! | list | `quicklist`: a deque of packed byte chunks (always, as in 7.0) | same |
 //! | set | `intset`: sorted integers | `hashtable` |
 //! | sorted set | `listpack`: one byte buffer of members and scores in order | `skiplist`: an indexable skip list plus a member table |
@@ -16,7 +16,7 @@
 //!
 //! Hash tables hash with foldhash keyed by a per-server seed ([`set_hash_seed`]), and iterate
 //! (HSCAN, SSCAN, ZSCAN) in the order of the elements' 64-bit hashes, the cursor being a
-//! position in hash space (see [`Table::scan`]), as the keyspace's SCAN does.
+//! position in hash space (see `Table::scan`), as the keyspace's SCAN does.
 
 pub mod hash;
 pub mod list;
@@ -260,13 +260,11 @@ impl<T: Keyed> Table<T> {
             .scan
             .get_or_insert_with(|| table.iter().map(|e| hasher.hash_one(e.key())).collect());
         let mut next = 0;
-        let mut taken = 0;
-        for &h in index.range(cursor..) {
+        for (taken, &h) in index.range(cursor..).enumerate() {
             if taken == count.max(1) {
                 next = h;
                 break;
             }
-            taken += 1;
             for e in table.iter_hash(h) {
                 if hasher.hash_one(e.key()) == h {
                     f(e);
@@ -334,6 +332,54 @@ mod tests {
             assert_eq!(buf.len() - 1, varint_len(n));
             assert_eq!(get_varint(&buf, 1), (n, varint_len(n)));
         }
+    }
+
+    #[test]
+    fn values_stay_small() {
+        // The keyspace holds millions of values: aggregates are boxed to keep strings cheap.
+        assert!(std::mem::size_of::<crate::db::Value>() <= 24);
+    }
+
+    #[test]
+    fn update_counts_only_changes_and_drops_emptied_aggregates() {
+        use crate::db::{Db, Value};
+        let limits = TypeLimits::default();
+        let mut db = Db::new(1);
+        let mut s = Set::for_member(b"a");
+        s.add(b"a", &limits);
+        db.insert(b"k", Value::Set(Box::new(s)), Some(100), 0);
+        db.watch(b"k", 7, 0);
+        let writes = db.writes();
+        let r = db.update(b"k", 0, |v| match v {
+            Value::Set(s) => (s.contains(b"zz"), false),
+            _ => unreachable!(),
+        });
+        assert_eq!(r, Some(false));
+        assert_eq!(db.writes(), writes, "reading is no write");
+        assert!(!db.is_dirty(7));
+        db.update(b"k", 0, |v| match v {
+            Value::Set(s) => ((), s.remove(b"a")),
+            _ => unreachable!(),
+        });
+        assert!(db.is_dirty(7) && db.writes() > writes);
+        assert!(
+            !db.contains_key(b"k", 0),
+            "an emptied set goes with its key"
+        );
+        assert_eq!(db.volatile_len(), 0, "and with its expiry");
+        assert_eq!(db.update(b"k", 0, |_| ((), true)), None);
+    }
+
+    #[test]
+    fn list_chunk_sizes_follow_the_setting() {
+        let mut l = TypeLimits::default();
+        assert_eq!(l.list_chunk(), (8192, usize::MAX));
+        l.list_max_listpack_size = -5;
+        assert_eq!(l.list_chunk(), (65536, usize::MAX));
+        l.list_max_listpack_size = 128;
+        assert_eq!(l.list_chunk(), (8192, 128));
+        l.list_max_listpack_size = 0;
+        assert_eq!(l.list_chunk(), (4096, usize::MAX));
     }
 
     #[test]

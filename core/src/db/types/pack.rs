@@ -53,10 +53,7 @@ impl Pack {
     }
 
     pub fn iter(&self) -> PackIter<'_> {
-        PackIter {
-            pack: self,
-            pos: 0,
-        }
+        PackIter { pack: self, pos: 0 }
     }
 
     /// Entries with their spans.
@@ -82,12 +79,8 @@ impl Pack {
 
     /// Inserts `entries` at byte offset `at` (an entry boundary).
     pub fn insert(&mut self, at: usize, entries: &[&[u8]]) {
-        let mut encoded = Vec::with_capacity(
-            entries
-                .iter()
-                .map(|e| varint_len(e.len()) + e.len())
-                .sum(),
-        );
+        let mut encoded =
+            Vec::with_capacity(entries.iter().map(|e| varint_len(e.len()) + e.len()).sum());
         for e in entries {
             put_varint(&mut encoded, e.len());
             encoded.extend_from_slice(e);

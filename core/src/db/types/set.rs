@@ -48,7 +48,10 @@ impl Member<'_> {
 impl std::fmt::Debug for Set {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_set()
-            .entries(self.iter().map(|m| String::from_utf8_lossy(&m.to_vec()).into_owned()))
+            .entries(
+                self.iter()
+                    .map(|m| String::from_utf8_lossy(&m.to_vec()).into_owned()),
+            )
             .finish()
     }
 }
@@ -221,7 +224,7 @@ impl Set {
         }
     }
 
-    /// One SSCAN step (see [`super::Table::scan`]); an `intset` returns everything at once
+    /// One SSCAN step (see `Table::scan` in `types/mod.rs`); an `intset` returns everything at once
     /// with cursor 0, as Redis does.
     pub fn scan(&mut self, cursor: u64, count: usize, mut f: impl FnMut(Member)) -> u64 {
         match &mut self.0 {

@@ -1,7 +1,7 @@
 //! Sorted sets: distinct members ordered by score, then by member bytes.
 //!
 //! Two encodings, as Redis 7.0:
-//! - `listpack`: members and scores alternating in one [`Pack`], in order. Every operation
+//! - `listpack`: members and scores alternating in one `Pack` (`pack.rs`), in order. Every operation
 //!   scans it; it holds at most `zset-max-listpack-entries` members of at most
 //!   `zset-max-listpack-value` bytes.
 //! - `skiplist`: Redis's indexable skip list (every link knows how many elements it spans,
@@ -565,7 +565,7 @@ impl ZSet {
     }
 
     /// One ZSCAN step: a `listpack` returns everything at once with cursor 0; a `skiplist`
-    /// walks its member table in hash order (see [`super::Table::scan`]).
+    /// walks its member table in hash order (see `Table::scan` in `types/mod.rs`).
     pub fn scan(&mut self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
         match &mut self.0 {
             Enc::Pack(_) => {
@@ -851,7 +851,9 @@ impl SkipList {
             let (nodes, hasher) = (&self.nodes, &self.hasher);
             let shared = self
                 .dict
-                .find(hash, |&i| hasher.hash_one(&*nodes[i as usize].member) == hash)
+                .find(hash, |&i| {
+                    hasher.hash_one(&*nodes[i as usize].member) == hash
+                })
                 .is_some();
             if !shared {
                 index.remove(&hash);
@@ -862,7 +864,10 @@ impl SkipList {
     /// `zslDelete` plus the dict entry.
     fn delete(&mut self, score: f64, member: &[u8]) -> bool {
         let (update, x) = self.path_to(score, member);
-        if x == NIL || self.nodes[x as usize].score != score || *self.nodes[x as usize].member != *member {
+        if x == NIL
+            || self.nodes[x as usize].score != score
+            || *self.nodes[x as usize].member != *member
+        {
             return false;
         }
         self.dict_remove(member);
@@ -960,7 +965,8 @@ impl SkipList {
         for i in (0..self.level).rev() {
             loop {
                 let f = self.fwd(x, i);
-                if f != NIL && !gte_min(&self.nodes[f as usize].member, self.nodes[f as usize].score)
+                if f != NIL
+                    && !gte_min(&self.nodes[f as usize].member, self.nodes[f as usize].score)
                 {
                     x = f;
                 } else {
@@ -980,7 +986,8 @@ impl SkipList {
         for i in (0..self.level).rev() {
             loop {
                 let f = self.fwd(x, i);
-                if f != NIL && !gte_min(&self.nodes[f as usize].member, self.nodes[f as usize].score)
+                if f != NIL
+                    && !gte_min(&self.nodes[f as usize].member, self.nodes[f as usize].score)
                 {
                     x = f;
                 } else {
@@ -1069,13 +1076,11 @@ impl SkipList {
                 .collect()
         });
         let mut next = 0;
-        let mut taken = 0;
-        for &h in index.range(cursor..) {
+        for (taken, &h) in index.range(cursor..).enumerate() {
             if taken == count.max(1) {
                 next = h;
                 break;
             }
-            taken += 1;
             for &i in dict.iter_hash(h) {
                 let n = &nodes[i as usize];
                 if hasher.hash_one(&*n.member) == h {
@@ -1105,7 +1110,9 @@ mod tests {
             let mut model: Vec<(f64, Vec<u8>)> = Vec::new();
             let mut seed = 11u64;
             for step in 0..3000 {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let r = (seed >> 33) as usize;
                 let m = format!("m{}", r % 150).into_bytes();
                 let s = ((r / 150) % 20) as f64 - 5.0;
@@ -1157,8 +1164,11 @@ mod tests {
                     assert_eq!(z.first_in_score_range(&range), first);
                     assert_eq!(z.last_in_score_range(&range), last);
                     let rev: Vec<f64> = z.iter(model.len() / 2, true).map(|(_, s)| s).collect();
-                    let want: Vec<f64> =
-                        model[..=model.len() / 2].iter().rev().map(|(s, _)| *s).collect();
+                    let want: Vec<f64> = model[..=model.len() / 2]
+                        .iter()
+                        .rev()
+                        .map(|(s, _)| *s)
+                        .collect();
                     if !model.is_empty() {
                         assert_eq!(rev, want);
                     }

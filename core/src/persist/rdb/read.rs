@@ -263,10 +263,7 @@ impl<'a> RdbReader<'a> {
         let offset = self.pos;
         let blob = self.string()?;
         let members = types::intset(&blob).ok_or_else(|| Self::corrupt("intset", offset))?;
-        let members = members
-            .into_iter()
-            .map(|n| itoa(n))
-            .collect();
+        let members = members.into_iter().map(itoa).collect();
         types::set_of(members, &TypeLimits::default())
             .map(|s| Value::Set(Box::new(s)))
             .ok_or_else(|| Self::corrupt("intset", offset))

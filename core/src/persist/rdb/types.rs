@@ -81,7 +81,10 @@ pub(crate) fn listpack(b: &[u8]) -> Option<Vec<Elem>> {
             0x00..=0x7f => (Elem::Int(i64::from(first)), 1),
             0x80..=0xbf => {
                 let len = usize::from(first & 0x3f);
-                (Elem::Bytes(b.get(pos + 1..pos + 1 + len)?.to_vec()), 1 + len)
+                (
+                    Elem::Bytes(b.get(pos + 1..pos + 1 + len)?.to_vec()),
+                    1 + len,
+                )
             }
             0xc0..=0xdf => {
                 let uv = (u16::from(first & 0x1f) << 8) | u16::from(*b.get(pos + 1)?);
@@ -94,7 +97,10 @@ pub(crate) fn listpack(b: &[u8]) -> Option<Vec<Elem>> {
             }
             0xe0..=0xef => {
                 let len = (usize::from(first & 0x0f) << 8) | usize::from(*b.get(pos + 1)?);
-                (Elem::Bytes(b.get(pos + 2..pos + 2 + len)?.to_vec()), 2 + len)
+                (
+                    Elem::Bytes(b.get(pos + 2..pos + 2 + len)?.to_vec()),
+                    2 + len,
+                )
             }
             0xf0 => {
                 let len = u32_le(b, pos + 1)? as usize;
@@ -183,11 +189,17 @@ pub(crate) fn ziplist(b: &[u8]) -> Option<Vec<Elem>> {
         let (elem, size) = match enc >> 6 {
             0 => {
                 let len = usize::from(enc & 0x3f);
-                (Elem::Bytes(b.get(pos + 1..pos + 1 + len)?.to_vec()), 1 + len)
+                (
+                    Elem::Bytes(b.get(pos + 1..pos + 1 + len)?.to_vec()),
+                    1 + len,
+                )
             }
             1 => {
                 let len = (usize::from(enc & 0x3f) << 8) | usize::from(*b.get(pos + 1)?);
-                (Elem::Bytes(b.get(pos + 2..pos + 2 + len)?.to_vec()), 2 + len)
+                (
+                    Elem::Bytes(b.get(pos + 2..pos + 2 + len)?.to_vec()),
+                    2 + len,
+                )
             }
             2 => {
                 let len = u32::from_be_bytes(b.get(pos + 1..pos + 5)?.try_into().ok()?) as usize;
