@@ -180,12 +180,12 @@ pub(crate) fn stat_name(spec: &CommandSpec, args: &[Bytes]) -> Option<&'static s
 /// True for commands that write (flag `write`): their key lookups are not reads for INFO's
 /// `keyspace_hits` and `keyspace_misses`.
 pub(crate) fn is_write(name: &str) -> bool {
-    meta(name).is_some_and(|m| m.flags.contains(&"write"))
+    super::resolve(name.as_bytes()).is_some_and(|r| r.write)
 }
 
 /// True for the commands an unauthenticated connection may run (AUTH, HELLO, QUIT, RESET).
 pub(crate) fn no_auth(name: &str) -> bool {
-    meta(name).is_some_and(|m| m.flags.contains(&"no_auth"))
+    super::resolve(name.as_bytes()).is_some_and(|r| r.no_auth)
 }
 
 /// `COMMAND [COUNT | LIST … | INFO … | DOCS … | GETKEYS … | GETKEYSANDFLAGS … | HELP]`.

@@ -394,14 +394,42 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 /// The spec of the command named `name`, in any case.
 pub fn spec(name: &[u8]) -> Option<&'static CommandSpec> {
-    if name.len() > 16 {
+    resolve(name).map(|r| r.spec)
+}
+
+/// What the session checks about a command on every request, worked out once.
+pub(crate) struct Resolved {
+    pub spec: &'static CommandSpec,
+    /// Flag `write`: its key lookups are not reads for INFO's keyspace hits and misses.
+    pub write: bool,
+    /// Flag `no_auth`: allowed before AUTH.
+    pub no_auth: bool,
+}
+
+/// Looks a command name up in any case. A hash lookup: this runs for every request, and a
+/// scan of the table (or of the metadata) cost more than the commands themselves.
+pub(crate) fn resolve(name: &[u8]) -> Option<&'static Resolved> {
+    type Index = std::collections::HashMap<&'static [u8], Resolved, foldhash::fast::FixedState>;
+    static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
+    if name.len() > 24 {
         return None;
     }
-    let mut lower = [0u8; 16];
+    let mut lower = [0u8; 24];
     let lower = &mut lower[..name.len()];
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
-    COMMANDS.iter().find(|s| s.name.as_bytes() == lower)
+    let index = INDEX.get_or_init(|| {
+        COMMANDS
+            .iter()
+            .map(|spec| {
+                let meta = command::meta(spec.name);
+                let flag = |f: &str| meta.is_some_and(|m| m.flags.contains(&f));
+                let r = Resolved { spec, write: flag("write"), no_auth: flag("no_auth") };
+                (spec.name.as_bytes(), r)
+            })
+            .collect()
+    });
+    index.get(&*lower)
 }
 
 impl Command {
