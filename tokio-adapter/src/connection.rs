@@ -1,0 +1,307 @@
+//! One connection: the task that moves bytes between a socket and its [`Session`], and
+//! pub/sub messages between the session and the other connections.
+//!
+//! The loop follows the order [`Session`] documents: read a batch into the session's own
+//! buffer; under the store lock, process it and route the pub/sub deliveries it made; write
+//! all the replies of the batch in one write; act on the session's events. While output is
+//! pending the task also waits for the socket to become writable, and it keeps receiving
+//! messages whether or not the client reads, so a subscriber that stops reading runs into
+//! the session's output limit and is disconnected instead of growing without bound.
+
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use redish_core::db::Message;
+use redish_core::{ClientId, CloseReason, Event, Session};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::server::{linger, now_ms, ConnMsg, Shared, State};
+
+/// Room made in the read buffer when it runs low.
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// Below this much free room, the read buffer grows before the next read.
+const MIN_READ_BYTES: usize = 4 * 1024;
+/// How long a closing connection may take to flush its last replies.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Input a blocked or sleeping session buffers before reading stops.
+const MAX_STALLED_INPUT_BYTES: usize = 1024 * 1024;
+/// Pub/sub messages taken from the channel before the next write.
+const MAX_MESSAGES_PER_WRITE: usize = 1024;
+/// On server shutdown, the most input still taken from the socket without waiting.
+const MAX_DRAIN_BYTES: usize = 16 * 1024 * 1024;
+
+/// Where reading from the client stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    /// Reading as usual.
+    Open,
+    /// Shutting down: take what the socket already holds, without waiting for more.
+    Draining,
+    /// No more reading (end of stream, or shutdown drain over).
+    Done,
+}
+
+/// What woke the connection task.
+enum Wake {
+    Read(io::Result<usize>),
+    Writable(io::Result<()>),
+    Msg(Option<ConnMsg>),
+    /// The close deadline passed.
+    Deadline,
+    /// The session's own timer ([`Session::poll_timeout`]) is due.
+    Timer,
+}
+
+/// Serves connection `id` until it closes. `rx` brings pub/sub messages from the other
+/// connections and the server's shutdown notice.
+pub(crate) async fn serve(
+    mut stream: TcpStream,
+    id: ClientId,
+    mut rx: UnboundedReceiver<ConnMsg>,
+    shared: &Shared,
+) {
+    let mut session = Session::new(id, shared.session_config);
+    let mut input = Input::Open;
+    // The last process() stopped on too much pending output: run it again after writing.
+    let mut paused = false;
+    // The socket did not take all the output: wait until it is writable again.
+    let mut write_blocked = false;
+    let mut rx_open = true;
+    let mut drained = 0;
+    // Armed when the connection starts closing, to bound the wait for a client that never
+    // reads its last replies.
+    let deadline = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(deadline);
+    let mut deadline_armed = false;
+    // Armed for the end of a DEBUG SLEEP ([`Session::poll_timeout`]), in Unix ms.
+    let wake_timer = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(wake_timer);
+    let mut wake_at_ms: Option<u64> = None;
+    let mut io_failed = false;
+
+    loop {
+        if !write_blocked && !session.poll_transmit().is_empty() {
+            let out = session.poll_transmit();
+            let len = out.len();
+            match stream.try_write(out) {
+                Ok(n) => {
+                    session.consume_transmit(n);
+                    write_blocked = n < len;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => write_blocked = true,
+                Err(e) => {
+                    debug!(client = id, "write failed: {e}");
+                    io_failed = true;
+                    break;
+                }
+            }
+        }
+        if paused && session.wants_read() {
+            paused = process(&mut session, shared).await;
+            continue;
+        }
+        while let Some(event) = session.poll_event() {
+            on_event(id, event, shared);
+        }
+        if session.is_closing() && !deadline_armed {
+            deadline.as_mut().reset(Instant::now() + CLOSE_TIMEOUT);
+            deadline_armed = true;
+        }
+
+        if session.poll_timeout() != wake_at_ms {
+            wake_at_ms = session.poll_timeout();
+            if let Some(at) = wake_at_ms {
+                let wait = Duration::from_millis(at.saturating_sub(now_ms()));
+                wake_timer.as_mut().reset(Instant::now() + wait);
+            }
+        }
+
+        let output_pending = !session.poll_transmit().is_empty();
+        // A sleeping session (DEBUG SLEEP) still owes replies; a blocked one (BLPOP) whose
+        // client has gone is dropped, as Redis does.
+        let finished = (session.is_closing() || input == Input::Done)
+            && !output_pending
+            && !paused
+            && (session.is_closing() || wake_at_ms.is_none());
+        if finished {
+            break;
+        }
+        if input == Input::Draining && session.wants_read() {
+            reserve(session.read_buf());
+            match stream.try_read_buf(session.read_buf()) {
+                Ok(n) if n > 0 => {
+                    drained += n;
+                    if drained >= MAX_DRAIN_BYTES {
+                        input = Input::Done;
+                    }
+                    paused = process(&mut session, shared).await;
+                }
+                // End of stream, nothing more buffered, or an error the write side will see.
+                _ => input = Input::Done,
+            }
+            continue;
+        }
+
+        // A session that executes nothing for now (blocked, sleeping) buffers what it is
+        // sent; past a bound, stop reading so the client is pushed back instead.
+        let stalled = session.is_blocked() || wake_at_ms.is_some();
+        let want_read = input == Input::Open
+            && session.wants_read()
+            && !(stalled && session.read_buf().len() >= MAX_STALLED_INPUT_BYTES);
+        if want_read {
+            reserve(session.read_buf());
+        }
+        let wake = poll_fn(|cx| {
+            if output_pending {
+                if let Poll::Ready(r) = stream.poll_write_ready(cx) {
+                    return Poll::Ready(Wake::Writable(r));
+                }
+            }
+            if want_read {
+                let read =
+                    tokio_util::io::poll_read_buf(Pin::new(&mut stream), cx, session.read_buf());
+                if let Poll::Ready(r) = read {
+                    return Poll::Ready(Wake::Read(r));
+                }
+            }
+            if rx_open {
+                if let Poll::Ready(msg) = rx.poll_recv(cx) {
+                    return Poll::Ready(Wake::Msg(msg));
+                }
+            }
+            if deadline_armed && deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Wake::Deadline);
+            }
+            if wake_at_ms.is_some() && wake_timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Wake::Timer);
+            }
+            Poll::Pending
+        })
+        .await;
+
+        match wake {
+            Wake::Read(Ok(0)) => input = Input::Done,
+            Wake::Read(Ok(_)) => paused = process(&mut session, shared).await,
+            Wake::Writable(Ok(())) => write_blocked = false,
+            Wake::Read(Err(e)) | Wake::Writable(Err(e)) => {
+                debug!(client = id, "connection error: {e}");
+                io_failed = true;
+                break;
+            }
+            Wake::Msg(Some(msg)) => {
+                // Take the messages already queued, so they go out in one write; a bounded
+                // number, so a flood cannot hold the write back for long.
+                let now = now_ms();
+                let mut next = Some(msg);
+                let mut taken = 0;
+                let mut unblocked = false;
+                while let Some(msg) = next {
+                    taken += 1;
+                    match msg {
+                        ConnMsg::Deliver(m) => {
+                            unblocked |= matches!(m, Message::Unblocked(_));
+                            session.handle_message(&m, now);
+                        }
+                        ConnMsg::Shutdown => {
+                            if input == Input::Open {
+                                input = Input::Draining;
+                            }
+                            if !deadline_armed {
+                                deadline.as_mut().reset(Instant::now() + CLOSE_TIMEOUT);
+                                deadline_armed = true;
+                            }
+                        }
+                    }
+                    next = if taken < MAX_MESSAGES_PER_WRITE {
+                        rx.try_recv().ok()
+                    } else {
+                        None
+                    };
+                }
+                if unblocked {
+                    // The blocking command got its reply: run what was pipelined after it.
+                    paused = process(&mut session, shared).await;
+                }
+            }
+            Wake::Msg(None) => rx_open = false,
+            Wake::Timer => {
+                wake_at_ms = None;
+                paused = process(&mut session, shared).await;
+            }
+            Wake::Deadline => {
+                debug!(client = id, "gave up flushing a closing connection");
+                io_failed = true;
+                break;
+            }
+        }
+    }
+
+    {
+        let mut state = shared.lock().await;
+        state.conns.remove(&id);
+        session.handle_close(&mut state.store);
+    }
+    if !io_failed {
+        let _ = stream.shutdown().await;
+        linger(&mut stream).await;
+    }
+}
+
+/// Executes what the session has buffered and routes the pub/sub messages it published, all
+/// under one lock. Returns true when processing stopped on too much pending output with
+/// input possibly left.
+async fn process(session: &mut Session, shared: &Shared) -> bool {
+    let mut guard = shared.lock().await;
+    let now = now_ms();
+    let State { store, conns } = &mut *guard;
+    loop {
+        session.process(store, now);
+        let mut unblocked = false;
+        while let Some(delivery) = store.poll_delivery() {
+            if delivery.to == session.id() {
+                unblocked |= matches!(delivery.message, Message::Unblocked(_));
+                session.handle_message(&delivery.message, now);
+            } else if let Some(tx) = conns.get(&delivery.to) {
+                // A receiver only goes away with its connection, which leaves the store
+                // (subscriptions, blocked keys) first.
+                let _ = tx.send(ConnMsg::Deliver(delivery.message));
+            }
+        }
+        if !unblocked {
+            break;
+        }
+    }
+    drop(guard);
+    !session.is_closing() && !session.wants_read()
+}
+
+fn on_event(id: ClientId, event: Event, shared: &Shared) {
+    match event {
+        Event::Close(CloseReason::OutputLimit { pending_bytes }) => warn!(
+            client = id,
+            pending_bytes, "closing subscriber: pub/sub output buffer limit reached"
+        ),
+        Event::Close(CloseReason::Protocol(e)) => debug!(client = id, "closing: {e}"),
+        Event::Close(reason) => debug!(client = id, "closing: {reason:?}"),
+        Event::Shutdown => {
+            info!(client = id, "SHUTDOWN requested");
+            shared.trigger_shutdown();
+        }
+    }
+}
+
+/// Makes room for the next read. Reuses the buffer's own allocation once the commands read
+/// into it are done with.
+fn reserve(buf: &mut BytesMut) {
+    if buf.capacity() - buf.len() < MIN_READ_BYTES {
+        buf.reserve(READ_CHUNK_BYTES);
+    }
+}
