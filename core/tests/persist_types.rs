@@ -168,7 +168,7 @@ fn snapshot(call: &mut dyn FnMut(&[&[u8]]) -> Vec<u8>, dbs: &[usize]) -> Vec<Str
     for &db in dbs {
         call(&[b"SELECT", db.to_string().as_bytes()]);
         let Value::Array(keys) = parse(&call(&[b"KEYS", b"*"])) else {
-            panic!("KEYS");
+            panic!("KEYS: {:?}", String::from_utf8_lossy(&call(&[b"KEYS", b"*"])));
         };
         let mut keys: Vec<String> = keys
             .iter()

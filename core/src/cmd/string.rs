@@ -179,18 +179,21 @@ impl Set {
             SetExpiry::Clear | SetExpiry::Keep => None,
         };
         let db = ctx.db();
-        let old = match db.get(&self.key, now) {
-            None => None,
-            Some(Value::Str(v)) => Some(Bytes::copy_from_slice(v)),
-            #[allow(unreachable_patterns)]
-            Some(_) if self.get => return Err(CmdError::WrongType),
-            #[allow(unreachable_patterns)]
-            Some(_) => Some(Bytes::new()),
+        // The hot case, a plain SET, needs nothing of the old value: no lookup, no copy.
+        let (exists, old) = match (self.get, self.condition) {
+            (false, SetCondition::Always) => (false, None),
+            (false, _) => (db.contains_key(&self.key, now), None),
+            (true, _) => match db.get(&self.key, now) {
+                None => (false, None),
+                Some(Value::Str(v)) => (true, Some(Bytes::copy_from_slice(v))),
+                #[allow(unreachable_patterns)]
+                Some(_) => return Err(CmdError::WrongType),
+            },
         };
         let write = match self.condition {
             SetCondition::Always => true,
-            SetCondition::IfMissing => old.is_none(),
-            SetCondition::IfExists => old.is_some(),
+            SetCondition::IfMissing => !exists,
+            SetCondition::IfExists => exists,
         };
         if write {
             // The value is copied out of the read buffer so it does not pin it.

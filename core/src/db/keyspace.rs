@@ -97,10 +97,54 @@ impl Value {
 /// half empty after growing).
 #[derive(Debug)]
 struct Entry {
-    key: Box<[u8]>,
+    key: Key,
     value: Value,
     /// Absolute expiry in Unix milliseconds. Always mirrored in `Db::expiries`.
     expire_at_ms: Option<u64>,
+}
+
+/// A key's bytes, inline when short. Most keys are, and then comparing a key during a
+/// lookup reads the entry's own cache line instead of chasing one more pointer: the profile
+/// of SET under load had a quarter of the server's time in that miss.
+#[derive(Clone)]
+enum Key {
+    Inline { len: u8, bytes: [u8; Key::INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    const INLINE: usize = 22;
+
+    fn new(key: &[u8]) -> Key {
+        if key.len() <= Key::INLINE {
+            let mut bytes = [0; Key::INLINE];
+            bytes[..key.len()].copy_from_slice(key);
+            Key::Inline { len: key.len() as u8, bytes }
+        } else {
+            Key::Heap(key.into())
+        }
+    }
+
+    fn to_box(&self) -> Box<[u8]> {
+        (**self).into()
+    }
+}
+
+impl std::ops::Deref for Key {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Key::Heap(b) => b,
+        }
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", (**self).escape_ascii().to_string())
+    }
 }
 
 /// The WATCH registry of one database.
@@ -280,7 +324,7 @@ impl Db {
             }) if *at <= now_ms => {
                 let at = *at;
                 if let Some(e) = self.take(key) {
-                    let slot = (at, e.key);
+                    let slot = (at, e.key.to_box());
                     self.expiries.remove(&slot);
                     self.expired(slot.1);
                 }
@@ -341,7 +385,7 @@ impl Db {
     fn touch_watched_present_in(&mut self, other: &Db) {
         let w = &mut self.watches;
         for (key, clients) in &w.keys {
-            let here = self.table.find(self.hasher.hash_one(&**key), |e| e.key == *key);
+            let here = self.table.find(self.hasher.hash_one(&**key), |e| *e.key == **key);
             let there = other.find(key);
             if here.is_some() || there.is_some() {
                 w.dirty.extend(clients.iter().copied());
@@ -395,26 +439,25 @@ impl Db {
                 // Overwrite in place: the stored key (and its allocation) stays.
                 let e = occupied.get_mut();
                 if e.expire_at_ms.is_some_and(|at| at <= now_ms) {
-                    replaced_expired = Some(e.key.clone());
+                    replaced_expired = Some(e.key.to_box());
                 }
                 if e.expire_at_ms != expire_at_ms {
                     if let Some(old) = e.expire_at_ms {
-                        self.expiries.remove(&(old, e.key.clone()));
+                        self.expiries.remove(&(old, e.key.to_box()));
                     }
                     if let Some(at) = expire_at_ms {
-                        self.expiries.insert((at, e.key.clone()));
+                        self.expiries.insert((at, e.key.to_box()));
                     }
                 }
                 e.value = value;
                 e.expire_at_ms = expire_at_ms;
             }
             hashbrown::hash_table::Entry::Vacant(vacant) => {
-                let key: Box<[u8]> = key.into();
                 if let Some(at) = expire_at_ms {
-                    self.expiries.insert((at, key.clone()));
+                    self.expiries.insert((at, key.into()));
                 }
                 vacant.insert(Box::new(Entry {
-                    key,
+                    key: Key::new(key),
                     value,
                     expire_at_ms,
                 }));
@@ -467,7 +510,7 @@ impl Db {
         if empty {
             if let Some(e) = self.take(key) {
                 if let Some(at) = e.expire_at_ms {
-                    self.expiries.remove(&(at, e.key));
+                    self.expiries.remove(&(at, e.key.to_box()));
                 }
             }
         }
@@ -532,7 +575,7 @@ impl Db {
         } = *e;
         self.modified(&key);
         if let Some(at) = expire_at_ms {
-            self.expiries.remove(&(at, key));
+            self.expiries.remove(&(at, key.to_box()));
         }
         Some((value, expire_at_ms))
     }
@@ -555,7 +598,7 @@ impl Db {
             return false;
         };
         let old = std::mem::replace(&mut e.expire_at_ms, at);
-        let stored = e.key.clone();
+        let stored = e.key.to_box();
         if let Some(old) = old {
             self.expiries.remove(&(old, stored.clone()));
         }
@@ -573,7 +616,7 @@ impl Db {
         let w = &mut self.watches;
         for (key, clients) in &w.keys {
             let hash = self.hasher.hash_one(&**key);
-            if self.table.find(hash, |e| e.key == *key).is_some() {
+            if self.table.find(hash, |e| *e.key == **key).is_some() {
                 w.dirty.extend(clients.iter().copied());
             }
         }
