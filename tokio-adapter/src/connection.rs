@@ -135,8 +135,7 @@ pub(crate) async fn serve(
             break;
         }
         if input == Input::Draining && session.wants_read() {
-            reserve(session.read_buf());
-            match stream.try_read_buf(session.read_buf()) {
+            match read_now(&stream, session.read_buf()) {
                 Ok(n) if n > 0 => {
                     drained += n;
                     if drained >= MAX_DRAIN_BYTES {
@@ -304,4 +303,15 @@ fn reserve(buf: &mut BytesMut) {
     if buf.capacity() - buf.len() < MIN_READ_BYTES {
         buf.reserve(READ_CHUNK_BYTES);
     }
+}
+
+/// Reads what the socket holds right now, with a real non-blocking `recv`. Tokio's
+/// `try_read` answers `WouldBlock` without asking the kernel until its reactor has seen the
+/// socket become readable, so at shutdown it could drop requests that had already arrived.
+fn read_now(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
+    use std::io::Read;
+    let mut chunk = [0u8; 16 * 1024];
+    let n = (&*socket2::SockRef::from(stream)).read(&mut chunk)?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
 }

@@ -109,6 +109,10 @@ async fn shutdown_command_flushes_pipelined_replies() {
     bounded(async {
         let mut server = TestServer::start().await;
         let mut busy = TcpStream::connect(server.addr).await.unwrap();
+        // Accepted before the shutdown (see shutdown_signal_flushes_pipelined_replies).
+        busy.write_all(b"PING\r\n").await.unwrap();
+        let mut pong = [0u8; 7];
+        busy.read_exact(&mut pong).await.unwrap();
         let mut request = BytesMut::new();
         for i in 0..2_000 {
             encode_command(
@@ -140,6 +144,12 @@ async fn shutdown_signal_flushes_pipelined_replies() {
     bounded(async {
         let server = TestServer::start().await;
         let mut busy = TcpStream::connect(server.addr).await.unwrap();
+        // A round trip first, so the server has accepted `busy` before the stop: bytes
+        // of a connection still in the accept queue are not "already read".
+        busy.write_all(b"PING\r\n").await.unwrap();
+        let mut pong = [0u8; 7];
+        busy.read_exact(&mut pong).await.unwrap();
+        assert_eq!(&pong, b"+PONG\r\n");
         let mut idle = Client::connect(server.addr).await.unwrap();
         idle.ping().await.unwrap();
         let mut request = BytesMut::new();
