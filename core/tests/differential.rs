@@ -89,25 +89,52 @@ impl Redis {
             }
             Err(e) => panic!("cannot start {binary}: {e}"),
         };
-        let redis = Redis { child, dir, socket };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while UnixStream::connect(&redis.socket).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let mut redis = Redis { child, dir, socket };
+        redis.wait_ready();
         Some(redis)
     }
 
+    /// Waits until the server answers PING with PONG. It accepts connections before it has
+    /// loaded its data (and answers `-LOADING` meanwhile), so a connection alone is not
+    /// enough; the wait is bounded.
+    fn wait_ready(&mut self) {
+        const READY_TIMEOUT: Duration = Duration::from_secs(20);
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let mut last = String::from("no connection");
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("redis-server exited ({status}) before it was ready: {last}");
+            }
+            if let Some(mut conn) = self.try_connect() {
+                match conn.call_checked(&[b"PING".to_vec()]) {
+                    Some(reply) if reply == b"+PONG\r\n" => return,
+                    Some(reply) => last = String::from_utf8_lossy(&reply).into_owned(),
+                    None => last = "connection closed".to_owned(),
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server not ready within {READY_TIMEOUT:?}: {last}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn connect(&self) -> Conn {
-        let stream = UnixStream::connect(&self.socket).expect("connect to redis-server");
+        self.try_connect().expect("connect to redis-server")
+    }
+
+    /// A new connection, or `None` if the server does not accept one.
+    fn try_connect(&self) -> Option<Conn> {
+        let stream = UnixStream::connect(&self.socket).ok()?;
         // Every read is bounded: a reply that never comes fails the test instead of hanging.
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
-        Conn {
+        Some(Conn {
             stream,
             buf: Vec::new(),
-        }
+        })
     }
 }
 
@@ -126,6 +153,22 @@ struct Conn {
 }
 
 impl Conn {
+    /// Sends a command and reads one reply; `None` if the server closed the connection or
+    /// did not answer within the read timeout.
+    fn call_checked(&mut self, args: &[Vec<u8>]) -> Option<Vec<u8>> {
+        self.stream.write_all(&encode(args)).ok()?;
+        loop {
+            if let Some(n) = frame_len(&self.buf, 0) {
+                return Some(self.buf.drain(..n).collect());
+            }
+            let mut chunk = [0u8; 64 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
     fn call(&mut self, args: &[Vec<u8>]) -> Vec<u8> {
         self.stream.write_all(&encode(args)).unwrap();
         loop {

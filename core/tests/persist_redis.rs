@@ -146,13 +146,52 @@ impl RedisServer {
             decoder: Decoder::default(),
             log,
         };
-        // A connection is accepted while the data still loads; PING answers after.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while server.cmd(&["PING"]) != Frame::simple("PONG") {
-            assert!(Instant::now() < deadline, "redis-server still loading");
+        // A connection is accepted while the data still loads (commands get `-LOADING`);
+        // PING answers PONG after.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let reply = server.cmd(&["PING"]);
+            if reply == Frame::simple("PONG") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server not ready: PING -> {reply:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         server
+    }
+
+    /// Stops the server the orderly way and waits until it has exited: SHUTDOWN writes what
+    /// is still in Redis's AOF buffer and fsyncs the AOF (with `appendfsync everysec`, Redis
+    /// postpones writing that buffer while a background fsync runs, so a killed server can
+    /// lose commands it has already answered). NOSAVE: no final RDB snapshot.
+    fn shutdown(mut self) {
+        let mut out = BytesMut::new();
+        encode_command(&["SHUTDOWN", "NOSAVE"], &mut out);
+        self.conn.write_all(&out).expect("write to redis-server");
+        // On success there is no reply: the server closes the connection as it exits.
+        let mut rest = Vec::new();
+        match self.conn.read_to_end(&mut rest) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("no answer to SHUTDOWN: {e}"),
+        }
+        assert!(
+            rest.is_empty(),
+            "SHUTDOWN -> {:?}",
+            String::from_utf8_lossy(&rest)
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for redis-server") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "redis-server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "redis-server exited with {status}");
     }
 
     fn cmd<T: AsRef<[u8]>>(&mut self, args: &[T]) -> Frame {
@@ -220,16 +259,45 @@ impl RedisServer {
         out
     }
 
-    fn info_field(&mut self, section: &str, field: &str) -> String {
+    /// The `field:value` lines of one INFO `section` reply.
+    fn info(&mut self, section: &str) -> Vec<(String, String)> {
         let Frame::Bulk(info) = self.cmd(&["INFO", section]) else {
             panic!("INFO reply")
         };
-        let text = String::from_utf8_lossy(&info).into_owned();
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{field}:")))
-            .unwrap_or_else(|| panic!("no {field} in INFO"))
-            .trim()
-            .to_string()
+        String::from_utf8_lossy(&info)
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+            .collect()
+    }
+
+    /// Waits (bounded) until the AOF is quiet: no rewrite running or scheduled, nothing
+    /// loading; then requires the last rewrite to have succeeded. Only then does the
+    /// manifest name the files that hold the data.
+    fn wait_aof_rewritten(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let info = self.info("persistence");
+            let field = |name: &str| {
+                info.iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or_else(|| panic!("no {name} in INFO persistence"))
+            };
+            if field("aof_rewrite_in_progress") == "0"
+                && field("aof_rewrite_scheduled") == "0"
+                && field("loading") == "0"
+            {
+                assert_eq!(field("aof_last_bgrewrite_status"), "ok", "{info:?}");
+                assert_eq!(field("aof_enabled"), "1", "{info:?}");
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the AOF rewrite did not finish: {info:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -328,6 +396,36 @@ fn sample_items(now: u64) -> Vec<Item> {
     add(15, s("last db"), s("15"), None);
     items.sort();
     items
+}
+
+/// `got == want`, or a failure that names the items on one side only.
+fn assert_same_items(got: &[Item], want: &[Item], what: &str) {
+    if got == want {
+        return;
+    }
+    let show = |i: &Item| {
+        format!(
+            "db {} key {:?} ({} bytes, expires {:?})",
+            i.db,
+            String::from_utf8_lossy(&i.key),
+            i.value.len(),
+            i.expire_at_ms
+        )
+    };
+    let only = |a: &[Item], b: &[Item]| -> Vec<String> {
+        a.iter()
+            .filter(|i| !b.contains(i))
+            .map(show)
+            .take(20)
+            .collect()
+    };
+    panic!(
+        "{what}: got {} items, expected {}\nonly got: {:#?}\nonly expected: {:#?}",
+        got.len(),
+        want.len(),
+        only(got, want),
+        only(want, got)
+    );
 }
 
 fn store_of(items: &[Item], now: u64) -> Store {
@@ -598,22 +696,28 @@ fn aof_written_by_redis_replays_in_redish() {
     };
     for preamble in ["yes", "no"] {
         let dir = TempDir::new("aof-in");
+        // No automatic rewrite: the only one is the test's, so the manifest read below is
+        // the one it left.
         let mut redis = RedisServer::start(
             &server,
             &dir.0,
-            &["--appendonly", "yes", "--aof-use-rdb-preamble", preamble],
+            &[
+                "--appendonly",
+                "yes",
+                "--aof-use-rdb-preamble",
+                preamble,
+                "--auto-aof-rewrite-percentage",
+                "0",
+            ],
         );
         let now = now_ms();
         let items = sample_items(now);
         fill(&mut redis, &items[..items.len() / 2]);
-        redis.ok(&["BGREWRITEAOF"]);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while redis.info_field("persistence", "aof_rewrite_in_progress") != "0"
-            || redis.info_field("persistence", "aof_rewrite_scheduled") != "0"
-        {
-            assert!(Instant::now() < deadline, "BGREWRITEAOF did not finish");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        assert_eq!(
+            redis.cmd(&["BGREWRITEAOF"]),
+            Frame::simple("Background append only file rewriting started")
+        );
+        redis.wait_aof_rewritten();
         fill(&mut redis, &items[items.len() / 2..]);
         // Commands Redis logs in their propagated form: SET EX as SET PXAT, EXPIRE as
         // PEXPIREAT, INCR as is, a transaction in MULTI/EXEC.
@@ -634,7 +738,8 @@ fn aof_written_by_redis_replays_in_redish() {
         assert!(matches!(reply, Frame::Array(_)), "{reply:?}");
         redis.ok(&["SELECT", "0"]);
         let want = redis.dataset();
-        drop(redis);
+        // The files are read once the server has flushed them and exited.
+        redis.shutdown();
 
         let now = now_ms();
         let aof_dir = dir.path("appendonlydir");
@@ -651,10 +756,10 @@ fn aof_written_by_redis_replays_in_redish() {
             assert!(!loaded.truncated, "{file:?}");
             aof::replay(&mut store, &loaded, now).unwrap_or_else(|e| panic!("{file:?}: {e}"));
         }
-        assert_eq!(
-            items_of(&store, now),
-            want,
-            "aof-use-rdb-preamble {preamble}"
+        assert_same_items(
+            &items_of(&store, now),
+            &want,
+            &format!("aof-use-rdb-preamble {preamble}"),
         );
     }
 }

@@ -5,8 +5,8 @@
 //! encodings.
 //!
 //! The data are built by running the same commands on both servers, and compared through
-//! commands too (TYPE, then LRANGE / HGETALL / SMEMBERS / ZRANGE WITHSCORES, PTTL, OBJECT
-//! ENCODING), so both sides are read the same way.
+//! commands too (TYPE, then LRANGE / HGETALL / SMEMBERS / ZRANGE WITHSCORES, PEXPIRETIME,
+//! OBJECT ENCODING), so both sides are read the same way.
 //!
 //! Each test prints `SKIP: …` and passes when redis-server is missing, unless
 //! `REDISH_REQUIRE_REDIS=1`.
@@ -162,13 +162,16 @@ fn dataset(now: u64) -> Vec<Vec<Vec<u8>>> {
 }
 
 /// One side's view of the data, read through commands: per database, per key, its type,
-/// encoding, content and expiry (rounded to seconds).
+/// encoding, content and expiry (the absolute PEXPIRETIME, -1 for none).
 fn snapshot(call: &mut dyn FnMut(&[&[u8]]) -> Vec<u8>, dbs: &[usize]) -> Vec<String> {
     let mut out = Vec::new();
     for &db in dbs {
         call(&[b"SELECT", db.to_string().as_bytes()]);
         let Value::Array(keys) = parse(&call(&[b"KEYS", b"*"])) else {
-            panic!("KEYS: {:?}", String::from_utf8_lossy(&call(&[b"KEYS", b"*"])));
+            panic!(
+                "KEYS: {:?}",
+                String::from_utf8_lossy(&call(&[b"KEYS", b"*"]))
+            );
         };
         let mut keys: Vec<String> = keys
             .iter()
@@ -187,13 +190,22 @@ fn snapshot(call: &mut dyn FnMut(&[&[u8]]) -> Vec<u8>, dbs: &[usize]) -> Vec<Str
                 "zset" => parse(&call(&[b"ZRANGE", kb, b"0", b"-1", b"WITHSCORES"])),
                 other => panic!("type {other}"),
             };
-            let ttl = parse(&call(&[b"PTTL", kb]));
-            let ttl = match ttl {
-                Value::Int(n) if n > 0 => (n + 500) / 1000,
-                Value::Int(n) => n,
-                other => panic!("PTTL {other:?}"),
+            // The expiry as an absolute time: both sides hold the same instant (it is what
+            // the files carry), whereas a TTL depends on when each side is asked.
+            let expires = match parse(&call(&[b"PEXPIRETIME", kb])) {
+                Value::Int(at) if at >= 0 => {
+                    match parse(&call(&[b"PTTL", kb])) {
+                        Value::Int(ttl) if ttl > 0 => {}
+                        other => panic!("{k}: PEXPIRETIME {at} but PTTL {other:?}"),
+                    }
+                    at
+                }
+                Value::Int(-1) => -1,
+                other => panic!("{k}: PEXPIRETIME {other:?}"),
             };
-            out.push(format!("{db} {k} {ty:?} {enc:?} ttl={ttl} {content:?}"));
+            out.push(format!(
+                "{db} {k} {ty:?} {enc:?} expires={expires} {content:?}"
+            ));
         }
     }
     call(&[b"SELECT", b"0"]);
