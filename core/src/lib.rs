@@ -31,6 +31,7 @@ pub mod cmd;
 pub mod db;
 pub mod persist;
 pub mod resp;
+pub mod server;
 mod session;
 
 pub use cmd::{CmdError, Command};

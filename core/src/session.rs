@@ -362,6 +362,11 @@ impl Session {
         self.input.extend_from_slice(data);
     }
 
+    /// Input bytes buffered and not yet executed.
+    pub fn input_len(&self) -> usize {
+        self.input.len()
+    }
+
     /// True while the session accepts more input: it is not closing and its unwritten
     /// output is under [`SessionConfig::max_pending_output_bytes`].
     pub fn wants_read(&self) -> bool {

@@ -127,6 +127,12 @@ impl Store {
         }
     }
 
+    /// Most keys one [`Store::handle_timeout`] call removes ([`StoreConfig`]): a call that
+    /// removed that many may have left more to remove.
+    pub fn max_expire_per_call(&self) -> usize {
+        self.config.max_expire_per_call
+    }
+
     /// Number of databases.
     pub fn databases(&self) -> usize {
         self.dbs.len()

@@ -1,0 +1,98 @@
+//! `async-std-server`: the redish server on async-std, with the same flags as the Tokio
+//! `server` (redis-server's, see [`redish_core::server::HELP`]).
+//!
+//! ```text
+//! async-std-server --port 6380 --bind 127.0.0.1 ::1 --maxclients 1000 --timeout 60
+//! ```
+//!
+//! The executor runs one thread unless `--threads` (or `ASYNC_STD_THREAD_COUNT`) says
+//! otherwise. Logs go to stderr; `RUST_LOG` filters them (default `info`). With `--port 0` the OS picks
+//! the port, and the server prints `listening on ADDR` to stdout for scripts to read.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use async_std_adapter::server::Server;
+use futures_lite::StreamExt;
+use redish_core::server::{listening_line, parse_args, Invocation, ServerOptions, HELP};
+use tracing::info;
+use tracing_subscriber::EnvFilter;
+
+/// The same allocator as the Tokio server, so that the two compare on their I/O alone.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The variable async-std reads its executor's thread count from.
+const THREADS_VAR: &str = "ASYNC_STD_THREAD_COUNT";
+
+/// Executor threads without `--threads` (or the variable): one. Commands run one at a time
+/// under the store lock anyway, and async-std's executor hands woken tasks between its
+/// threads through a shared queue: one thread that both polls the reactor and runs the
+/// connections used less CPU per request, and served more, than one per CPU in
+/// redis-benchmark runs on 2 cores.
+const DEFAULT_THREADS: usize = 1;
+
+fn main() -> ExitCode {
+    let options = match parse_args(std::env::args()) {
+        Ok(Invocation::Serve(options)) => options,
+        Ok(Invocation::Help) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Invocation::Version) => {
+            println!("async-std-server {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    // async-std sizes its executor from this variable when it first starts, below.
+    if let Some(threads) = options.threads {
+        std::env::set_var(THREADS_VAR, threads.to_string());
+    } else if std::env::var_os(THREADS_VAR).is_none() {
+        std::env::set_var(THREADS_VAR, DEFAULT_THREADS.to_string());
+    }
+    match async_std::task::block_on(serve(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(options: ServerOptions) -> Result<(), Box<dyn std::error::Error>> {
+    let ask_port_zero = options.port == 0;
+    let server = Server::bind(options).await?;
+    if ask_port_zero {
+        let mut stdout = std::io::stdout().lock();
+        for &addr in server.local_addrs() {
+            info!("port 0 asked: listening on port {}", addr.port());
+            writeln!(stdout, "{}", listening_line(addr))?;
+        }
+        stdout.flush()?;
+    }
+    server.run(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use async_signal::{Signal, Signals};
+    let Ok(mut signals) = Signals::new([Signal::Int, Signal::Term]) else {
+        tracing::error!("cannot install signal handlers; stop with SHUTDOWN");
+        return std::future::pending().await;
+    };
+    if let Some(Ok(signal)) = signals.next().await {
+        info!("received {signal:?}");
+    }
+}

@@ -1,0 +1,639 @@
+//! What every adapter's server does besides moving bytes, written once: the command line,
+//! the store a server starts with, the routing of deliveries between sessions, the timer
+//! policy, and the constants of a connection's life (reading, draining, closing).
+//!
+//! An adapter keeps only what needs its runtime: sockets, tasks, channels, timers, locks.
+//!
+//! ```
+//! use redish_core::server::{parse_args, Invocation, ServerOptions};
+//!
+//! let argv = ["server", "--port", "0", "--bind", "127.0.0.1", "::1", "--timeout", "60"];
+//! let Ok(Invocation::Serve(options)) = parse_args(argv) else { panic!() };
+//! assert_eq!(options.port, 0);
+//! assert_eq!(options.bind.len(), 2);
+//! let store = options.new_store(6380, [1, 2], 1_700_000_000_000).unwrap();
+//! assert_eq!(store.config().timeout_s, 60);
+//! assert_eq!(store.config().port, 6380);
+//! ```
+
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::db::{ClientConn, Config, Delivery, Message};
+use crate::{Session, SessionConfig, Store, StoreConfig};
+
+/// `--help` of a server binary.
+pub const HELP: &str = "\
+redish: a Redis-compatible server
+
+Usage: server [--name value...]...
+
+Options:
+  --port PORT            TCP port to listen on (0: any free port, printed to stdout) [6379]
+  --bind ADDR...         addresses to listen on, IPv4 or IPv6 [127.0.0.1]
+  --maxclients N         most clients connected at once [10000]
+  --databases N          number of databases [16]
+  --threads N            worker threads of the runtime [the server's default]
+  -h, --help             print this help
+  -v, --version          print the version
+
+Any other --name value... sets that Redis setting, as with redis-server: the values run up
+to the next --name and are joined by spaces (--save 900 1 300 10, --timeout 60,
+--enable-debug-command local, --appendonly no).
+";
+
+/// The reply a client gets when the server already has `maxclients` connections, before it
+/// is closed.
+pub const MAX_CLIENTS_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
+
+/// The longest the server's timer sleeps, so that a deadline set earlier than the one it
+/// sleeps towards (a key's expiry, a BLPOP timeout) is still met within this delay.
+pub const MAX_TIMER_SLEEP_MS: u64 = 100;
+
+/// How a connection reads, drains and closes; the same for every adapter.
+pub mod conn {
+    use std::time::Duration;
+
+    /// Room made in a read buffer when it runs low.
+    pub const READ_CHUNK_BYTES: usize = 16 * 1024;
+    /// Below this much free room, a read buffer grows before the next read.
+    pub const MIN_READ_BYTES: usize = 4 * 1024;
+    /// How long a closing connection may take to flush its last replies.
+    pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+    /// Input a blocked or sleeping session buffers before reading stops.
+    pub const MAX_STALLED_INPUT_BYTES: usize = 1024 * 1024;
+    /// Deliveries handed to a session before its next write.
+    pub const MAX_MESSAGES_PER_WRITE: usize = 1024;
+    /// On server shutdown, the most input still taken from a socket without waiting.
+    pub const MAX_DRAIN_BYTES: usize = 16 * 1024 * 1024;
+    /// After our FIN, how long to read and discard until the peer closes too. Closing a
+    /// socket with unread input makes the kernel send a reset, which may destroy the last
+    /// reply before the client has read it.
+    pub const LINGER: Duration = Duration::from_millis(500);
+    /// How long a client turned away (`maxclients`) gets to read why.
+    pub const REJECT_TIMEOUT: Duration = Duration::from_secs(1);
+    /// After a failed accept (typically out of file descriptors), how long to back off
+    /// rather than spin.
+    pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+}
+
+/// What a server binary was asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invocation {
+    /// Serve with these options.
+    Serve(ServerOptions),
+    /// Print [`HELP`] and exit.
+    Help,
+    /// Print the version and exit.
+    Version,
+}
+
+/// Settings of a server, from the command line ([`parse_args`]) or a test. The defaults
+/// are Redis's, except `bind`: loopback only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerOptions {
+    /// Addresses to listen on (Redis's `bind`), IPv4 or IPv6.
+    pub bind: Vec<IpAddr>,
+    /// Port to listen on; 0 lets the OS choose one. With several addresses, the first gets
+    /// the port and the others the same one.
+    pub port: u16,
+    /// Connections served at once; one more is told so and closed (Redis's `maxclients`).
+    pub max_clients: usize,
+    /// Number of databases (Redis's `databases`).
+    pub databases: usize,
+    /// Worker threads of the adapter's runtime; `None`: the runtime's default.
+    pub threads: Option<usize>,
+    /// Limits of every connection, pub/sub output limits included.
+    pub session: SessionConfig,
+    /// On shutdown, how long connections get to finish before the server stops anyway.
+    pub shutdown_timeout: Duration,
+    /// Further settings by Redis name, as in a configuration file (`timeout`,
+    /// `requirepass`, `enable-debug-command`…), applied after the fields above.
+    /// Persistence (`appendonly yes`, `save` points) is refused: the servers write no files.
+    pub settings: Vec<(String, String)>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            bind: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            port: 6379,
+            max_clients: 10_000,
+            databases: 16,
+            threads: None,
+            session: SessionConfig::default(),
+            shutdown_timeout: Duration::from_secs(5),
+            settings: Vec::new(),
+        }
+    }
+}
+
+/// Reads a server's command line (`argv[0]` is the program), redis-server's way: each
+/// `--name` is followed by its values up to the next word starting with `--`. The flags of
+/// [`HELP`] fill [`ServerOptions`]' fields; any other `--name` is a Redis setting, its
+/// values joined by spaces, checked against [`Config`] when redish knows it. The error is
+/// a line for the user.
+pub fn parse_args<I, S>(argv: I) -> Result<Invocation, String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut options = ServerOptions::default();
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for arg in argv.into_iter().skip(1).map(Into::into) {
+        if let Some(name) = arg.strip_prefix("--").filter(|n| !n.is_empty()) {
+            // `--port=7`, as clap-style tools accept.
+            match name.split_once('=') {
+                Some((name, value)) => groups.push((name.to_owned(), vec![value.to_owned()])),
+                None => groups.push((name.to_owned(), Vec::new())),
+            }
+        } else if matches!(arg.as_str(), "-h" | "-v" | "-V") {
+            groups.push((arg, Vec::new()));
+        } else if let Some((_, values)) = groups.last_mut() {
+            values.push(arg);
+        } else {
+            return Err(format!(
+                "unexpected argument '{arg}': options are --name value (configuration files are not supported)"
+            ));
+        }
+    }
+    for (name, values) in groups {
+        let lower = name.to_ascii_lowercase();
+        match lower.as_str() {
+            "help" | "-h" => return Ok(Invocation::Help),
+            "version" | "-v" | "-V" => return Ok(Invocation::Version),
+            "port" => options.port = checked(&name, &values, |c| c.port)?,
+            "maxclients" => {
+                options.max_clients = checked(&name, &values, |c| c.maxclients)? as usize
+            }
+            "databases" => options.databases = checked(&name, &values, |c| c.databases)?,
+            "threads" => {
+                let n = one(&name, &values)?
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("--{name}: expected a number of threads above 0"))?;
+                options.threads = Some(n);
+            }
+            "bind" => {
+                if values.is_empty() {
+                    return Err(format!("--{name}: expected at least one address"));
+                }
+                options.bind = values
+                    .iter()
+                    .map(|v| {
+                        v.parse::<IpAddr>()
+                            .map_err(|_| format!("--{name}: invalid address '{v}'"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            _ => {
+                let value = values.join(" ");
+                if Config::param(name.as_bytes()).is_some() {
+                    Config::default()
+                        .set(&name, &value)
+                        .map_err(|e| format!("--{name} {value:?}: {e}"))?;
+                }
+                options.settings.push((name, value));
+            }
+        }
+    }
+    Ok(Invocation::Serve(options))
+}
+
+/// The single value of flag `name`.
+fn one<'a>(name: &str, values: &'a [String]) -> Result<&'a str, String> {
+    match values {
+        [value] => Ok(value),
+        _ => Err(format!(
+            "--{name}: expected one value, got {}",
+            values.len()
+        )),
+    }
+}
+
+/// The single value of flag `name`, parsed and range-checked by the [`Config`] parameter of
+/// that name (Redis's own error texts), read back with `field`.
+fn checked<T>(name: &str, values: &[String], field: impl Fn(&Config) -> T) -> Result<T, String> {
+    let value = one(name, values)?;
+    let mut config = Config::default();
+    config
+        .set(name, value)
+        .map_err(|e| format!("--{name} {value:?}: {e}"))?;
+    Ok(field(&config))
+}
+
+impl ServerOptions {
+    /// The store's fixed settings; `hash_seed` and `rng_seed` should be random at start.
+    pub fn store_config(&self, hash_seed: u64, rng_seed: u64) -> StoreConfig {
+        StoreConfig {
+            databases: self.databases,
+            hash_seed,
+            rng_seed,
+            ..StoreConfig::default()
+        }
+    }
+
+    /// A store set up as a server starts with these options: [`ServerOptions::store_config`]
+    /// with `seeds`, the start time, then [`ServerOptions::configure_store`]. The adapter
+    /// adds the process facts ([`Store::process_info_mut`]).
+    pub fn new_store(&self, port: u16, seeds: [u64; 2], now_ms: u64) -> Result<Store, String> {
+        let mut store = Store::new(self.store_config(seeds[0], seeds[1]));
+        store.set_start_time(now_ms);
+        self.configure_store(&mut store, port)?;
+        Ok(store)
+    }
+
+    /// Writes these options into `store`'s settings, so that CONFIG GET tells the truth and
+    /// sessions apply them: `port` as bound, `bind`, `maxclients`, session limits other than
+    /// the defaults, then [`ServerOptions::settings`]. Refuses persistence.
+    pub fn configure_store(&self, store: &mut Store, port: u16) -> Result<(), String> {
+        let settings = store.config_mut();
+        settings.port = port;
+        settings.bind = self
+            .bind
+            .iter()
+            .map(IpAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(" ");
+        settings.maxclients = self.max_clients as u64;
+        // What CONFIG GET reports; redis-benchmark asks for `save` and `appendonly`.
+        settings.save = Vec::new();
+        settings.appendonly = false;
+        let defaults = SessionConfig::default();
+        let session = &self.session;
+        if session.limits.max_bulk_bytes != defaults.limits.max_bulk_bytes {
+            store.set_setting(
+                "proto-max-bulk-len",
+                session.limits.max_bulk_bytes.to_string(),
+            );
+        }
+        let pubsub = |s: &SessionConfig| {
+            (
+                s.pubsub_hard_limit_bytes,
+                s.pubsub_soft_limit_bytes,
+                s.pubsub_soft_limit_ms,
+            )
+        };
+        if pubsub(session) != pubsub(&defaults) {
+            let limit = format!(
+                "pubsub {} {} {}",
+                session.pubsub_hard_limit_bytes,
+                session.pubsub_soft_limit_bytes,
+                session.pubsub_soft_limit_ms / 1000
+            );
+            store.set_setting("client-output-buffer-limit", limit);
+        }
+        for (name, value) in &self.settings {
+            store
+                .config_mut()
+                .set(name, value)
+                .map_err(|e| format!("setting {name} {value:?}: {e}"))?;
+        }
+        if store.config().appendonly || !store.config().save.is_empty() {
+            return Err(
+                "persistence (appendonly yes, save points) is not supported by this server"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The line a server prints to stdout for each address when asked for port 0, so that
+/// scripts can read the port: `listening on 127.0.0.1:40123`.
+pub fn listening_line(addr: SocketAddr) -> String {
+    format!("listening on {addr}")
+}
+
+/// An address as Redis writes it in CLIENT LIST: `ip:port`, IPv6 without brackets.
+pub fn redis_addr(addr: SocketAddr) -> String {
+    format!("{}:{}", addr.ip(), addr.port())
+}
+
+/// The socket facts of an accepted TCP connection for [`Store::register_client`]: its
+/// peer, our end (when known) and its file descriptor.
+pub fn client_conn(peer: SocketAddr, local: Option<SocketAddr>, fd: i64) -> ClientConn {
+    ClientConn {
+        addr: redis_addr(peer),
+        laddr: local.map(redis_addr).unwrap_or_default(),
+        fd,
+        unix_socket: false,
+    }
+}
+
+/// Runs `session` over what it has buffered and routes the deliveries that made: those for
+/// `session` itself are handed to it, every other one goes to `elsewhere` (the adapter
+/// sends it to its connection, which calls [`handle_delivery`]). When `session` gets the
+/// reply of a blocking command it was blocked in, it runs again, so the commands it
+/// pipelined behind it execute now. Call with the store held exclusively.
+///
+/// Returns true when the session stopped on too much pending output with input possibly
+/// left: call again once some output is written.
+pub fn process_and_route(
+    session: &mut Session,
+    store: &mut Store,
+    now_ms: u64,
+    mut elsewhere: impl FnMut(Delivery),
+) -> bool {
+    loop {
+        session.process(store, now_ms);
+        let mut resumed = false;
+        while let Some(delivery) = store.poll_delivery() {
+            if delivery.to == session.id() {
+                resumed |= handle_delivery(session, &delivery.message, now_ms);
+            } else {
+                elsewhere(delivery);
+            }
+        }
+        if !resumed {
+            break;
+        }
+    }
+    !session.is_closing() && !session.wants_read()
+}
+
+/// Hands a message routed from elsewhere to its session. Returns true when the session
+/// must now be processed ([`process_and_route`], under the store lock): it was blocked
+/// (BLPOP…) and this is its reply.
+pub fn handle_delivery(session: &mut Session, message: &Message, now_ms: u64) -> bool {
+    session.handle_message(message, now_ms);
+    matches!(message, Message::Unblocked(_))
+}
+
+/// What the server's timer does after [`handle_timers`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerNext {
+    /// The expiry budget of one call was used up: there may be more keys to remove. Let
+    /// the connections have the store, then call again without sleeping.
+    Again,
+    /// Sleep this long, then call again.
+    SleepMs(u64),
+}
+
+/// The server's timer: when the store's next deadline has come, active expiry, blocked
+/// clients past their deadline (BLPOP … timeout) and clients idle past `timeout`; then
+/// routes the deliveries that made ([`crate::db::Message::Unblocked`],
+/// [`crate::db::Message::Kill`]) to `deliver`. Call with the store held; never spins on an
+/// idle server.
+pub fn handle_timers(
+    store: &mut Store,
+    now_ms: u64,
+    mut deliver: impl FnMut(Delivery),
+) -> TimerNext {
+    let due = store.poll_timeout().is_some_and(|t| t <= now_ms);
+    let removed = if due { store.handle_timeout(now_ms) } else { 0 };
+    while let Some(delivery) = store.poll_delivery() {
+        deliver(delivery);
+    }
+    if removed >= store.max_expire_per_call() {
+        return TimerNext::Again;
+    }
+    TimerNext::SleepMs(timer_sleep_ms(store.poll_timeout(), now_ms))
+}
+
+/// How long the timer sleeps towards deadline `next` (from [`Store::poll_timeout`]): until
+/// it, at least 1 ms, at most [`MAX_TIMER_SLEEP_MS`] so that deadlines set meanwhile are
+/// met too.
+pub fn timer_sleep_ms(next: Option<u64>, now_ms: u64) -> u64 {
+    next.map_or(MAX_TIMER_SLEEP_MS, |at| at.saturating_sub(now_ms).max(1))
+        .min(MAX_TIMER_SLEEP_MS)
+}
+
+/// Where reading from a client stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// Reading as usual.
+    Open,
+    /// The server shuts down: take what the socket already holds, without waiting for more.
+    Draining,
+    /// No more reading (end of stream, or shutdown drain over).
+    Done,
+}
+
+/// True when a connection should wait for more input: reading is open, the session takes
+/// input, and a session that executes nothing for now (blocked, sleeping) has not buffered
+/// [`conn::MAX_STALLED_INPUT_BYTES`] already — past that the client is pushed back.
+pub fn should_read(session: &Session, input: Input) -> bool {
+    let stalled = session.is_blocked() || session.poll_timeout().is_some();
+    input == Input::Open
+        && session.wants_read()
+        && !(stalled && session.input_len() >= conn::MAX_STALLED_INPUT_BYTES)
+}
+
+/// True when a connection is done: closing or at the end of its input, with nothing left
+/// to write or run (`paused`: see [`process_and_route`]). A sleeping session (DEBUG SLEEP)
+/// still owes its reply; a blocked one (BLPOP) whose client has gone is dropped, as Redis
+/// does.
+pub fn is_finished(session: &Session, input: Input, paused: bool) -> bool {
+    let closing = session.is_closing();
+    (closing || input == Input::Done)
+        && session.poll_transmit().is_empty()
+        && !paused
+        && (closing || session.poll_timeout().is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(argv: &[&str]) -> ServerOptions {
+        match parse_args(argv.iter().copied()) {
+            Ok(Invocation::Serve(o)) => o,
+            other => panic!("{argv:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn command_lines() {
+        let o = serve(&["s"]);
+        assert_eq!(o, ServerOptions::default());
+        let o = serve(&[
+            "s",
+            "--port",
+            "0",
+            "--save",
+            "",
+            "--bind",
+            "127.0.0.1",
+            "::1",
+            "--maxclients",
+            "3",
+            "--databases=4",
+            "--threads",
+            "2",
+            "--save",
+            "900",
+            "1",
+            "--timeout",
+            "60",
+        ]);
+        assert_eq!(o.port, 0);
+        assert_eq!(
+            o.bind,
+            [
+                "127.0.0.1".parse::<IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        assert_eq!((o.max_clients, o.databases, o.threads), (3, 4, Some(2)));
+        let settings: Vec<(&str, &str)> = o
+            .settings
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            settings,
+            [("save", ""), ("save", "900 1"), ("timeout", "60")]
+        );
+        assert_eq!(parse_args(["s", "--help"]), Ok(Invocation::Help));
+        assert_eq!(parse_args(["s", "--port", "1", "-h"]), Ok(Invocation::Help));
+        assert_eq!(parse_args(["s", "--version"]), Ok(Invocation::Version));
+    }
+
+    #[test]
+    fn bad_command_lines() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["s", "--port", "70000"], "--port \"70000\": argument must be between 0 and 65535 inclusive"),
+            (&["s", "--port", "x"], "--port \"x\": argument couldn't be parsed into an integer"),
+            (&["s", "--port"], "--port: expected one value, got 0"),
+            (&["s", "--port", "1", "2"], "--port: expected one value, got 2"),
+            (&["s", "--maxclients", "0"], "--maxclients \"0\": argument must be between 1 and 4294967295 inclusive"),
+            (&["s", "--databases", "0"], "--databases \"0\": argument must be between 1 and 2147483647 inclusive"),
+            (&["s", "--bind", "nowhere"], "--bind: invalid address 'nowhere'"),
+            (&["s", "--bind"], "--bind: expected at least one address"),
+            (&["s", "--threads", "0"], "--threads: expected a number of threads above 0"),
+            (&["s", "--timeout", "-1"], "--timeout \"-1\": argument must be between 0 and 2147483647 inclusive"),
+            (&["s", "redis.conf"], "unexpected argument 'redis.conf': options are --name value (configuration files are not supported)"),
+        ];
+        for (argv, want) in cases {
+            assert_eq!(
+                parse_args(argv.iter().copied()),
+                Err(want.to_string()),
+                "{argv:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn store_follows_the_options() {
+        let mut o = serve(&[
+            "s",
+            "--maxclients",
+            "7",
+            "--requirepass",
+            "pw",
+            "--hz",
+            "20",
+        ]);
+        o.session.pubsub_hard_limit_bytes = 64 * 1024;
+        o.session.pubsub_soft_limit_bytes = 16 * 1024;
+        o.session.pubsub_soft_limit_ms = 1000;
+        let store = o.new_store(1234, [1, 2], 5_000).unwrap();
+        let c = store.config();
+        assert_eq!((c.port, c.maxclients, c.hz), (1234, 7, 20));
+        assert_eq!(c.bind, "127.0.0.1");
+        assert_eq!(c.requirepass.as_deref(), Some(&b"pw"[..]));
+        assert_eq!(c.output_limit_pubsub.hard_bytes, 64 * 1024);
+        assert!(c.is_changed("client-output-buffer-limit"));
+        assert_eq!(store.start_time_ms(), 5_000);
+
+        let o = serve(&["s", "--appendonly", "yes"]);
+        assert!(o
+            .new_store(1, [0, 0], 0)
+            .unwrap_err()
+            .contains("not supported"));
+    }
+
+    #[test]
+    fn timer_policy() {
+        let cases = [
+            (None, 1_000, MAX_TIMER_SLEEP_MS),
+            (Some(1_030), 1_000, 30),
+            (Some(5_000), 1_000, MAX_TIMER_SLEEP_MS),
+            (Some(900), 1_000, 1),
+            (Some(1_000), 1_000, 1),
+        ];
+        for (next, now, want) in cases {
+            assert_eq!(timer_sleep_ms(next, now), want, "{next:?} at {now}");
+        }
+    }
+
+    #[test]
+    fn timers_expire_keys_within_budget_and_route_timeouts() {
+        let now = 1_000_000;
+        let mut store = Store::new(StoreConfig {
+            max_expire_per_call: 2,
+            ..StoreConfig::default()
+        });
+        let mut s = Session::new(store.next_client_id(), SessionConfig::default());
+        s.handle_bytes(b"SET a 1 PX 10\r\nSET b 1 PX 10\r\nSET c 1 PX 10\r\n");
+        process_and_route(&mut s, &mut store, now, |_| panic!("no delivery"));
+        assert_eq!(
+            handle_timers(&mut store, now, |_| {}),
+            TimerNext::SleepMs(10)
+        );
+        assert_eq!(
+            handle_timers(&mut store, now + 10, |_| {}),
+            TimerNext::Again
+        );
+        assert_eq!(
+            handle_timers(&mut store, now + 10, |_| {}),
+            TimerNext::SleepMs(MAX_TIMER_SLEEP_MS)
+        );
+        assert_eq!(store.db(0).len(), 0);
+
+        // A BLPOP past its deadline is answered through the timer's deliveries.
+        let mut blocked = Session::new(store.next_client_id(), SessionConfig::default());
+        blocked.handle_bytes(b"BLPOP q 0.05\r\nPING\r\n");
+        process_and_route(&mut blocked, &mut store, now, |_| panic!("no delivery"));
+        assert!(blocked.is_blocked() && blocked.poll_transmit().is_empty());
+        let mut routed = Vec::new();
+        handle_timers(&mut store, now + 50, |d| routed.push(d));
+        assert_eq!(routed.len(), 1);
+        assert!(handle_delivery(&mut blocked, &routed[0].message, now + 50));
+        process_and_route(&mut blocked, &mut store, now + 50, |_| {
+            panic!("no delivery")
+        });
+        assert_eq!(blocked.poll_transmit(), b"*-1\r\n+PONG\r\n");
+    }
+
+    #[test]
+    fn a_push_wakes_the_blocked_session_elsewhere() {
+        let now = 1_000_000;
+        let mut store = Store::default();
+        let mut waiter = Session::new(store.next_client_id(), SessionConfig::default());
+        let mut pusher = Session::new(store.next_client_id(), SessionConfig::default());
+        waiter.handle_bytes(b"BLPOP q 0\r\nGET x\r\n");
+        process_and_route(&mut waiter, &mut store, now, |_| panic!("no delivery"));
+        pusher.handle_bytes(b"RPUSH q v\r\n");
+        let mut routed = Vec::new();
+        process_and_route(&mut pusher, &mut store, now, |d| routed.push(d));
+        assert_eq!(pusher.poll_transmit(), b":1\r\n");
+        assert_eq!(routed.len(), 1);
+        assert_eq!(routed[0].to, waiter.id());
+        assert!(handle_delivery(&mut waiter, &routed[0].message, now));
+        process_and_route(&mut waiter, &mut store, now, |_| panic!("no delivery"));
+        assert_eq!(
+            waiter.poll_transmit(),
+            b"*2\r\n$1\r\nq\r\n$1\r\nv\r\n$-1\r\n"
+        );
+    }
+
+    #[test]
+    fn connection_predicates() {
+        let mut store = Store::default();
+        let mut s = Session::new(store.next_client_id(), SessionConfig::default());
+        assert!(should_read(&s, Input::Open));
+        assert!(!should_read(&s, Input::Draining));
+        assert!(!is_finished(&s, Input::Open, false));
+        assert!(is_finished(&s, Input::Done, false));
+        s.handle_bytes(b"PING\r\nQUIT\r\n");
+        process_and_route(&mut s, &mut store, 0, |_| {});
+        assert!(!is_finished(&s, Input::Open, false), "replies to write");
+        let n = s.poll_transmit().len();
+        s.consume_transmit(n);
+        assert!(is_finished(&s, Input::Open, false));
+        assert!(!should_read(&s, Input::Open));
+    }
+}

@@ -1,0 +1,95 @@
+//! What redish's adapters ask of the operating system, whatever their runtime: the clock,
+//! random seeds, listening sockets as Redis makes them, socket options, and the process
+//! facts INFO reports. Blocking `std` calls only, no runtime: each adapter wraps the
+//! sockets in its own runtime's types.
+//!
+//! It holds no protocol or server logic (that is [`redish_core`], and its
+//! [`redish_core::server`] module for what servers share).
+//!
+//! ```no_run
+//! let listener = redish_host::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+//! let mut store = redish_core::Store::default();
+//! redish_host::process::init(store.process_info_mut());
+//! println!("{:?} at {}", listener.local_addr(), redish_host::now_ms());
+//! ```
+
+pub mod process;
+
+use std::hash::{BuildHasher, RandomState};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsFd;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch: the time redish-core is given.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Two random values for [`redish_core::server::ServerOptions::new_store`] (hash keys and
+/// the store's generator), different on every start.
+pub fn random_seeds() -> [u64; 2] {
+    let seeds = RandomState::new();
+    [
+        seeds.hash_one((SystemTime::now(), 1)),
+        seeds.hash_one((SystemTime::now(), 2)),
+    ]
+}
+
+/// A non-blocking listening socket as Redis makes one: address reuse, IPv6 sockets IPv6-only
+/// (so that `0.0.0.0` and `::` can both be bound on one port), backlog 511.
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket
+        .bind(&addr.into())
+        .map_err(|e| io::Error::new(e.kind(), format!("could not bind {addr}: {e}")))?;
+    socket.listen(511)?;
+    Ok(socket.into())
+}
+
+/// Binds every address of `ips` on `port`. With port 0 the first address gets a port from
+/// the OS and the others the same one. Returns the listeners and their addresses.
+pub fn listen_all(
+    ips: &[std::net::IpAddr],
+    port: u16,
+) -> io::Result<(Vec<TcpListener>, Vec<SocketAddr>)> {
+    if ips.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no address to bind",
+        ));
+    }
+    let mut port = port;
+    let mut listeners = Vec::with_capacity(ips.len());
+    let mut addrs = Vec::with_capacity(ips.len());
+    for &ip in ips {
+        let listener = listen(SocketAddr::new(ip, port))?;
+        let addr = listener.local_addr()?;
+        port = addr.port();
+        listeners.push(listener);
+        addrs.push(addr);
+    }
+    Ok((listeners, addrs))
+}
+
+/// An accepted connection's options: TCP_NODELAY (replies go out as soon as a batch is
+/// done), and keepalive probes as Redis's `tcp-keepalive` asks (0: none).
+pub fn configure_stream(stream: &impl AsFd, keepalive_s: u64) -> io::Result<()> {
+    let socket = socket2::SockRef::from(stream);
+    socket.set_tcp_nodelay(true)?;
+    if keepalive_s > 0 {
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(keepalive_s))
+            .with_interval(Duration::from_secs((keepalive_s / 3).max(1)));
+        socket.set_tcp_keepalive(&keepalive)?;
+    }
+    Ok(())
+}
