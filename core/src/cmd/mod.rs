@@ -424,7 +424,11 @@ pub(crate) fn resolve(name: &[u8]) -> Option<&'static Resolved> {
             .map(|spec| {
                 let meta = command::meta(spec.name);
                 let flag = |f: &str| meta.is_some_and(|m| m.flags.contains(&f));
-                let r = Resolved { spec, write: flag("write"), no_auth: flag("no_auth") };
+                let r = Resolved {
+                    spec,
+                    write: flag("write"),
+                    no_auth: flag("no_auth"),
+                };
                 (spec.name.as_bytes(), r)
             })
             .collect()

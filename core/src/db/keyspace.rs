@@ -119,7 +119,10 @@ impl Key {
         if key.len() <= Key::INLINE {
             let mut bytes = [0; Key::INLINE];
             bytes[..key.len()].copy_from_slice(key);
-            Key::Inline { len: key.len() as u8, bytes }
+            Key::Inline {
+                len: key.len() as u8,
+                bytes,
+            }
         } else {
             Key::Heap(key.into())
         }
@@ -385,7 +388,9 @@ impl Db {
     fn touch_watched_present_in(&mut self, other: &Db) {
         let w = &mut self.watches;
         for (key, clients) in &w.keys {
-            let here = self.table.find(self.hasher.hash_one(&**key), |e| *e.key == **key);
+            let here = self
+                .table
+                .find(self.hasher.hash_one(&**key), |e| *e.key == **key);
             let there = other.find(key);
             if here.is_some() || there.is_some() {
                 w.dirty.extend(clients.iter().copied());

@@ -14,14 +14,14 @@ mod store;
 pub mod types;
 
 pub use blocking::{Blocked, BlockedOp};
-pub use glob::glob_match;
-pub use keyspace::{Db, Value};
-pub use pubsub::{Message, PubSub};
 pub use clients::{ClientConn, ClientInfo, ClientType, Clients};
 pub use config::{
     Access, AppendFsync, Config, ConfigSetError, DebugCommand, MaxmemoryPolicy, OutputBufferLimit,
     Param, PARAMS,
 };
+pub use glob::glob_match;
+pub use keyspace::{Db, Value};
+pub use pubsub::{Message, PubSub};
 pub use server_state::{CmdStat, PersistenceInfo, ProcessInfo, Stats};
 pub use store::{Delivery, Effect, Store, StoreConfig};
 pub use types::TypeLimits;

@@ -35,8 +35,8 @@ mod types;
 mod write;
 
 pub use read::{load, load_into, RdbLoad, RdbReader, RdbSummary};
-pub use write::{to_vec, write};
 pub(crate) use write::value_len;
+pub use write::{to_vec, write};
 
 /// An AUX field: name and value (`redis-ver`, `7.0.15`).
 pub type AuxField = (Box<[u8]>, Box<[u8]>);
