@@ -39,4 +39,3 @@ pub mod client;
 pub mod server;
 
 mod connection;
-mod process_info;

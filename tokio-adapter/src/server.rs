@@ -30,7 +30,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use redish_core::db::ClientConn;
 use redish_core::db::Message;
@@ -41,10 +41,12 @@ use tokio::sync::{mpsc, Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::{connection, process_info};
+use redish_host::process as process_info;
+
+use crate::connection;
 
 /// The reply a client gets when the server already has `max_clients` connections.
-const MAX_CLIENTS_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
+use redish_core::server::MAX_CLIENTS_REPLY;
 
 /// The longest the timer task sleeps, so that a deadline set earlier than the one it sleeps
 /// towards (a key's expiry, a BLPOP timeout) is still met within this delay.
@@ -126,12 +128,7 @@ impl Shared {
     }
 }
 
-/// Milliseconds since the Unix epoch: the time redish-core is given.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+pub(crate) use redish_host::now_ms;
 
 /// A bound server, ready to [`run`](Server::run).
 pub struct Server {
@@ -155,7 +152,7 @@ impl Server {
         let mut addrs = Vec::with_capacity(config.bind.len());
         let mut port = config.port;
         for &ip in &config.bind {
-            let listener = listen(SocketAddr::new(ip, port))?;
+            let listener = TcpListener::from_std(redish_host::listen(SocketAddr::new(ip, port))?)?;
             let addr = listener.local_addr()?;
             port = addr.port();
             listeners.push(listener);
@@ -323,23 +320,6 @@ impl Server {
     }
 }
 
-/// A listening socket as Redis makes one: address reuse, IPv6 sockets IPv6-only (so that
-/// `0.0.0.0` and `::` can both be bound on one port), backlog 511.
-fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
-    socket.set_nonblocking(true)?;
-    socket
-        .bind(&addr.into())
-        .map_err(|e| io::Error::new(e.kind(), format!("could not bind {addr}: {e}")))?;
-    socket.listen(511)?;
-    TcpListener::from_std(socket.into())
-}
-
 /// The next connection on any of the listeners.
 async fn accept_any(listeners: &[TcpListener]) -> io::Result<(TcpStream, SocketAddr)> {
     std::future::poll_fn(|cx| {
@@ -374,8 +354,11 @@ async fn accept(
             shared.clients.fetch_add(1, Ordering::AcqRel);
             let id = state.store.next_client_id();
             let conn = ClientConn {
-                addr: redis_addr(peer),
-                laddr: stream.local_addr().map(redis_addr).unwrap_or_default(),
+                addr: redish_core::server::redis_addr(peer),
+                laddr: stream
+                    .local_addr()
+                    .map(redish_core::server::redis_addr)
+                    .unwrap_or_default(),
                 fd: i64::from(stream.as_raw_fd()),
                 unix_socket: false,
             };
@@ -389,7 +372,7 @@ async fn accept(
         tokio::spawn(reject(stream));
         return;
     };
-    if let Err(e) = configure(&stream, keepalive_s) {
+    if let Err(e) = redish_host::configure_stream(&stream, keepalive_s) {
         debug!(%peer, "socket options: {e}");
     }
     debug!(%peer, client = id, "accepted");
@@ -402,25 +385,6 @@ async fn accept(
         debug!(%peer, client = id, "closed");
         drop(guard);
     });
-}
-
-/// TCP_NODELAY (replies go out as soon as a batch is done), and keepalive probes as
-/// Redis's `tcp-keepalive` asks.
-fn configure(stream: &TcpStream, keepalive_s: u64) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    if keepalive_s > 0 {
-        let time = Duration::from_secs(keepalive_s);
-        let keepalive = socket2::TcpKeepalive::new()
-            .with_time(time)
-            .with_interval(Duration::from_secs((keepalive_s / 3).max(1)));
-        socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive)?;
-    }
-    Ok(())
-}
-
-/// An address as Redis writes it in CLIENT LIST: `ip:port`, IPv6 without brackets.
-fn redis_addr(addr: SocketAddr) -> String {
-    format!("{}:{}", addr.ip(), addr.port())
 }
 
 /// Counts a connection for `max_clients` and for the shutdown wait, until dropped.
