@@ -45,12 +45,7 @@ use redish_host::process as process_info;
 
 use crate::connection;
 
-/// The reply a client gets when the server already has `max_clients` connections.
-use redish_core::server::MAX_CLIENTS_REPLY;
-
-/// The longest the timer task sleeps, so that a deadline set earlier than the one it sleeps
-/// towards (a key's expiry, a BLPOP timeout) is still met within this delay.
-const MAX_TIMER_SLEEP: Duration = Duration::from_millis(100);
+use redish_core::server::{TimerNext, MAX_CLIENTS_REPLY};
 
 /// Settings of a [`Server`].
 #[derive(Debug, Clone)]
@@ -109,8 +104,6 @@ pub(crate) struct Shared {
     /// Cancelled when SHUTDOWN is called; only the accept loop waits on it.
     shutdown: CancellationToken,
     pub session_config: SessionConfig,
-    /// [`StoreConfig::max_expire_per_call`] of the store.
-    max_expire_per_call: usize,
     /// Connections being served, against `max_clients`.
     clients: AtomicUsize,
 }
@@ -166,7 +159,6 @@ impl Server {
             rng_seed: seeds.hash_one((SystemTime::now(), 2)),
             ..StoreConfig::default()
         };
-        let max_expire_per_call = store_config.max_expire_per_call;
         let mut store = Store::new(store_config);
         store.set_start_time(now_ms());
         // What CONFIG GET reports; redis-benchmark asks for `save` and `appendonly`.
@@ -231,7 +223,6 @@ impl Server {
             }),
             shutdown: CancellationToken::new(),
             session_config: config.session,
-            max_expire_per_call,
             clients: AtomicUsize::new(0),
         });
         Ok(Server {
@@ -437,32 +428,23 @@ async fn run_timers(shared: Arc<Shared>) {
             next_usage = Instant::now() + Duration::from_secs(1);
             process_info::Usage::read()
         });
-        let now = now_ms();
-        let (removed, next) = {
+        let next = {
             let mut guard = shared.lock().await;
             let State { store, conns } = &mut *guard;
             if let Some(usage) = usage {
                 usage.apply(store.process_info_mut());
             }
-            let due = store.poll_timeout().is_some_and(|t| t <= now);
-            let removed = if due { store.handle_timeout(now) } else { 0 };
-            // Timed-out BLPOPs and idle clients to close.
-            while let Some(delivery) = store.poll_delivery() {
+            // Expiry, timed-out BLPOPs and idle clients, by the policy both adapters share.
+            redish_core::server::handle_timers(store, now_ms(), |delivery| {
                 if let Some(tx) = conns.get(&delivery.to) {
                     let _ = tx.send(ConnMsg::Deliver(delivery.message));
                 }
-            }
-            (removed, store.poll_timeout())
+            })
         };
-        if removed >= shared.max_expire_per_call {
+        match next {
             // There may be more: go on after letting the connections have the lock.
-            tokio::task::yield_now().await;
-            continue;
+            TimerNext::Again => tokio::task::yield_now().await,
+            TimerNext::SleepMs(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
         }
-        let sleep = match next {
-            Some(at) => Duration::from_millis(at.saturating_sub(now_ms()).max(1)),
-            None => MAX_TIMER_SLEEP,
-        };
-        tokio::time::sleep(sleep.min(MAX_TIMER_SLEEP)).await;
     }
 }
