@@ -33,215 +33,17 @@
 // which `clippy.toml` forbids to core itself.
 #![allow(clippy::disallowed_methods)]
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod common;
+
+use std::time::Duration;
+
+use common::{encode, frame_len, now_ms, show, Conn, Redis};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use redish_core::{Session, SessionConfig, Store};
 
 // --- The real server --------------------------------------------------------------------
-
-/// A redis-server child on a private Unix socket; killed and cleaned up on drop.
-struct Redis {
-    child: Child,
-    dir: PathBuf,
-    socket: PathBuf,
-}
-
-impl Redis {
-    /// Starts a server, or returns `None` (after printing why) if there is none to start.
-    fn start() -> Option<Redis> {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let require = std::env::var("REDISH_REQUIRE_REDIS").is_ok_and(|v| v == "1");
-        let binary =
-            std::env::var("REDISH_REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_owned());
-        let dir = std::env::temp_dir().join(format!(
-            "redish-diff-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let socket = dir.join("redis.sock");
-        let spawned = Command::new(&binary)
-            .args(["--port", "0", "--unixsocket"])
-            .arg(&socket)
-            .args(["--save", "", "--appendonly", "no", "--dir"])
-            .arg(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let _ = std::fs::remove_dir_all(&dir);
-                assert!(
-                    !require,
-                    "REDISH_REQUIRE_REDIS=1 but {binary} was not found"
-                );
-                println!("SKIP: redis-server not found");
-                return None;
-            }
-            Err(e) => panic!("cannot start {binary}: {e}"),
-        };
-        let mut redis = Redis { child, dir, socket };
-        redis.wait_ready();
-        Some(redis)
-    }
-
-    /// Waits until the server answers PING with PONG. It accepts connections before it has
-    /// loaded its data (and answers `-LOADING` meanwhile), so a connection alone is not
-    /// enough; the wait is bounded.
-    fn wait_ready(&mut self) {
-        const READY_TIMEOUT: Duration = Duration::from_secs(20);
-        let deadline = Instant::now() + READY_TIMEOUT;
-        let mut last = String::from("no connection");
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("redis-server exited ({status}) before it was ready: {last}");
-            }
-            if let Some(mut conn) = self.try_connect() {
-                match conn.call_checked(&[b"PING".to_vec()]) {
-                    Some(reply) if reply == b"+PONG\r\n" => return,
-                    Some(reply) => last = String::from_utf8_lossy(&reply).into_owned(),
-                    None => last = "connection closed".to_owned(),
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server not ready within {READY_TIMEOUT:?}: {last}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn connect(&self) -> Conn {
-        self.try_connect().expect("connect to redis-server")
-    }
-
-    /// A new connection, or `None` if the server does not accept one.
-    fn try_connect(&self) -> Option<Conn> {
-        let stream = UnixStream::connect(&self.socket).ok()?;
-        // Every read is bounded: a reply that never comes fails the test instead of hanging.
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        Some(Conn {
-            stream,
-            buf: Vec::new(),
-        })
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A connection to the real server.
-struct Conn {
-    stream: UnixStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    /// Sends a command and reads one reply; `None` if the server closed the connection or
-    /// did not answer within the read timeout.
-    fn call_checked(&mut self, args: &[Vec<u8>]) -> Option<Vec<u8>> {
-        self.stream.write_all(&encode(args)).ok()?;
-        loop {
-            if let Some(n) = frame_len(&self.buf, 0) {
-                return Some(self.buf.drain(..n).collect());
-            }
-            let mut chunk = [0u8; 64 * 1024];
-            match self.stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return None,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-    }
-
-    fn call(&mut self, args: &[Vec<u8>]) -> Vec<u8> {
-        self.stream.write_all(&encode(args)).unwrap();
-        loop {
-            if let Some(n) = frame_len(&self.buf, 0) {
-                return self.buf.drain(..n).collect();
-            }
-            let mut chunk = [0u8; 64 * 1024];
-            let n = self
-                .stream
-                .read(&mut chunk)
-                .expect("reply from redis-server within the timeout");
-            assert!(n > 0, "redis-server closed the connection");
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-}
-
-fn encode(args: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-/// The length of the complete RESP2/RESP3 frame at `buf[at..]`, if it is all there. Written
-/// here rather than borrowed from redish, so the harness does not trust what it tests.
-fn frame_len(buf: &[u8], at: usize) -> Option<usize> {
-    let line_end = at + buf.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
-    let head = &buf[at + 1..line_end];
-    let after = line_end + 2;
-    let num = || -> i64 { std::str::from_utf8(head).unwrap().parse().unwrap() };
-    match buf[at] {
-        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Some(after - at),
-        b'$' | b'=' | b'!' => {
-            let n = num();
-            if n < 0 {
-                return Some(after - at);
-            }
-            let end = after + n as usize + 2;
-            (buf.len() >= end).then_some(end - at)
-        }
-        b'*' | b'~' | b'>' | b'%' | b'|' => {
-            let n = num();
-            let items = if matches!(buf[at], b'%' | b'|') {
-                n * 2
-            } else {
-                n
-            };
-            let mut pos = after;
-            for _ in 0..items.max(0) {
-                pos += frame_len(buf, pos)?;
-            }
-            if buf[at] == b'|' {
-                // An attribute annotates the frame that follows it.
-                pos += frame_len(buf, pos)?;
-            }
-            Some(pos - at)
-        }
-        other => panic!("not RESP: {:?}", other as char),
-    }
-}
-
-// --- The redish side --------------------------------------------------------------------
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 fn call_redish(store: &mut Store, session: &mut Session, args: &[Vec<u8>]) -> Vec<u8> {
     session.handle_bytes(&encode(args));
@@ -328,10 +130,6 @@ fn same_reply(args: &[Vec<u8>], queued: &[Vec<u8>], ours: &[u8], theirs: &[u8]) 
     false
 }
 
-fn show(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).replace("\r\n", "\\r\\n")
-}
-
 fn show_args(args: &[Vec<u8>]) -> String {
     args.iter()
         .map(|a| match a.is_empty() {
@@ -359,7 +157,7 @@ struct World {
 
 impl World {
     fn start() -> Option<World> {
-        let redis = Redis::start()?;
+        let redis = Redis::start(&[])?;
         let admin = redis.connect();
         Some(World {
             redis,
