@@ -7,7 +7,7 @@
 use bytes::Bytes;
 
 use super::long_double::LongDouble;
-use super::reply::{count_arg, scan_reply, Out, ScanOptions};
+use super::reply::{random_count, scan_reply, Out, ScanOptions};
 use super::{int_arg, parse_i64, Args, CmdError, Command};
 use crate::db::types::Hash;
 use crate::db::{Db, Value};
@@ -208,22 +208,7 @@ pub(crate) fn parse(args: &mut Args) -> Result<Command, CmdError> {
             }
         }
         "hrandfield" => {
-            let mut count = None;
-            let mut with_values = false;
-            if let Some(c) = args.next() {
-                let n = count_arg(&c)?;
-                match args.rest().as_slice() {
-                    [] => {}
-                    [w] if w.eq_ignore_ascii_case(b"WITHVALUES") => {
-                        with_values = true;
-                        if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
-                            return Err(CmdError::err("value is out of range"));
-                        }
-                    }
-                    _ => return Err(CmdError::Syntax),
-                }
-                count = Some(n);
-            }
+            let (count, with_values) = random_count(args, b"WITHVALUES")?;
             HashCmd::HRandField {
                 key,
                 count,

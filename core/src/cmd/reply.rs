@@ -479,3 +479,26 @@ pub(crate) fn count_arg(s: &[u8]) -> Result<i64, CmdError> {
     }
     Ok(n)
 }
+
+/// The `[count [WITHVALUES | WITHSCORES]]` tail of HRANDFIELD and ZRANDMEMBER, with Redis's
+/// checks: `with` doubles the reply, so its count must stay within half the range.
+pub(crate) fn random_count(
+    args: &mut super::Args,
+    with: &[u8],
+) -> Result<(Option<i64>, bool), CmdError> {
+    let Some(c) = args.next() else {
+        return Ok((None, false));
+    };
+    let n = count_arg(&c)?;
+    let with_values = match args.rest().as_slice() {
+        [] => false,
+        [w] if w.eq_ignore_ascii_case(with) => {
+            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
+                return Err(CmdError::err("value is out of range"));
+            }
+            true
+        }
+        _ => return Err(CmdError::Syntax),
+    };
+    Ok((Some(n), with_values))
+}

@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use super::blocking::{block, parse_timeout};
 use super::reply::{
-    count_arg, fmt_score, parse_f64, parse_range_f64, scan_reply, Out, ScanOptions,
+    fmt_score, parse_f64, parse_range_f64, random_count, scan_reply, Out, ScanOptions,
 };
 use super::{int_arg, parse_i64, Args, CmdError, Command};
 use crate::db::types::zset::{LexBound, LexRange, ScoreRange};
@@ -605,22 +605,7 @@ pub(crate) fn parse(args: &mut Args) -> Result<Command, CmdError> {
         "zintercard" => parse_setop(args, SetOp::Inter, false, true)?,
         "zrandmember" => {
             let key = args.required()?;
-            let mut count = None;
-            let mut with_scores = false;
-            if let Some(c) = args.next() {
-                let n = count_arg(&c)?;
-                match args.rest().as_slice() {
-                    [] => {}
-                    [w] if w.eq_ignore_ascii_case(b"WITHSCORES") => {
-                        with_scores = true;
-                        if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
-                            return Err(CmdError::err("value is out of range"));
-                        }
-                    }
-                    _ => return Err(CmdError::Syntax),
-                }
-                count = Some(n);
-            }
+            let (count, with_scores) = random_count(args, b"WITHSCORES")?;
             ZSetCmd::RandMember {
                 key,
                 count,
