@@ -16,6 +16,7 @@ use std::hash::BuildHasher;
 
 use bytes::Bytes;
 
+use super::snapshot::DbSnapshot;
 use super::types::{Hash, List, Set, ZSet};
 use super::{ClientId, Rng};
 
@@ -191,6 +192,9 @@ pub struct Db {
     /// Keys some client blocks on (BLPOP…) → how many clients, and the keys given a list or
     /// sorted set since the store last served them (see [`Db::take_ready_keys`]).
     blocking: Blocking,
+    /// The point-in-time view a running snapshot (BGSAVE, BGREWRITEAOF) keeps of this
+    /// database; `None` (and free) otherwise. See `db/snapshot.rs`.
+    snapshot: Option<Box<DbSnapshot>>,
 }
 
 #[derive(Debug, Default)]
@@ -221,6 +225,7 @@ impl Db {
             hits: 0,
             misses: 0,
             blocking: Blocking::default(),
+            snapshot: None,
         }
     }
 
@@ -234,8 +239,10 @@ impl Db {
             .map(|e| &**e)
     }
 
+    /// The entry of `key`, to change: a running snapshot copies it first.
     fn find_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let hash = self.hash(key);
+        self.before_change(hash, key);
         self.table
             .find_mut(hash, |e| *e.key == *key)
             .map(|e| &mut **e)
@@ -244,6 +251,7 @@ impl Db {
     /// Takes `key` out of the table and the scan index (not the expiry index).
     fn take(&mut self, key: &[u8]) -> Option<Box<Entry>> {
         let hash = self.hash(key);
+        self.before_change(hash, key);
         let entry = match self.table.find_entry(hash, |e| *e.key == *key) {
             Ok(occupied) => occupied.remove().0,
             Err(_) => return None,
@@ -368,6 +376,8 @@ impl Db {
     /// a client watching a key in either database is dirtied if the key exists on either
     /// side, and clients blocked on a key that now holds a list or sorted set are woken.
     pub(crate) fn swap_data(a: &mut Db, b: &mut Db) {
+        a.settle_snapshot(None);
+        b.settle_snapshot(None);
         a.touch_watched_present_in(b);
         b.touch_watched_present_in(a);
         std::mem::swap(&mut a.table, &mut b.table);
@@ -434,6 +444,7 @@ impl Db {
     /// past its time counts as expired first, as a lookup would have found it.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at_ms: Option<u64>, now_ms: u64) {
         let hash = self.hash(key);
+        self.before_change(hash, key);
         let hasher = &self.hasher;
         let mut replaced_expired = None;
         match self
@@ -625,7 +636,9 @@ impl Db {
                 w.dirty.extend(clients.iter().copied());
             }
         }
-        self.table = hashbrown::HashTable::new();
+        // A running snapshot takes what it has not copied yet: moved, not cloned.
+        let table = std::mem::take(&mut self.table);
+        self.settle_snapshot(Some(table));
         self.expiries.clear();
         self.scan_index = None;
         self.writes += 1;
@@ -804,6 +817,126 @@ impl Db {
             .as_mut()
             .map(std::mem::take)
             .unwrap_or_default()
+    }
+}
+
+/// The snapshot side of a database: see `db/snapshot.rs` for the design.
+impl Db {
+    /// Starts a point-in-time snapshot of this database and returns the hashes of its keys
+    /// (unsorted, possibly repeated), the order the snapshot visits them in once sorted.
+    /// Until visited, a key about to change is copied first ([`Db::before_change`]).
+    pub(crate) fn begin_snapshot(&mut self) -> Vec<u64> {
+        self.snapshot = Some(Box::default());
+        let hasher = &self.hasher;
+        self.table
+            .iter()
+            .map(|e| hasher.hash_one(&*e.key))
+            .collect()
+    }
+
+    /// True if no snapshot state is kept here (none running, or this database is done).
+    #[cfg(test)]
+    pub(crate) fn snapshot_is_idle(&self) -> bool {
+        self.snapshot.is_none()
+    }
+
+    /// Forgets the snapshot (finished or abandoned).
+    pub(crate) fn end_snapshot(&mut self) {
+        self.snapshot = None;
+    }
+
+    /// The choke point of every change to the table: while a snapshot runs and has not
+    /// visited `key` yet, it gets the key as it was first (or learns that the key is new).
+    #[inline]
+    fn before_change(&mut self, hash: u64, key: &[u8]) {
+        if let Some(snap) = &self.snapshot {
+            if snap.wants(hash) {
+                self.copy_for_snapshot(hash, key);
+            }
+        }
+    }
+
+    #[cold]
+    fn copy_for_snapshot(&mut self, hash: u64, key: &[u8]) {
+        let Some(snap) = &mut self.snapshot else {
+            return;
+        };
+        let found = self.table.find(hash, |e| *e.key == *key);
+        snap.settle(key, found.map(|e| (&*e.key, &e.value, e.expire_at_ms)));
+    }
+
+    /// Hands the snapshot every key it has not visited, before a change to the whole
+    /// table (FLUSHDB, SWAPDB). `table`: the table being dropped, whose entries are moved
+    /// rather than cloned; `None`: clone from the live table.
+    fn settle_snapshot(&mut self, table: Option<hashbrown::HashTable<Box<Entry>>>) {
+        let Some(snap) = &mut self.snapshot else {
+            return;
+        };
+        if !snap.done {
+            let hasher = &self.hasher;
+            match table {
+                Some(table) => {
+                    for e in table {
+                        let hash = hasher.hash_one(&*e.key);
+                        if snap.wants(hash) && !snap.is_settled(&e.key) {
+                            let Entry {
+                                key,
+                                value,
+                                expire_at_ms,
+                            } = *e;
+                            snap.copied.push((key.to_box(), value, expire_at_ms));
+                        }
+                    }
+                }
+                None => {
+                    for e in &self.table {
+                        let hash = hasher.hash_one(&*e.key);
+                        if snap.wants(hash) && !snap.is_settled(&e.key) {
+                            snap.copied
+                                .push((e.key.to_box(), e.value.clone(), e.expire_at_ms));
+                        }
+                    }
+                }
+            }
+            snap.finish();
+        }
+    }
+
+    /// One step of the snapshot of this database: moves what was copied before changes
+    /// into `out`, then clones the unsettled keys whose hash is in `hashes` (the next
+    /// slice of the sorted order) and moves the cursor to `next`, the first hash after the
+    /// slice (`None`: the end). Returns true once this database is complete.
+    pub(crate) fn snapshot_take(
+        &mut self,
+        hashes: &[u64],
+        next: Option<u64>,
+        out: &mut Vec<(Box<[u8]>, Value, Option<u64>)>,
+    ) -> bool {
+        let Some(snap) = &mut self.snapshot else {
+            return true;
+        };
+        out.append(&mut snap.copied);
+        if snap.done {
+            return true;
+        }
+        let hasher = &self.hasher;
+        for &h in hashes {
+            for e in self.table.iter_hash(h) {
+                if hasher.hash_one(&*e.key) == h && !snap.is_settled(&e.key) {
+                    out.push((e.key.to_box(), e.value.clone(), e.expire_at_ms));
+                }
+            }
+        }
+        match next {
+            Some(next) => {
+                snap.advance(next);
+                false
+            }
+            None => {
+                snap.finish();
+                true
+            }
+        }
     }
 }
 

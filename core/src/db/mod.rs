@@ -10,6 +10,7 @@ mod glob;
 mod keyspace;
 mod pubsub;
 mod server_state;
+mod snapshot;
 mod store;
 pub mod types;
 
@@ -23,6 +24,7 @@ pub use glob::glob_match;
 pub use keyspace::{Db, Value};
 pub use pubsub::{Message, PubSub};
 pub use server_state::{CmdStat, PersistenceInfo, ProcessInfo, Stats};
+pub use snapshot::{Snapshot, SnapshotEntry};
 pub use store::{Delivery, Effect, Store, StoreConfig};
 pub use types::TypeLimits;
 

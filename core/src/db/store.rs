@@ -89,7 +89,7 @@ impl Effect {
 /// file or a replica.
 #[derive(Debug)]
 pub struct Store {
-    dbs: Vec<Db>,
+    pub(crate) dbs: Vec<Db>,
     rng: Rng,
     effects: Option<VecDeque<Effect>>,
     /// Channel and pattern subscriptions of all connections.
@@ -103,6 +103,8 @@ pub struct Store {
     pub commands_processed: u64,
     /// Clients blocked on keys (BLPOP…); see `db/blocking.rs`.
     pub(crate) blocked: BlockedClients,
+    /// A snapshot (`db/snapshot.rs`) is running.
+    pub(crate) snapshot_running: bool,
 }
 
 impl Store {
@@ -124,6 +126,7 @@ impl Store {
             next_client_id: 1,
             commands_processed: 0,
             blocked: BlockedClients::default(),
+            snapshot_running: false,
         }
     }
 

@@ -492,16 +492,7 @@ pub fn rewrite_to<W: io::Write>(store: &Store, now_ms: u64, mut out: W) -> io::R
     let mut log = AofWriter::new();
     for (index, db) in store.dbs().iter().enumerate() {
         for (key, value, expire_at_ms) in db.entries(now_ms) {
-            match value {
-                Value::Str(s) => match expire_at_ms {
-                    Some(at) => {
-                        let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
-                        log.append(index, &[&b"SET"[..], key, &**s, b"PXAT", &at]);
-                    }
-                    None => log.append(index, &[&b"SET"[..], key, &**s]),
-                },
-                aggregate => rewrite_aggregate(&mut log, index, key, aggregate, expire_at_ms),
-            }
+            log.append_key(index, key, value, expire_at_ms);
             if log.buf.len() >= 64 * 1024 {
                 out.write_all(&log.take())?;
             }
@@ -509,6 +500,24 @@ pub fn rewrite_to<W: io::Write>(store: &Store, now_ms: u64, mut out: W) -> io::R
     }
     out.write_all(&log.take())?;
     out.flush()
+}
+
+impl AofWriter {
+    /// Appends the commands that rebuild one key (what [`rewrite_to`] writes per key): for
+    /// rewriting from a snapshot taken while clients run ([`crate::Store::snapshot_step`]).
+    /// The caller leaves out keys expired at the snapshot's time.
+    pub fn append_key(&mut self, db: usize, key: &[u8], value: &Value, expire_at_ms: Option<u64>) {
+        match value {
+            Value::Str(s) => match expire_at_ms {
+                Some(at) => {
+                    let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
+                    self.append(db, &[&b"SET"[..], key, &**s, b"PXAT", &at]);
+                }
+                None => self.append(db, &[&b"SET"[..], key, &**s]),
+            },
+            aggregate => rewrite_aggregate(self, db, key, aggregate, expire_at_ms),
+        }
+    }
 }
 
 /// Elements per command when rewriting an aggregate, as Redis's `AOF_REWRITE_ITEMS_PER_CMD`.

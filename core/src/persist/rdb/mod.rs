@@ -36,7 +36,7 @@ mod write;
 
 pub use read::{load, load_into, RdbLoad, RdbReader, RdbSummary};
 pub(crate) use write::value_len;
-pub use write::{to_vec, write};
+pub use write::{to_vec, write, RdbEncoder};
 
 /// An AUX field: name and value (`redis-ver`, `7.0.15`).
 pub type AuxField = (Box<[u8]>, Box<[u8]>);

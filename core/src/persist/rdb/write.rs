@@ -31,46 +31,24 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// written as 0: we do not account memory.
 ///
 /// `out` receives the file in chunks of about 64 KiB; give it a file (the adapter writes to a
-/// temporary file, fsyncs and renames, as Redis does) or a `Vec<u8>`.
-pub fn write<W: io::Write>(store: &Store, now_ms: u64, out: W) -> io::Result<()> {
-    let mut w = Writer {
-        out,
-        crc: 0,
-        buf: Vec::with_capacity(CHUNK_BYTES * 2),
-        lzf: Lzf::new(),
-    };
-    w.buf
-        .extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
-    w.aux(b"redis-ver", REDIS_VERSION.as_bytes());
-    w.aux(b"redis-bits", b"64");
-    w.aux(b"ctime", (now_ms / 1000).to_string().as_bytes());
-    w.aux(b"used-mem", b"0");
-    w.aux(b"aof-base", b"0");
+/// temporary file, fsyncs and renames, as Redis does) or a `Vec<u8>`. For a snapshot taken
+/// while clients run, feed an [`RdbEncoder`] from [`crate::Store::snapshot_step`] instead.
+pub fn write<W: io::Write>(store: &Store, now_ms: u64, mut out: W) -> io::Result<()> {
+    let mut w = RdbEncoder::new(now_ms);
     for (index, db) in store.dbs().iter().enumerate() {
         if db.is_empty() {
             continue;
         }
-        w.buf.push(opcode::SELECTDB);
-        put_len(&mut w.buf, index as u64);
-        w.buf.push(opcode::RESIZEDB);
-        put_len(&mut w.buf, db.len() as u64);
-        put_len(&mut w.buf, db.volatile_len() as u64);
+        w.select_db(index, db.len(), db.volatile_len());
         for (key, value, expire_at_ms) in db.entries(now_ms) {
-            if let Some(at) = expire_at_ms {
-                w.buf.push(opcode::EXPIRETIME_MS);
-                w.buf.extend_from_slice(&at.to_le_bytes());
-            }
-            w.entry(key, value);
-            if w.buf.len() >= CHUNK_BYTES {
-                w.flush()?;
+            w.entry(key, value, expire_at_ms);
+            if w.pending() >= CHUNK_BYTES {
+                out.write_all(w.take_chunk())?;
             }
         }
     }
-    w.buf.push(opcode::EOF);
-    w.flush()?;
-    let crc = w.crc;
-    w.out.write_all(&crc.to_le_bytes())?;
-    w.out.flush()
+    out.write_all(&w.finish())?;
+    out.flush()
 }
 
 /// [`write()`] into a new vector.
@@ -80,32 +58,119 @@ pub fn to_vec(store: &Store, now_ms: u64) -> Vec<u8> {
     out
 }
 
-struct Writer<W> {
-    out: W,
+/// An RDB file built piece by piece, for snapshots written while the store changes
+/// ([`crate::Store::snapshot_step`] hands out entries a few at a time, database by
+/// database): the same bytes [`write()`] produces for the same entries.
+///
+/// ```
+/// use redish_core::db::Value;
+/// use redish_core::persist::rdb::{self, RdbEncoder};
+///
+/// let mut enc = RdbEncoder::new(1_000);
+/// enc.select_db(0, 1, 0);
+/// enc.entry(b"k", &Value::str(b"v"), None);
+/// let mut file = enc.take_chunk().to_vec();
+/// file.extend(enc.finish());
+/// assert_eq!(rdb::load(&file, 1_000).unwrap().entries.len(), 1);
+/// ```
+pub struct RdbEncoder {
     crc: u64,
     buf: Vec<u8>,
+    /// Bytes of `buf` handed out by the last [`RdbEncoder::take_chunk`].
+    taken: usize,
     lzf: Lzf,
+    now_ms: u64,
+    db: Option<usize>,
 }
 
-impl<W: io::Write> Writer<W> {
-    fn flush(&mut self) -> io::Result<()> {
+impl RdbEncoder {
+    /// Starts a file standing for time `now_ms`: header and AUX fields.
+    pub fn new(now_ms: u64) -> RdbEncoder {
+        let mut w = RdbEncoder {
+            crc: 0,
+            buf: Vec::with_capacity(CHUNK_BYTES * 2),
+            taken: 0,
+            lzf: Lzf::new(),
+            now_ms,
+            db: None,
+        };
+        w.buf
+            .extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
+        w.aux(b"redis-ver", REDIS_VERSION.as_bytes());
+        w.aux(b"redis-bits", b"64");
+        w.aux(b"ctime", (now_ms / 1000).to_string().as_bytes());
+        w.aux(b"used-mem", b"0");
+        w.aux(b"aof-base", b"0");
+        w
+    }
+
+    /// Starts the entries of database `index`: SELECTDB, and RESIZEDB with its key counts
+    /// (a hint for the loader).
+    pub fn select_db(&mut self, index: usize, keys: usize, volatile_keys: usize) {
+        self.drop_taken();
+        self.buf.push(opcode::SELECTDB);
+        put_len(&mut self.buf, index as u64);
+        self.buf.push(opcode::RESIZEDB);
+        put_len(&mut self.buf, keys as u64);
+        put_len(&mut self.buf, volatile_keys as u64);
+        self.db = Some(index);
+    }
+
+    /// The database of the last [`RdbEncoder::select_db`].
+    pub fn current_db(&self) -> Option<usize> {
+        self.db
+    }
+
+    /// Adds one key of the current database, unless it expired at or before the file's
+    /// time.
+    pub fn entry(&mut self, key: &[u8], value: &Value, expire_at_ms: Option<u64>) {
+        if expire_at_ms.is_some_and(|at| at <= self.now_ms) {
+            return;
+        }
+        self.drop_taken();
+        if let Some(at) = expire_at_ms {
+            self.buf.push(opcode::EXPIRETIME_MS);
+            self.buf.extend_from_slice(&at.to_le_bytes());
+        }
+        let type_at = self.buf.len();
+        self.buf.push(TYPE_STRING);
+        put_string(&mut self.buf, key, Some(&mut self.lzf));
+        self.buf[type_at] = put_value(&mut self.buf, value, &mut self.lzf);
+    }
+
+    /// Bytes encoded and not yet taken.
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.taken
+    }
+
+    /// The bytes encoded since the last call, to write out.
+    pub fn take_chunk(&mut self) -> &[u8] {
+        self.drop_taken();
         self.crc = crc64::update(self.crc, &self.buf);
-        self.out.write_all(&self.buf)?;
-        self.buf.clear();
-        Ok(())
+        self.taken = self.buf.len();
+        &self.buf
+    }
+
+    /// Ends the file: the bytes not taken yet, EOF and the checksum.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.drop_taken();
+        self.buf.push(opcode::EOF);
+        let crc = crc64::update(self.crc, &self.buf);
+        self.buf.extend_from_slice(&crc.to_le_bytes());
+        self.buf
+    }
+
+    fn drop_taken(&mut self) {
+        if self.taken > 0 {
+            self.buf.clear();
+            self.taken = 0;
+        }
     }
 
     fn aux(&mut self, name: &[u8], value: &[u8]) {
         self.buf.push(opcode::AUX);
         put_string(&mut self.buf, name, None);
         put_string(&mut self.buf, value, None);
-    }
-
-    fn entry(&mut self, key: &[u8], value: &Value) {
-        let type_at = self.buf.len();
-        self.buf.push(TYPE_STRING);
-        put_string(&mut self.buf, key, Some(&mut self.lzf));
-        self.buf[type_at] = put_value(&mut self.buf, value, &mut self.lzf);
     }
 }
 
