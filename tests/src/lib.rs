@@ -65,15 +65,6 @@ impl TestServer {
         let (stop, thread): (Box<dyn FnOnce() + Send>, _) = match adapter {
             Adapter::Tokio => {
                 let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-                let config = tokio_adapter::server::ServerConfig {
-                    bind: options.bind,
-                    port: options.port,
-                    max_clients: options.max_clients,
-                    databases: options.databases,
-                    session: options.session,
-                    shutdown_timeout: options.shutdown_timeout,
-                    settings: options.settings,
-                };
                 let thread = std::thread::spawn(move || {
                     let runtime = tokio::runtime::Builder::new_multi_thread()
                         .worker_threads(2)
@@ -81,7 +72,7 @@ impl TestServer {
                         .build()
                         .expect("tokio runtime");
                     runtime.block_on(async move {
-                        let server = tokio_adapter::server::Server::bind(config)
+                        let server = tokio_adapter::server::Server::bind(options)
                             .await
                             .expect("bind");
                         addr_tx.send(server.local_addrs()[0]).expect("addr");

@@ -1,12 +1,13 @@
 //! One connection: the task that moves bytes between a socket and its [`Session`], and
-//! pub/sub messages between the session and the other connections.
+//! deliveries between the session and the rest of the server.
 //!
 //! The loop follows the order [`Session`] documents: read a batch into the session's own
-//! buffer; under the store lock, process it and route the pub/sub deliveries it made; write
-//! all the replies of the batch in one write; act on the session's events. While output is
-//! pending the task also waits for the socket to become writable, and it keeps receiving
-//! messages whether or not the client reads, so a subscriber that stops reading runs into
-//! the session's output limit and is disconnected instead of growing without bound.
+//! buffer; under the store lock, process it and route its deliveries
+//! ([`policy::process_and_route`]); write all the replies of the batch in one write; act on
+//! the session's events. While output is pending the task also waits for the socket to
+//! become writable, and it keeps receiving deliveries whether or not the client reads, so a
+//! subscriber that stops reading runs into the session's output limit and is disconnected
+//! instead of growing without bound.
 
 use std::future::{poll_fn, Future};
 use std::io;
@@ -15,39 +16,16 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use redish_core::db::Message;
+use redish_core::server::{self as policy, conn, Input};
 use redish_core::{ClientId, CloseReason, Event, Session};
+use redish_host::now_ms;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use crate::server::{linger, now_ms, ConnMsg, Shared, State};
-
-/// Room made in the read buffer when it runs low.
-const READ_CHUNK_BYTES: usize = 16 * 1024;
-/// Below this much free room, the read buffer grows before the next read.
-const MIN_READ_BYTES: usize = 4 * 1024;
-/// How long a closing connection may take to flush its last replies.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Input a blocked or sleeping session buffers before reading stops.
-const MAX_STALLED_INPUT_BYTES: usize = 1024 * 1024;
-/// Pub/sub messages taken from the channel before the next write.
-const MAX_MESSAGES_PER_WRITE: usize = 1024;
-/// On server shutdown, the most input still taken from the socket without waiting.
-const MAX_DRAIN_BYTES: usize = 16 * 1024 * 1024;
-
-/// Where reading from the client stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Input {
-    /// Reading as usual.
-    Open,
-    /// Shutting down: take what the socket already holds, without waiting for more.
-    Draining,
-    /// No more reading (end of stream, or shutdown drain over).
-    Done,
-}
+use crate::server::{linger, ConnMsg, Shared, State};
 
 /// What woke the connection task.
 enum Wake {
@@ -60,8 +38,8 @@ enum Wake {
     Timer,
 }
 
-/// Serves connection `id` until it closes. `rx` brings pub/sub messages from the other
-/// connections and the server's shutdown notice.
+/// Serves connection `id` until it closes. `rx` brings deliveries from the rest of the
+/// server and its shutdown notice.
 pub(crate) async fn serve(
     mut stream: TcpStream,
     id: ClientId,
@@ -112,7 +90,9 @@ pub(crate) async fn serve(
             on_event(id, event, shared);
         }
         if session.is_closing() && !deadline_armed {
-            deadline.as_mut().reset(Instant::now() + CLOSE_TIMEOUT);
+            deadline
+                .as_mut()
+                .reset(Instant::now() + conn::CLOSE_TIMEOUT);
             deadline_armed = true;
         }
 
@@ -124,21 +104,14 @@ pub(crate) async fn serve(
             }
         }
 
-        let output_pending = !session.poll_transmit().is_empty();
-        // A sleeping session (DEBUG SLEEP) still owes replies; a blocked one (BLPOP) whose
-        // client has gone is dropped, as Redis does.
-        let finished = (session.is_closing() || input == Input::Done)
-            && !output_pending
-            && !paused
-            && (session.is_closing() || wake_at_ms.is_none());
-        if finished {
+        if policy::is_finished(&session, input, paused) {
             break;
         }
         if input == Input::Draining && session.wants_read() {
             match read_now(&stream, session.read_buf()) {
                 Ok(n) if n > 0 => {
                     drained += n;
-                    if drained >= MAX_DRAIN_BYTES {
+                    if drained >= conn::MAX_DRAIN_BYTES {
                         input = Input::Done;
                     }
                     paused = process(&mut session, shared).await;
@@ -149,12 +122,8 @@ pub(crate) async fn serve(
             continue;
         }
 
-        // A session that executes nothing for now (blocked, sleeping) buffers what it is
-        // sent; past a bound, stop reading so the client is pushed back instead.
-        let stalled = session.is_blocked() || wake_at_ms.is_some();
-        let want_read = input == Input::Open
-            && session.wants_read()
-            && !(stalled && session.read_buf().len() >= MAX_STALLED_INPUT_BYTES);
+        let output_pending = !session.poll_transmit().is_empty();
+        let want_read = policy::should_read(&session, input);
         if want_read {
             reserve(session.read_buf());
         }
@@ -201,31 +170,32 @@ pub(crate) async fn serve(
                 let now = now_ms();
                 let mut next = Some(msg);
                 let mut taken = 0;
-                let mut unblocked = false;
+                let mut resume = false;
                 while let Some(msg) = next {
                     taken += 1;
                     match msg {
                         ConnMsg::Deliver(m) => {
-                            unblocked |= matches!(m, Message::Unblocked(_));
-                            session.handle_message(&m, now);
+                            resume |= policy::handle_delivery(&mut session, &m, now);
                         }
                         ConnMsg::Shutdown => {
                             if input == Input::Open {
                                 input = Input::Draining;
                             }
                             if !deadline_armed {
-                                deadline.as_mut().reset(Instant::now() + CLOSE_TIMEOUT);
+                                deadline
+                                    .as_mut()
+                                    .reset(Instant::now() + conn::CLOSE_TIMEOUT);
                                 deadline_armed = true;
                             }
                         }
                     }
-                    next = if taken < MAX_MESSAGES_PER_WRITE {
+                    next = if taken < conn::MAX_MESSAGES_PER_WRITE {
                         rx.try_recv().ok()
                     } else {
                         None
                     };
                 }
-                if unblocked {
+                if resume {
                     // The blocking command got its reply: run what was pipelined after it.
                     paused = process(&mut session, shared).await;
                 }
@@ -254,32 +224,12 @@ pub(crate) async fn serve(
     }
 }
 
-/// Executes what the session has buffered and routes the pub/sub messages it published, all
-/// under one lock. Returns true when processing stopped on too much pending output with
-/// input possibly left.
+/// Executes what the session has buffered and routes its deliveries, under one lock.
+/// Returns true when processing stopped on too much pending output.
 async fn process(session: &mut Session, shared: &Shared) -> bool {
     let mut guard = shared.lock().await;
-    let now = now_ms();
     let State { store, conns } = &mut *guard;
-    loop {
-        session.process(store, now);
-        let mut unblocked = false;
-        while let Some(delivery) = store.poll_delivery() {
-            if delivery.to == session.id() {
-                unblocked |= matches!(delivery.message, Message::Unblocked(_));
-                session.handle_message(&delivery.message, now);
-            } else if let Some(tx) = conns.get(&delivery.to) {
-                // A receiver only goes away with its connection, which leaves the store
-                // (subscriptions, blocked keys) first.
-                let _ = tx.send(ConnMsg::Deliver(delivery.message));
-            }
-        }
-        if !unblocked {
-            break;
-        }
-    }
-    drop(guard);
-    !session.is_closing() && !session.wants_read()
+    policy::process_and_route(session, store, now_ms(), |d| State::route(conns, d))
 }
 
 fn on_event(id: ClientId, event: Event, shared: &Shared) {
@@ -300,8 +250,8 @@ fn on_event(id: ClientId, event: Event, shared: &Shared) {
 /// Makes room for the next read. Reuses the buffer's own allocation once the commands read
 /// into it are done with.
 fn reserve(buf: &mut BytesMut) {
-    if buf.capacity() - buf.len() < MIN_READ_BYTES {
-        buf.reserve(READ_CHUNK_BYTES);
+    if buf.capacity() - buf.len() < conn::MIN_READ_BYTES {
+        buf.reserve(conn::READ_CHUNK_BYTES);
     }
 }
 
@@ -310,7 +260,7 @@ fn reserve(buf: &mut BytesMut) {
 /// socket become readable, so at shutdown it could drop requests that had already arrived.
 fn read_now(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
     use std::io::Read;
-    let mut chunk = [0u8; 16 * 1024];
+    let mut chunk = [0u8; conn::READ_CHUNK_BYTES];
     let n = (&*socket2::SockRef::from(stream)).read(&mut chunk)?;
     buf.extend_from_slice(&chunk[..n]);
     Ok(n)

@@ -14,10 +14,10 @@
 //!
 //! ```no_run
 //! use tokio_adapter::client::Client;
-//! use tokio_adapter::server::{Server, ServerConfig};
+//! use tokio_adapter::server::{Server, ServerOptions};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = Server::bind(ServerConfig { port: 0, ..ServerConfig::default() }).await?;
+//! let server = Server::bind(ServerOptions { port: 0, ..ServerOptions::default() }).await?;
 //! let addr = server.local_addrs()[0];
 //! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 //! let running = tokio::spawn(server.run(async move {

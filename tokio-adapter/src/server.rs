@@ -2,9 +2,13 @@
 //! clients, idle clients) and graceful shutdown.
 //!
 //! All connections share one [`Store`] behind one lock, together with the channel of every
-//! connection for pub/sub deliveries. A connection takes the lock once per batch of input
-//! (all the commands one read brought in), so each command runs atomically with respect to
-//! every other connection, as in Redis.
+//! connection for deliveries (pub/sub messages, replies of blocking commands, kills). A
+//! connection takes the lock once per batch of input (all the commands one read brought
+//! in), so each command runs atomically with respect to every other connection, as in Redis.
+//!
+//! What does not need Tokio (the store a server starts with, routing, the timer policy, the
+//! constants of a connection's life) is [`redish_core::server`], shared with the async-std
+//! adapter.
 //!
 //! The lock is Tokio's async mutex rather than `std`'s: the store is serial anyway, and a
 //! connection task waiting for it then frees its worker thread for other connections' socket
@@ -12,10 +16,10 @@
 //! cores this cut CPU per SET by about a fifth (SET -P 16: +5–8% requests per second).
 //!
 //! ```no_run
-//! use tokio_adapter::server::{Server, ServerConfig};
+//! use tokio_adapter::server::{Server, ServerOptions};
 //!
 //! # async fn run() -> std::io::Result<()> {
-//! let server = Server::bind(ServerConfig::default()).await?;
+//! let server = Server::bind(ServerOptions::default()).await?;
 //! println!("listening on {:?}", server.local_addrs());
 //! server.run(async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }
@@ -23,69 +27,34 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::hash::{BuildHasher, RandomState};
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use redish_core::db::ClientConn;
-use redish_core::db::Message;
-use redish_core::{ClientId, SessionConfig, Store, StoreConfig};
+use redish_core::db::{Delivery, Message};
+use redish_core::server::{self as policy, conn, TimerNext};
+use redish_core::{ClientId, SessionConfig, Store};
+use redish_host::now_ms;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use redish_host::process as process_info;
+pub use redish_core::server::ServerOptions;
+/// The former name of [`ServerOptions`], kept for existing callers.
+pub use redish_core::server::ServerOptions as ServerConfig;
 
 use crate::connection;
-
-use redish_core::server::{TimerNext, MAX_CLIENTS_REPLY};
-
-/// Settings of a [`Server`].
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// Addresses to listen on (Redis's `bind`), IPv4 or IPv6.
-    pub bind: Vec<IpAddr>,
-    /// Port to listen on; 0 lets the OS choose one (see [`Server::local_addrs`]).
-    pub port: u16,
-    /// Connections served at once; one more is told so and closed (Redis's `maxclients`).
-    pub max_clients: usize,
-    /// Number of databases (Redis's `databases`).
-    pub databases: usize,
-    /// Limits of every connection, pub/sub output limits included.
-    pub session: SessionConfig,
-    /// On shutdown, how long connections get to finish before the server stops anyway.
-    pub shutdown_timeout: Duration,
-    /// Further settings by Redis name, as in a configuration file (`timeout`, `requirepass`,
-    /// `enable-debug-command`…), applied after the fields above. Persistence (`appendonly
-    /// yes`, `save` points) is refused: this server does not write files.
-    pub settings: Vec<(String, String)>,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            bind: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
-            port: 6379,
-            max_clients: 10_000,
-            databases: 16,
-            session: SessionConfig::default(),
-            shutdown_timeout: Duration::from_secs(5),
-            settings: Vec::new(),
-        }
-    }
-}
 
 /// What a connection task receives from elsewhere in the server.
 #[derive(Debug)]
 pub(crate) enum ConnMsg {
-    /// A pub/sub message published by another connection.
+    /// A delivery from the store: a pub/sub message, a blocking command's reply, a kill.
     Deliver(Message),
     /// The server is shutting down: finish what was read, flush and close.
     Shutdown,
@@ -94,17 +63,27 @@ pub(crate) enum ConnMsg {
 /// Everything the store lock protects.
 pub(crate) struct State {
     pub store: Store,
-    /// Where to send a connection's pub/sub deliveries, for every live connection.
+    /// Where to send a connection's deliveries, for every live connection.
     pub conns: HashMap<ClientId, mpsc::UnboundedSender<ConnMsg>>,
 }
 
-/// State shared by the accept loop, the connections and the expiry task.
+impl State {
+    /// Sends a delivery to its connection. A receiver only goes away with its connection,
+    /// which leaves the store (subscriptions, blocked keys) first.
+    pub fn route(conns: &HashMap<ClientId, mpsc::UnboundedSender<ConnMsg>>, delivery: Delivery) {
+        if let Some(tx) = conns.get(&delivery.to) {
+            let _ = tx.send(ConnMsg::Deliver(delivery.message));
+        }
+    }
+}
+
+/// State shared by the accept loop, the connections and the timer task.
 pub(crate) struct Shared {
     state: Mutex<State>,
     /// Cancelled when SHUTDOWN is called; only the accept loop waits on it.
     shutdown: CancellationToken,
     pub session_config: SessionConfig,
-    /// Connections being served, against `max_clients`.
+    /// Connections being served, against `maxclients`.
     clients: AtomicUsize,
 }
 
@@ -121,115 +100,42 @@ impl Shared {
     }
 }
 
-pub(crate) use redish_host::now_ms;
-
 /// A bound server, ready to [`run`](Server::run).
 pub struct Server {
     listeners: Vec<TcpListener>,
     addrs: Vec<SocketAddr>,
     shared: Arc<Shared>,
-    config: ServerConfig,
+    options: ServerOptions,
 }
 
 impl Server {
-    /// Binds every address of `config.bind` on `config.port` and prepares the store. With
-    /// port 0 the first address gets a port from the OS and the others the same one.
-    pub async fn bind(config: ServerConfig) -> io::Result<Server> {
-        if config.bind.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "no address to bind",
-            ));
-        }
-        let mut listeners = Vec::with_capacity(config.bind.len());
-        let mut addrs = Vec::with_capacity(config.bind.len());
-        let mut port = config.port;
-        for &ip in &config.bind {
-            let listener = TcpListener::from_std(redish_host::listen(SocketAddr::new(ip, port))?)?;
-            let addr = listener.local_addr()?;
-            port = addr.port();
-            listeners.push(listener);
-            addrs.push(addr);
-        }
-
-        let seeds = RandomState::new();
-        let store_config = StoreConfig {
-            databases: config.databases,
-            hash_seed: seeds.hash_one((SystemTime::now(), 1)),
-            rng_seed: seeds.hash_one((SystemTime::now(), 2)),
-            ..StoreConfig::default()
-        };
-        let mut store = Store::new(store_config);
-        store.set_start_time(now_ms());
-        // What CONFIG GET reports; redis-benchmark asks for `save` and `appendonly`.
-        let settings = store.config_mut();
-        settings.port = port;
-        settings.bind = config
-            .bind
-            .iter()
-            .map(IpAddr::to_string)
-            .collect::<Vec<_>>()
-            .join(" ");
-        settings.maxclients = config.max_clients as u64;
-        settings.save = Vec::new();
-        settings.appendonly = false;
-        // Session limits other than the defaults become settings too, so that CONFIG GET
-        // tells the truth and the sessions apply them.
-        let defaults = SessionConfig::default();
-        let session = &config.session;
-        if session.limits.max_bulk_bytes != defaults.limits.max_bulk_bytes {
-            store.set_setting(
-                "proto-max-bulk-len",
-                session.limits.max_bulk_bytes.to_string(),
-            );
-        }
-        if (
-            session.pubsub_hard_limit_bytes,
-            session.pubsub_soft_limit_bytes,
-            session.pubsub_soft_limit_ms,
-        ) != (
-            defaults.pubsub_hard_limit_bytes,
-            defaults.pubsub_soft_limit_bytes,
-            defaults.pubsub_soft_limit_ms,
-        ) {
-            let limit = format!(
-                "pubsub {} {} {}",
-                session.pubsub_hard_limit_bytes,
-                session.pubsub_soft_limit_bytes,
-                session.pubsub_soft_limit_ms / 1000
-            );
-            store.set_setting("client-output-buffer-limit", limit);
-        }
-        for (name, value) in &config.settings {
-            store.config_mut().set(name, value).map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("setting {name} {value:?}: {e}"),
-                )
-            })?;
-        }
-        if store.config().appendonly || !store.config().save.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "persistence (appendonly yes, save points) is not supported by this server",
-            ));
-        }
-        process_info::init(store.process_info_mut());
-
+    /// Binds every address of `options.bind` on `options.port` (0: the OS chooses, see
+    /// [`Server::local_addrs`]) and prepares the store.
+    pub async fn bind(options: ServerOptions) -> io::Result<Server> {
+        let (std_listeners, addrs) = redish_host::listen_all(&options.bind, options.port)?;
+        let port = addrs[0].port();
+        let mut store = options
+            .new_store(port, redish_host::random_seeds(), now_ms())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        redish_host::process::init(store.process_info_mut());
+        let listeners = std_listeners
+            .into_iter()
+            .map(TcpListener::from_std)
+            .collect::<io::Result<_>>()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 store,
                 conns: HashMap::new(),
             }),
             shutdown: CancellationToken::new(),
-            session_config: config.session,
+            session_config: options.session,
             clients: AtomicUsize::new(0),
         });
         Ok(Server {
             listeners,
             addrs,
             shared,
-            config,
+            options,
         })
     }
 
@@ -240,13 +146,13 @@ impl Server {
 
     /// Serves until `shutdown` completes or a client calls SHUTDOWN, then stops gracefully:
     /// no new connections; each connection executes what it has already received, writes
-    /// its replies and closes, within [`ServerConfig::shutdown_timeout`].
+    /// its replies and closes, within [`ServerOptions::shutdown_timeout`].
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         let Server {
             listeners,
             addrs,
             shared,
-            config,
+            options,
         } = self;
         info!(
             "redish {} (Redis {} compatible) listening on {}",
@@ -282,7 +188,7 @@ impl Server {
                     // Typically out of file descriptors: back off rather than spin, and keep
                     // serving the connections we have.
                     warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tokio::time::sleep(conn::ACCEPT_BACKOFF).await;
                 }
             }
         }
@@ -295,7 +201,7 @@ impl Server {
                 let _ = tx.send(ConnMsg::Shutdown);
             }
         }
-        let timeout = config.shutdown_timeout;
+        let timeout = options.shutdown_timeout;
         if tokio::time::timeout(timeout, all_closed.recv())
             .await
             .is_err()
@@ -344,15 +250,8 @@ async fn accept(
         } else {
             shared.clients.fetch_add(1, Ordering::AcqRel);
             let id = state.store.next_client_id();
-            let conn = ClientConn {
-                addr: redish_core::server::redis_addr(peer),
-                laddr: stream
-                    .local_addr()
-                    .map(redish_core::server::redis_addr)
-                    .unwrap_or_default(),
-                fd: i64::from(stream.as_raw_fd()),
-                unix_socket: false,
-            };
+            let fd = i64::from(stream.as_raw_fd());
+            let conn = policy::client_conn(peer, stream.local_addr().ok(), fd);
             state.store.register_client(id, conn, now_ms());
             state.conns.insert(id, tx);
             Some((id, keepalive_s))
@@ -378,7 +277,7 @@ async fn accept(
     });
 }
 
-/// Counts a connection for `max_clients` and for the shutdown wait, until dropped.
+/// Counts a connection for `maxclients` and for the shutdown wait, until dropped.
 struct ConnGuard {
     shared: Arc<Shared>,
     _alive: mpsc::Sender<()>,
@@ -390,10 +289,10 @@ impl Drop for ConnGuard {
     }
 }
 
-/// Tells a client over `max_clients` why it is turned away, then closes.
+/// Tells a client over `maxclients` why it is turned away, then closes.
 async fn reject(mut stream: TcpStream) {
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        stream.write_all(MAX_CLIENTS_REPLY).await?;
+    let _ = tokio::time::timeout(conn::REJECT_TIMEOUT, async {
+        stream.write_all(policy::MAX_CLIENTS_REPLY).await?;
         stream.shutdown().await?;
         linger(&mut stream).await;
         io::Result::Ok(())
@@ -401,12 +300,11 @@ async fn reject(mut stream: TcpStream) {
     .await;
 }
 
-/// After our FIN, reads and discards until the peer closes too (or a short while passes).
-/// Closing a socket with unread input makes the kernel send a reset, which may destroy the
-/// last reply before the client has read it.
+/// After our FIN, reads and discards until the peer closes too, for at most
+/// [`conn::LINGER`] (see there why).
 pub(crate) async fn linger(stream: &mut TcpStream) {
     let mut scratch = [0u8; 4096];
-    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+    let _ = tokio::time::timeout(conn::LINGER, async {
         while let Ok(n) = stream.read(&mut scratch).await {
             if n == 0 {
                 break;
@@ -416,17 +314,14 @@ pub(crate) async fn linger(stream: &mut TcpStream) {
     .await;
 }
 
-/// The store's timers: active expiry (keys nobody reads again still go), blocked clients
-/// past their deadline (BLPOP … timeout), clients idle past `timeout`; and, once a second,
-/// the process figures INFO shows. Sleeps until the store's next deadline, at most
-/// [`MAX_TIMER_SLEEP`] so that deadlines set meanwhile are picked up; never spins on an idle
-/// server.
+/// The store's timers ([`policy::handle_timers`]: active expiry, blocked clients past their
+/// deadline, idle clients) and, once a second, the process figures INFO shows.
 async fn run_timers(shared: Arc<Shared>) {
     let mut next_usage = Instant::now();
     loop {
         let usage = (Instant::now() >= next_usage).then(|| {
             next_usage = Instant::now() + Duration::from_secs(1);
-            process_info::Usage::read()
+            redish_host::process::Usage::read()
         });
         let next = {
             let mut guard = shared.lock().await;
@@ -434,12 +329,7 @@ async fn run_timers(shared: Arc<Shared>) {
             if let Some(usage) = usage {
                 usage.apply(store.process_info_mut());
             }
-            // Expiry, timed-out BLPOPs and idle clients, by the policy both adapters share.
-            redish_core::server::handle_timers(store, now_ms(), |delivery| {
-                if let Some(tx) = conns.get(&delivery.to) {
-                    let _ = tx.send(ConnMsg::Deliver(delivery.message));
-                }
-            })
+            policy::handle_timers(store, now_ms(), |d| State::route(conns, d))
         };
         match next {
             // There may be more: go on after letting the connections have the lock.
