@@ -39,7 +39,8 @@ Options:
 
 Any other --name value... sets that Redis setting, as with redis-server: the values run up
 to the next --name and are joined by spaces (--save 900 1 300 10, --timeout 60,
---enable-debug-command local, --appendonly no).
+--enable-debug-command local, --appendonly yes, --appendfsync always, --dir /var/lib/redish).
+Unlike redis-server, there are no save points unless --save gives some.
 ";
 
 /// The reply a client gets when the server already has `maxclients` connections, before it
@@ -108,8 +109,8 @@ pub struct ServerOptions {
     /// On shutdown, how long connections get to finish before the server stops anyway.
     pub shutdown_timeout: Duration,
     /// Further settings by Redis name, as in a configuration file (`timeout`,
-    /// `requirepass`, `enable-debug-command`…), applied after the fields above.
-    /// Persistence (`appendonly yes`, `save` points) is refused: the servers write no files.
+    /// `requirepass`, `enable-debug-command`, `appendonly`, `save`, `dir`…), applied after
+    /// the fields above.
     pub settings: Vec<(String, String)>,
 }
 
@@ -246,7 +247,9 @@ impl ServerOptions {
 
     /// Writes these options into `store`'s settings, so that CONFIG GET tells the truth and
     /// sessions apply them: `port` as bound, `bind`, `maxclients`, session limits other than
-    /// the defaults, then [`ServerOptions::settings`]. Refuses persistence.
+    /// the defaults, then [`ServerOptions::settings`]. Unlike redis-server, there are no
+    /// `save` points unless asked for (`--save 3600 1 300 100`): a server started for a
+    /// test or a cache writes no file of its own accord.
     pub fn configure_store(&self, store: &mut Store, port: u16) -> Result<(), String> {
         let settings = store.config_mut();
         settings.port = port;
@@ -257,7 +260,6 @@ impl ServerOptions {
             .collect::<Vec<_>>()
             .join(" ");
         settings.maxclients = self.max_clients as u64;
-        // What CONFIG GET reports; redis-benchmark asks for `save` and `appendonly`.
         settings.save = Vec::new();
         settings.appendonly = false;
         let defaults = SessionConfig::default();
@@ -289,12 +291,6 @@ impl ServerOptions {
                 .config_mut()
                 .set(name, value)
                 .map_err(|e| format!("setting {name} {value:?}: {e}"))?;
-        }
-        if store.config().appendonly || !store.config().save.is_empty() {
-            return Err(
-                "persistence (appendonly yes, save points) is not supported by this server"
-                    .to_owned(),
-            );
         }
         Ok(())
     }
@@ -355,10 +351,10 @@ pub fn process_and_route(
 
 /// Hands a message routed from elsewhere to its session. Returns true when the session
 /// must now be processed ([`process_and_route`], under the store lock): it was blocked
-/// (BLPOP…) and this is its reply.
+/// (BLPOP…) and this is its reply, or CLIENT UNPAUSE ended the pause that held it.
 pub fn handle_delivery(session: &mut Session, message: &Message, now_ms: u64) -> bool {
     session.handle_message(message, now_ms);
-    matches!(message, Message::Unblocked(_))
+    matches!(message, Message::Unblocked(_) | Message::Resume)
 }
 
 /// What the server's timer does after [`handle_timers`].
@@ -538,11 +534,19 @@ mod tests {
         assert!(c.is_changed("client-output-buffer-limit"));
         assert_eq!(store.start_time_ms(), 5_000);
 
-        let o = serve(&["s", "--appendonly", "yes"]);
-        assert!(o
-            .new_store(1, [0, 0], 0)
-            .unwrap_err()
-            .contains("not supported"));
+        let o = serve(&[
+            "s",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "60",
+            "5",
+        ]);
+        let store = o.new_store(1, [0, 0], 0).unwrap();
+        assert!(store.config().appendonly);
+        assert_eq!(store.config().save, [(60, 5)]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::cmd::tx::{Exec, MultiState, Queued, WatchedKeys};
 pub use crate::cmd::ReplyMode;
 use crate::cmd::{self, CmdError, Command};
-use crate::db::{ClientId, Db, Message, Store, Value};
+use crate::db::{ClientId, Db, Message, PauseKind, Store, Value};
 use crate::resp::{
     encode, encode_array_len, Frame, Limits, Protocol, ProtocolError, RequestDecoder,
 };
@@ -96,6 +96,9 @@ pub(crate) struct ConnState {
     pub close_after_reply: bool,
     /// Blocked by BLPOP & co.: executes nothing until a [`Message::Unblocked`] arrives.
     pub blocked: bool,
+    /// A request CLIENT PAUSE holds back, and the pause's end when it was held: executes
+    /// nothing until the pause is over.
+    pub held: Option<(Vec<Bytes>, u64)>,
 }
 
 impl ConnState {
@@ -244,9 +247,11 @@ impl Ctx<'_> {
 ///   or the idle `timeout`): hand it to the session like any message; it closes with
 ///   [`CloseReason::Killed`]. Deliveries also appear after [`Store::handle_timeout`] (the
 ///   idle `timeout`), so drain them there too.
-/// - [`Session::poll_timeout`] is the end of a DEBUG SLEEP: arm a timer and call
-///   [`Session::process`] when it passes (the session meanwhile executes nothing; other
-///   connections go on).
+/// - [`Session::poll_timeout`] is the end of a DEBUG SLEEP, or of the CLIENT PAUSE that
+///   holds one of its commands back: arm a timer and call [`Session::process`] when it
+///   passes (the session meanwhile executes nothing; other connections go on). CLIENT
+///   UNPAUSE wakes the sessions it held with a [`crate::db::Message::Resume`] delivery: hand
+///   it over like any message, then call [`Session::process`] for that session.
 /// - Read the settings you enforce from [`Store::config`] (`maxclients`, `tcp-keepalive`):
 ///   CONFIG SET may change them at any time. The session itself follows
 ///   `proto-max-bulk-len` and the pub/sub `client-output-buffer-limit` once they are set in
@@ -304,6 +309,7 @@ impl Session {
                 sleep_until_ms: None,
                 close_after_reply: false,
                 blocked: false,
+                held: None,
             },
             decoder: RequestDecoder::new(config.limits),
             input: BytesMut::with_capacity(16 * 1024),
@@ -327,9 +333,11 @@ impl Session {
         s
     }
 
-    /// When a DEBUG SLEEP of this connection ends: call [`Session::process`] then.
+    /// When a DEBUG SLEEP of this connection ends, or the CLIENT PAUSE holding one of its
+    /// commands back: call [`Session::process`] then.
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.conn.sleep_until_ms
+        let held = self.conn.held.as_ref().map(|(_, end)| *end);
+        self.conn.sleep_until_ms.into_iter().chain(held).min()
     }
 
     /// The connection's id.
@@ -406,9 +414,16 @@ impl Session {
             encode(&Frame::OK, self.conn.proto, &mut self.output);
         }
         let mut ran = false;
+        if let Some((args, _)) = self.conn.held.take().filter(|_| !self.closing) {
+            // The request CLIENT PAUSE held goes first; held again if the pause goes on.
+            store.release_client(self.conn.id);
+            self.execute(args, store, now_ms);
+            ran = self.conn.held.is_none();
+        }
         while !self.closing
             && !self.conn.blocked
             && self.conn.sleep_until_ms.is_none()
+            && self.conn.held.is_none()
             && self.output.len() < self.config.max_pending_output_bytes
         {
             match self.decoder.decode(&mut self.input) {
@@ -473,6 +488,11 @@ impl Session {
         if let Some(name) = stat {
             self.conn.last_cmd = name;
         }
+        if let Some(end) = self.held_by_pause(&args, known, stat, store, now_ms) {
+            store.hold_client(self.conn.id);
+            self.conn.held = Some((args, end));
+            return;
+        }
         // Lookups by writing commands are not reads (Redis counts `lookupKeyRead` only).
         let db = self.conn.db;
         let reads = known
@@ -529,6 +549,45 @@ impl Session {
         }
     }
 
+    /// CLIENT PAUSE: the end of the pause if it holds `args` back. As in Redis, a request
+    /// refused before it would run (unknown command or subcommand, arity, NOAUTH, RESP2
+    /// subscriber context) is answered at once; then a pause holds everything (`ALL`) or
+    /// what writes or may replicate, EXEC of such a transaction included (`WRITE`).
+    fn held_by_pause(
+        &self,
+        args: &[Bytes],
+        known: Option<&'static cmd::CommandSpec>,
+        stat: Option<&'static str>,
+        store: &mut Store,
+        now_ms: u64,
+    ) -> Option<u64> {
+        if self.internal {
+            return None;
+        }
+        let (end, kind) = store.client_pause(now_ms)?;
+        let spec = cmd::check(known, args).ok()?;
+        if !self.conn.authenticated && !cmd::no_auth(spec.name) {
+            return None;
+        }
+        if self.conn.is_subscribed() && self.conn.proto == Protocol::Resp2 && !spec.pubsub_ok {
+            return None;
+        }
+        let name = cmd::checked_name(stat?, args)?;
+        let held = match kind {
+            PauseKind::All => true,
+            PauseKind::Write => {
+                cmd::may_replicate(name)
+                    || (name == "exec"
+                        && self.conn.multi.as_ref().is_some_and(|m| {
+                            m.queued
+                                .iter()
+                                .any(|q| q.stat.is_some_and(cmd::may_replicate))
+                        }))
+            }
+        };
+        held.then_some(end)
+    }
+
     fn execute_inner(
         &mut self,
         args: Vec<Bytes>,
@@ -545,7 +604,8 @@ impl Session {
                 return Err(CmdError::Other("NOAUTH Authentication required.".into()));
             }
             if self.conn.is_subscribed() && self.conn.proto == Protocol::Resp2 && !spec.pubsub_ok {
-                return Err(CmdError::NotInPubSubContext(spec.name));
+                // Redis names the subcommand: `pubsub|numpat`.
+                return Err(CmdError::NotInPubSubContext(stat.unwrap_or(spec.name)));
             }
             Ok(spec)
         });
@@ -677,6 +737,7 @@ impl Session {
     /// from the store.
     pub fn handle_close(&mut self, store: &mut Store) {
         store.take_blocked(self.conn.id);
+        store.release_client(self.conn.id);
         store.clients_mut().remove(self.conn.id);
         self.conn.multi = None;
         store.unwatch_all(self.conn.id, std::mem::take(&mut self.conn.watched));
@@ -739,7 +800,8 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Flow {
             ctx.reply(Frame::OK);
             return Flow::Close(CloseReason::Quit);
         }
-        Ok(Command::Shutdown(_)) => {
+        Ok(Command::Shutdown(c)) => {
+            ctx.store.persistence_mut().shutdown_save = c.save;
             ctx.events.push_back(Event::Shutdown);
             return Flow::Continue;
         }
@@ -828,12 +890,13 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Flow {
         Ok(Command::Move(c)) => c.apply(ctx),
         Ok(Command::Expire(c)) => c.apply(ctx),
         Ok(Command::Ttl(c)) => c.apply(ctx),
-        Ok(Command::Persist(c)) => c.apply(ctx),
+        Ok(Command::Save(c)) => c.apply(ctx),
         Ok(Command::Multi(c)) => c.apply(ctx),
         Ok(Command::Discard(c)) => c.apply(ctx),
         Ok(Command::Watch(c)) => c.apply(ctx),
         Ok(Command::Unwatch(c)) => c.apply(ctx),
         Ok(Command::Publish(c)) => c.apply(ctx),
+        Ok(Command::PubSub(c)) => c.apply(ctx),
         Ok(Command::DbSize(c)) => c.apply(ctx),
         Ok(Command::FlushDb(c)) => c.apply(ctx),
         Ok(Command::FlushAll(c)) => c.apply(ctx),
@@ -846,6 +909,7 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Flow {
         Ok(Command::Info(c)) => c.apply(ctx),
         Ok(Command::Time(c)) => c.apply(ctx),
         Ok(Command::LastSave(c)) => c.apply(ctx),
+        Ok(Command::Persist(c)) => c.apply(ctx),
         Ok(Command::SwapDb(c)) => c.apply(ctx),
         Ok(Command::Object(c)) => c.apply(ctx),
         Ok(Command::Function(c)) => c.apply(ctx),

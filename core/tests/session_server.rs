@@ -356,5 +356,9 @@ fn command_docs_has_the_shape_redis_cli_reads() {
     let n: usize = count[1..count.len() - 2].parse().unwrap();
     assert!(n > 50, "{n} commands");
     assert!(docs.starts_with(&format!("%{n}\r\n")), "{}", &docs[..40]);
-    assert!(docs.contains("$3\r\nget\r\n%4\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n"));
+    assert!(docs.contains("$3\r\nget\r\n%5\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n"));
+    // The argument tree redis-cli 7 builds its hints from.
+    assert!(docs.contains(
+        "$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n"
+    ));
 }

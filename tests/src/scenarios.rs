@@ -572,6 +572,40 @@ pub fn debug_sleep(addr: SocketAddr) {
     );
 }
 
+/// CLIENT PAUSE holds commands back, not refuses them: under WRITE the writes wait while
+/// reads go on, and CLIENT UNPAUSE lets them run at once; under ALL everything waits, the
+/// pausing connection's own commands too, and runs when the pause (100 ms) is over.
+pub fn client_pause(addr: SocketAddr) {
+    let mut admin = connect(addr);
+    let mut writer = Raw::connect(addr);
+    let () = q(&mut admin, &["CLIENT", "PAUSE", "20000", "WRITE"]);
+    let start = Instant::now();
+    writer.send(b"SET k v\r\nGET k\r\n");
+    wait_until(Duration::from_secs(5), "a held client", || {
+        info_field(&mut admin, "clients", "blocked_clients") == "1"
+    });
+    assert_eq!(q::<Option<String>>(&mut admin, &["GET", "k"]), None);
+    let () = q(&mut admin, &["CLIENT", "UNPAUSE"]);
+    writer.expect(b"+OK\r\n$1\r\nv\r\n");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(info_field(&mut admin, "clients", "blocked_clients"), "0");
+
+    let mut other = Raw::connect(addr);
+    let start = Instant::now();
+    writer.send(b"CLIENT PAUSE 100 ALL\r\nPING\r\n");
+    other.send(b"GET k\r\n");
+    writer.expect(b"+OK\r\n+PONG\r\n");
+    other.expect(b"$1\r\nv\r\n");
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(95), "{waited:?}");
+    assert!(waited < Duration::from_secs(3), "{waited:?}");
+    assert_eq!(q::<String>(&mut admin, &["PING"]), "PONG");
+}
+
 /// SHUTDOWN: the replies to what had arrived before it — on its own connection and on
 /// the others — are written, the connections close, and the server stops listening.
 pub fn shutdown(addr: SocketAddr) {

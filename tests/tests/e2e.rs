@@ -40,6 +40,7 @@ scenarios!(
     pubsub_fan_out,
     resp3,
     debug_sleep,
+    client_pause,
     shutdown,
     maxclients,
     malformed_input,

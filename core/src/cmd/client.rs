@@ -1,4 +1,7 @@
-//! CLIENT: ID, GETNAME, SETNAME, INFO, LIST, KILL, NO-EVICT, REPLY, HELP.
+//! CLIENT: ID, GETNAME, SETNAME, INFO, LIST, KILL, NO-EVICT, REPLY, PAUSE, UNPAUSE, HELP.
+//!
+//! CLIENT PAUSE only records the pause in the store (`db/pause.rs`); each session holds its
+//! own commands back while it lasts (`Session::process`), this one's included, as in Redis.
 //!
 //! CLIENT LIST and INFO read the client registry ([`crate::db::Clients`]), which each
 //! session brings up to date once per batch of commands and just before these run. CLIENT
@@ -12,7 +15,7 @@ use bytes::Bytes;
 
 use super::command::{help, subcommand};
 use super::{Args, CmdError};
-use crate::db::{ClientId, ClientType, Store};
+use crate::db::{ClientId, ClientType, PauseKind, Store};
 use crate::resp::{Frame, Protocol};
 use crate::session::{ConnState, Ctx};
 
@@ -48,6 +51,16 @@ pub enum Client {
     NoEvict(bool),
     /// `CLIENT REPLY ON|OFF|SKIP`.
     Reply(ReplyMode),
+    /// `CLIENT PAUSE timeout [WRITE|ALL]`: hold clients' commands (all, or those that
+    /// write) for `timeout` milliseconds.
+    Pause {
+        /// Milliseconds, not negative.
+        timeout_ms: i64,
+        /// What is held (`ALL` by default).
+        kind: PauseKind,
+    },
+    /// `CLIENT UNPAUSE`: end the pause; the held commands run.
+    Unpause,
     /// `CLIENT HELP`.
     Help,
 }
@@ -82,6 +95,7 @@ pub struct KillFilter {
 
 impl Client {
     pub(crate) fn parse(args: &mut Args) -> Result<Client, CmdError> {
+        let sub = args.peek().cloned().unwrap_or_default();
         let m = subcommand(args, "CLIENT")?;
         Ok(match m.name {
             "client|id" => Client::Id,
@@ -103,6 +117,8 @@ impl Client {
                 })
             }
             "client|list" => Client::List(parse_list(args.rest())?),
+            "client|unpause" => Client::Unpause,
+            "client|pause" => parse_pause(&sub, args.rest())?,
             _ => Client::Kill(parse_kill(args.rest())?),
         })
     }
@@ -149,6 +165,23 @@ impl Client {
                 Ok(text_reply(out, ctx.conn.proto))
             }
             Client::Kill(f) => kill(f, ctx),
+            Client::Pause { timeout_ms, kind } => {
+                // Redis adds the timeout to the time in a signed 64-bit integer; past its
+                // range the sum wraps to the past and pauses nothing.
+                let end_ms = match timeout_ms {
+                    0 => 0,
+                    t => i64::try_from(ctx.now_ms)
+                        .ok()
+                        .and_then(|now| now.checked_add(t))
+                        .map_or(0, |end| end as u64),
+                };
+                ctx.store.pause_clients(end_ms, kind, ctx.now_ms);
+                Ok(Frame::OK)
+            }
+            Client::Unpause => {
+                ctx.store.unpause_clients();
+                Ok(Frame::OK)
+            }
             Client::Help => Ok(help("CLIENT", HELP)),
         }
     }
@@ -193,6 +226,28 @@ fn parse_list(rest: Vec<Bytes>) -> Result<ListFilter, CmdError> {
             .map(ListFilter::Ids),
         _ => Err(CmdError::Syntax),
     }
+}
+
+/// `timeout [WRITE|ALL]`, checked in Redis's order: the count, the mode, then the timeout.
+fn parse_pause(sub: &[u8], rest: Vec<Bytes>) -> Result<Client, CmdError> {
+    let (timeout, kind) = match rest.as_slice() {
+        [t] => (t, PauseKind::All),
+        [t, mode] if mode.eq_ignore_ascii_case(b"write") => (t, PauseKind::Write),
+        [t, mode] if mode.eq_ignore_ascii_case(b"all") => (t, PauseKind::All),
+        [_, _] => return Err(CmdError::err("CLIENT PAUSE mode must be WRITE or ALL")),
+        _ => {
+            return Err(CmdError::err(format_args!(
+                "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+                String::from_utf8_lossy(sub)
+            )))
+        }
+    };
+    let timeout_ms = super::parse_i64(timeout)
+        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if timeout_ms < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    Ok(Client::Pause { timeout_ms, kind })
 }
 
 fn parse_kill(rest: Vec<Bytes>) -> Result<KillFilter, CmdError> {
@@ -297,7 +352,8 @@ pub(crate) fn sync(conn: &ConnState, store: &mut Store, output_bytes: usize, now
     c.psub = conn.patterns.len();
     c.multi = conn.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
     c.no_evict = conn.no_evict;
-    c.blocked = conn.blocked;
+    // Held by CLIENT PAUSE counts as blocked, as Redis's BLOCKED_POSTPONE (flag `b`).
+    c.blocked = conn.blocked || conn.held.is_some();
     c.dirty_cas = dirty;
     c.output_bytes = output_bytes;
     c.cmd = conn.last_cmd;

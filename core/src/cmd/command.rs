@@ -8,8 +8,11 @@
 //! commands the subcommands listed in [`SUBCOMMANDS`]. So a command added to the table
 //! shows up in COMMAND with Redis's metadata, with nothing else to write.
 //!
-//! COMMAND DOCS leaves out the argument lists and history Redis adds (they are long and
-//! only used for hints by redis-cli 7.2 and later, which shows none without them).
+//! COMMAND DOCS gives everything Redis 7.0 does, the history and the argument tree included
+//! (redis-cli 7 builds its argument hints from them), with the fields in Redis's order, so a
+//! command's entry is byte for byte Redis's. Only the order of entries in a map keyed by
+//! command name (all of COMMAND DOCS, a container's `subcommands`) differs: Redis lists
+//! those in the order of a hash table with a random seed.
 
 use bytes::Bytes;
 
@@ -53,6 +56,74 @@ pub struct KeySpec {
     pub find: Find,
 }
 
+/// The type of a command argument, as COMMAND DOCS names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgType {
+    /// `string`.
+    Str,
+    /// `integer`.
+    Int,
+    /// `double`.
+    Double,
+    /// `key`.
+    Key,
+    /// `pattern`.
+    Pattern,
+    /// `unix-time`.
+    UnixTime,
+    /// `pure-token`: the token alone.
+    PureToken,
+    /// `oneof`: one of the sub-arguments.
+    OneOf,
+    /// `block`: the sub-arguments in sequence.
+    Block,
+}
+
+impl ArgType {
+    /// The name COMMAND DOCS gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArgType::Str => "string",
+            ArgType::Int => "integer",
+            ArgType::Double => "double",
+            ArgType::Key => "key",
+            ArgType::Pattern => "pattern",
+            ArgType::UnixTime => "unix-time",
+            ArgType::PureToken => "pure-token",
+            ArgType::OneOf => "oneof",
+            ArgType::Block => "block",
+        }
+    }
+}
+
+/// [`Arg::flags`]: the argument may be left out.
+pub const ARG_OPTIONAL: u8 = 1;
+/// [`Arg::flags`]: the argument may be repeated.
+pub const ARG_MULTIPLE: u8 = 2;
+/// [`Arg::flags`]: the argument is repeated with its token each time.
+pub const ARG_MULTIPLE_TOKEN: u8 = 4;
+
+/// One argument of a command, as COMMAND DOCS describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arg {
+    /// Its name (`key`, `condition`, …).
+    pub name: &'static str,
+    /// Its type.
+    pub kind: ArgType,
+    /// The key specification it is a key of, or -1.
+    pub key_spec_index: i32,
+    /// The word that introduces it (`EX`), or empty.
+    pub token: &'static str,
+    /// The Redis version that added it, or empty.
+    pub since: &'static str,
+    /// The Redis version that deprecated it, or empty.
+    pub deprecated_since: &'static str,
+    /// [`ARG_OPTIONAL`], [`ARG_MULTIPLE`], [`ARG_MULTIPLE_TOKEN`].
+    pub flags: u8,
+    /// The sub-arguments of a [`ArgType::OneOf`] or [`ArgType::Block`].
+    pub args: &'static [Arg],
+}
+
 /// What Redis reports about one command or subcommand (`client|list`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommandMeta {
@@ -88,6 +159,10 @@ pub struct CommandMeta {
     pub deprecated_since: &'static str,
     /// What replaces it, or empty.
     pub replaced_by: &'static str,
+    /// Changes by version: `(version, what changed)`.
+    pub history: &'static [(&'static str, &'static str)],
+    /// Its arguments after the name(s).
+    pub args: &'static [Arg],
 }
 
 /// The subcommands we serve, per container command. Their arity and error names come from
@@ -96,7 +171,8 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     (
         "client",
         &[
-            "getname", "help", "id", "info", "kill", "list", "no-evict", "reply", "setname",
+            "getname", "help", "id", "info", "kill", "list", "no-evict", "pause", "reply",
+            "setname", "unpause",
         ],
     ),
     (
@@ -116,6 +192,17 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     (
         "object",
         &["encoding", "freq", "help", "idletime", "refcount"],
+    ),
+    (
+        "pubsub",
+        &[
+            "channels",
+            "help",
+            "numpat",
+            "numsub",
+            "shardchannels",
+            "shardnumsub",
+        ],
     ),
 ];
 
@@ -175,6 +262,22 @@ pub(crate) fn stat_name(spec: &CommandSpec, args: &[Bytes]) -> Option<&'static s
         String::from_utf8_lossy(sub).to_ascii_lowercase()
     );
     meta(&full).map(|m| m.name)
+}
+
+/// `name` (from [`stat_name`]) if the request gets past Redis's arity check of its
+/// subcommand; `None` if it is refused there, before CLIENT PAUSE could hold it.
+pub(crate) fn checked_name(name: &'static str, args: &[Bytes]) -> Option<&'static str> {
+    let arity = meta(name)?.arity;
+    let n = args.len() as i32;
+    ((arity > 0 && n == arity) || (arity <= 0 && n >= -arity)).then_some(name)
+}
+
+/// True if CLIENT PAUSE WRITE holds the command or subcommand `name`: it writes (flag
+/// `write`) or may replicate something (Redis's `may_replicate` flag, which COMMAND INFO
+/// does not show: PUBLISH, SPUBLISH, PFCOUNT and the scripts).
+pub(crate) fn may_replicate(name: &str) -> bool {
+    const MAY_REPLICATE: &[&str] = &["publish", "spublish", "pfcount", "eval", "evalsha", "fcall"];
+    MAY_REPLICATE.contains(&name) || meta(name).is_some_and(|m| m.flags.contains(&"write"))
 }
 
 /// True for commands that write (flag `write`): their key lookups are not reads for INFO's
@@ -482,6 +585,8 @@ fn info_frame(spec: &CommandSpec, m: Option<&CommandMeta>) -> Frame {
             doc_flags: &[],
             deprecated_since: "",
             replaced_by: "",
+            history: &[],
+            args: &[],
         };
         return meta_info(&bare, Vec::new());
     };
@@ -494,13 +599,16 @@ fn info_frame(spec: &CommandSpec, m: Option<&CommandMeta>) -> Frame {
     meta_info(m, subs)
 }
 
+/// One COMMAND DOCS entry, fields in Redis's order (`addReplyCommandDocs`).
 fn docs_map(m: &CommandMeta) -> Vec<(Frame, Frame)> {
     let mut pairs = vec![
         kv("summary", Frame::bulk(m.summary)),
         kv("since", Frame::bulk(m.since)),
         kv("group", Frame::bulk(m.group)),
-        kv("complexity", Frame::bulk(m.complexity)),
     ];
+    if !m.complexity.is_empty() {
+        pairs.push(kv("complexity", Frame::bulk(m.complexity)));
+    }
     if !m.doc_flags.is_empty() {
         pairs.push(kv("doc_flags", simple_set(m.doc_flags)));
     }
@@ -510,7 +618,64 @@ fn docs_map(m: &CommandMeta) -> Vec<(Frame, Frame)> {
     if !m.replaced_by.is_empty() {
         pairs.push(kv("replaced_by", Frame::bulk(m.replaced_by)));
     }
+    if !m.history.is_empty() {
+        let history = m
+            .history
+            .iter()
+            .map(|(version, what)| Frame::Array(vec![Frame::bulk(version), Frame::bulk(what)]))
+            .collect();
+        pairs.push(kv("history", Frame::Set(history)));
+    }
+    if !m.args.is_empty() {
+        pairs.push(kv("arguments", args_frame(m.args)));
+    }
     pairs
+}
+
+/// An argument list, fields in Redis's order (`addReplyCommandArgList`).
+fn args_frame(args: &[Arg]) -> Frame {
+    Frame::Array(
+        args.iter()
+            .map(|a| {
+                let mut pairs = vec![
+                    kv("name", Frame::bulk(a.name)),
+                    kv("type", Frame::bulk(a.kind.as_str())),
+                ];
+                if a.key_spec_index >= 0 {
+                    pairs.push(kv(
+                        "key_spec_index",
+                        Frame::Integer(a.key_spec_index.into()),
+                    ));
+                }
+                if !a.token.is_empty() {
+                    pairs.push(kv("token", Frame::bulk(a.token)));
+                }
+                if !a.since.is_empty() {
+                    pairs.push(kv("since", Frame::bulk(a.since)));
+                }
+                if !a.deprecated_since.is_empty() {
+                    pairs.push(kv("deprecated_since", Frame::bulk(a.deprecated_since)));
+                }
+                if a.flags != 0 {
+                    let names = [
+                        (ARG_OPTIONAL, "optional"),
+                        (ARG_MULTIPLE, "multiple"),
+                        (ARG_MULTIPLE_TOKEN, "multiple_token"),
+                    ];
+                    let flags: Vec<&str> = names
+                        .iter()
+                        .filter(|(bit, _)| a.flags & bit != 0)
+                        .map(|(_, name)| *name)
+                        .collect();
+                    pairs.push(kv("flags", simple_set(&flags)));
+                }
+                if matches!(a.kind, ArgType::OneOf | ArgType::Block) {
+                    pairs.push(kv("arguments", args_frame(a.args)));
+                }
+                Frame::Map(pairs)
+            })
+            .collect(),
+    )
 }
 
 /// One COMMAND DOCS entry: name → map.

@@ -281,7 +281,10 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
                 "aof_rewrite_in_progress",
                 s(if p.aof_rewrite_in_progress { "1" } else { "0" }),
             );
-            add("aof_rewrite_scheduled", s("0"));
+            add(
+                "aof_rewrite_scheduled",
+                s(if p.aof_rewrite_scheduled { "1" } else { "0" }),
+            );
             add("aof_last_rewrite_time_sec", s("-1"));
             add("aof_current_rewrite_time_sec", s("-1"));
             add("aof_last_bgrewrite_status", ok(p.aof_last_bgrewrite_ok));

@@ -19,6 +19,7 @@ mod keys;
 mod list;
 pub(crate) mod long_double;
 mod object;
+mod persist;
 mod pubsub;
 pub(crate) mod reply;
 mod server;
@@ -32,7 +33,7 @@ use bytes::Bytes;
 pub(crate) use client::sync as client_sync;
 pub use client::{Client, KillFilter, ListFilter, ReplyMode};
 pub use command::CommandCmd;
-pub(crate) use command::{is_write, no_auth, stat_name};
+pub(crate) use command::{checked_name, is_write, may_replicate, no_auth, stat_name};
 pub use config::ConfigCmd;
 pub use connection::{Auth, Echo, Hello, Ping, ReadOnly, Reset, Select};
 pub use debug::Debug;
@@ -45,7 +46,8 @@ pub use keys::{
 };
 pub use list::ListCmd;
 pub use object::Object;
-pub use pubsub::{PSubscribe, PUnsubscribe, Publish, Subscribe, Unsubscribe};
+pub use persist::PersistCmd;
+pub use pubsub::{PSubscribe, PUnsubscribe, PubSubCmd, Publish, Subscribe, Unsubscribe};
 pub use server::{DbSize, FlushAll, FlushDb, Function, LastSave, Shutdown, SwapDb, Time};
 pub use set::{SetCmd, SetOpKind};
 pub use string::{
@@ -104,6 +106,7 @@ pub enum Command {
     Unsubscribe(Unsubscribe),
     PSubscribe(PSubscribe),
     PUnsubscribe(PUnsubscribe),
+    PubSub(PubSubCmd),
     DbSize(DbSize),
     FlushDb(FlushDb),
     FlushAll(FlushAll),
@@ -121,6 +124,8 @@ pub enum Command {
     Debug(Debug),
     Function(Function),
     Shutdown(Shutdown),
+    /// SAVE, BGSAVE, BGREWRITEAOF.
+    Save(PersistCmd),
     /// The hash commands (HSET, HGET, …).
     Hash(HashCmd),
     /// The list commands (LPUSH, BLPOP, …).
@@ -269,6 +274,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         .map(Command::PSubscribe)),
     spec!("punsubscribe", -1, true, |a| PUnsubscribe::parse(a)
         .map(Command::PUnsubscribe)),
+    spec!("pubsub", -2, false, |a| PubSubCmd::parse(a)
+        .map(Command::PubSub)),
     spec!("dbsize", 1, false, |_| Ok(Command::DbSize(DbSize))),
     spec!("flushdb", -1, false, |a| FlushDb::parse(a)
         .map(Command::FlushDb)),
@@ -296,6 +303,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         .map(Command::Function)),
     spec!("shutdown", -1, false, |a| Shutdown::parse(a)
         .map(Command::Shutdown)),
+    spec!("save", 1, false, |_| Ok(Command::Save(PersistCmd::Save))),
+    spec!("bgsave", -1, false, |a| PersistCmd::parse_bgsave(a)
+        .map(Command::Save)),
+    spec!("bgrewriteaof", 1, false, |_| Ok(Command::Save(
+        PersistCmd::BgRewriteAof
+    ))),
     // Hashes (cmd/hash.rs).
     spec!("hset", -4, false, hash::parse),
     spec!("hsetnx", 4, false, hash::parse),
@@ -494,6 +507,7 @@ impl Command {
             Command::Unsubscribe(_) => "unsubscribe",
             Command::PSubscribe(_) => "psubscribe",
             Command::PUnsubscribe(_) => "punsubscribe",
+            Command::PubSub(_) => "pubsub",
             Command::DbSize(_) => "dbsize",
             Command::FlushDb(_) => "flushdb",
             Command::FlushAll(_) => "flushall",
@@ -511,6 +525,7 @@ impl Command {
             Command::Debug(_) => "debug",
             Command::Function(_) => "function",
             Command::Shutdown(_) => "shutdown",
+            Command::Save(c) => c.name(),
             Command::Hash(c) => c.name(),
             Command::List(c) => c.name(),
             Command::Sets(c) => c.name(),
@@ -574,6 +589,11 @@ impl Args {
     /// How many arguments are left.
     pub fn remaining(&self) -> usize {
         self.iter.len()
+    }
+
+    /// The next argument, left in place.
+    pub fn peek(&self) -> Option<&Bytes> {
+        self.iter.as_slice().first()
     }
 
     /// All remaining arguments.

@@ -60,9 +60,13 @@ impl FlushAll {
 }
 
 /// `SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE]` — asks the adapter to stop the server
-/// gracefully. There is no persistence yet, so the save options change nothing.
+/// gracefully; it saves first when asked to, or when save points are configured and
+/// NOSAVE was not given ([`crate::db::PersistenceInfo::shutdown_save`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shutdown;
+pub struct Shutdown {
+    /// `Some(true)`: SAVE, `Some(false)`: NOSAVE, `None`: neither.
+    pub save: Option<bool>,
+}
 
 impl Shutdown {
     pub(crate) fn parse(args: &mut Args) -> Result<Shutdown, CmdError> {
@@ -83,7 +87,9 @@ impl Shutdown {
         if abort {
             return Err(CmdError::err("No shutdown in progress."));
         }
-        Ok(Shutdown)
+        Ok(Shutdown {
+            save: (save || nosave).then_some(save),
+        })
     }
 }
 

@@ -179,6 +179,13 @@ pub struct Config {
     pub appendfilename: String,
     /// `appenddirname` (immutable): the AOF directory.
     pub appenddirname: String,
+    /// `auto-aof-rewrite-percentage`: rewrite the AOF when it grew by this much since the
+    /// last rewrite (0: never automatically).
+    pub auto_aof_rewrite_percentage: u64,
+    /// `auto-aof-rewrite-min-size`: bytes below which the AOF is not rewritten automatically.
+    pub auto_aof_rewrite_min_size: u64,
+    /// `aof-load-truncated`: start with a torn last record dropped (yes) or refuse (no).
+    pub aof_load_truncated: bool,
     /// `maxmemory`: bytes; 0 is no limit. Reported; redish does not evict.
     pub maxmemory: u64,
     /// `maxmemory-policy`.
@@ -245,6 +252,9 @@ impl Default for Config {
             dbfilename: "dump.rdb".to_owned(),
             appendfilename: "appendonly.aof".to_owned(),
             appenddirname: "appendonlydir".to_owned(),
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 * 1024 * 1024,
+            aof_load_truncated: true,
             maxmemory: 0,
             maxmemory_policy: MaxmemoryPolicy::NoEviction,
             maxmemory_samples: 5,
@@ -679,6 +689,27 @@ pub static PARAMS: &[Param] = &[
         Immutable,
         |c| c.appenddirname.clone(),
         |c, v| { c.appenddirname = text(v) }
+    ),
+    param!(
+        "auto-aof-rewrite-percentage",
+        None,
+        Mutable,
+        |c| c.auto_aof_rewrite_percentage.to_string(),
+        |c, v| { c.auto_aof_rewrite_percentage = int_in(v, 0, INT_MAX)? as u64 }
+    ),
+    param!(
+        "auto-aof-rewrite-min-size",
+        None,
+        Mutable,
+        |c| c.auto_aof_rewrite_min_size.to_string(),
+        |c, v| { c.auto_aof_rewrite_min_size = memory_in(v, 0, LONG_MAX)? as u64 }
+    ),
+    param!(
+        "aof-load-truncated",
+        None,
+        Mutable,
+        |c| if c.aof_load_truncated { "yes" } else { "no" }.to_owned(),
+        |c, v| c.aof_load_truncated = yes_no(v)?
     ),
     param!(
         "maxmemory",

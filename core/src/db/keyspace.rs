@@ -16,7 +16,7 @@ use std::hash::BuildHasher;
 
 use bytes::Bytes;
 
-use super::snapshot::DbSnapshot;
+use super::snapshot::{CopiedEntry, DbSnapshot};
 use super::types::{Hash, List, Set, ZSet};
 use super::{ClientId, Rng};
 
@@ -195,6 +195,8 @@ pub struct Db {
     /// The point-in-time view a running snapshot (BGSAVE, BGREWRITEAOF) keeps of this
     /// database; `None` (and free) otherwise. See `db/snapshot.rs`.
     snapshot: Option<Box<DbSnapshot>>,
+    /// CLIENT PAUSE lasts: keys past their time read as gone but stay (`db/pause.rs`).
+    expiry_paused: bool,
 }
 
 #[derive(Debug, Default)]
@@ -226,6 +228,7 @@ impl Db {
             misses: 0,
             blocking: Blocking::default(),
             snapshot: None,
+            expiry_paused: false,
         }
     }
 
@@ -333,6 +336,9 @@ impl Db {
                 expire_at_ms: Some(at),
                 ..
             }) if *at <= now_ms => {
+                if self.expiry_paused {
+                    return false;
+                }
                 let at = *at;
                 if let Some(e) = self.take(key) {
                     let slot = (at, e.key.to_box());
@@ -343,6 +349,12 @@ impl Db {
             }
             Some(_) => true,
         }
+    }
+
+    /// While on (CLIENT PAUSE), keys past their time read as gone but are not removed, so
+    /// the dataset stays as it is, as in Redis.
+    pub(crate) fn set_expiry_paused(&mut self, on: bool) {
+        self.expiry_paused = on;
     }
 
     /// True if `key` is stored but past its expiry, not yet collected. Changes nothing.
@@ -727,7 +739,9 @@ impl Db {
         }
         for &h in &hashes {
             for e in self.table.iter_hash(h) {
-                if self.hash(&e.key) == h {
+                // Past their time and still here: expiry is paused (CLIENT PAUSE).
+                let live = e.expire_at_ms.map_or(true, |at| at > now_ms);
+                if live && self.hash(&e.key) == h {
                     f(&e.key, &e.value);
                 }
             }
@@ -742,6 +756,9 @@ impl Db {
     /// after a few misses (a table left sparse by deletions) it walks from a random slot to
     /// the next full one, so the time stays bounded by the table's size.
     pub fn random_key(&mut self, now_ms: u64, rng: &mut Rng) -> Option<Bytes> {
+        // While expiry is paused a key past its time stays: with only such keys the search
+        // would never end, so as Redis, after 100 of them, one is returned anyway.
+        let mut tries_left = 100;
         loop {
             if self.table.is_empty() {
                 return None;
@@ -760,6 +777,12 @@ impl Db {
             let e = self.table.get_bucket(slot).expect("found full above");
             if e.expire_at_ms.is_some_and(|at| at <= now_ms) {
                 let key = e.key.clone();
+                if self.expiry_paused && self.expiries.len() == self.table.len() {
+                    tries_left -= 1;
+                    if tries_left == 0 {
+                        return Some(Bytes::copy_from_slice(&key));
+                    }
+                }
                 self.check_alive(&key, now_ms);
                 continue;
             }
@@ -910,7 +933,7 @@ impl Db {
         &mut self,
         hashes: &[u64],
         next: Option<u64>,
-        out: &mut Vec<(Box<[u8]>, Value, Option<u64>)>,
+        out: &mut Vec<CopiedEntry>,
     ) -> bool {
         let Some(snap) = &mut self.snapshot else {
             return true;

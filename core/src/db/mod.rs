@@ -8,6 +8,7 @@ mod clients;
 mod config;
 mod glob;
 mod keyspace;
+mod pause;
 mod pubsub;
 mod server_state;
 mod snapshot;
@@ -22,9 +23,10 @@ pub use config::{
 };
 pub use glob::glob_match;
 pub use keyspace::{Db, Value};
+pub use pause::PauseKind;
 pub use pubsub::{Message, PubSub};
 pub use server_state::{CmdStat, PersistenceInfo, ProcessInfo, Stats};
-pub use snapshot::{Snapshot, SnapshotEntry};
+pub use snapshot::{Snapshot, SnapshotEntry, SnapshotStep};
 pub use store::{Delivery, Effect, Store, StoreConfig};
 pub use types::TypeLimits;
 

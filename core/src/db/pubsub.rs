@@ -35,6 +35,10 @@ pub enum Message {
     /// the session appends them and resumes executing its input (call
     /// [`crate::Session::process`] after handing it over).
     Unblocked(Bytes),
+    /// CLIENT UNPAUSE ended the pause that held a command of this connection back: call
+    /// [`crate::Session::process`] so it runs now. (A pause that runs out wakes the session
+    /// through its own [`crate::Session::poll_timeout`] instead.)
+    Resume,
 }
 
 impl Message {
@@ -71,7 +75,7 @@ impl Message {
                 channel,
                 payload,
             } => pattern.as_ref().map_or(0, |p| p.len()) + channel.len() + payload.len(),
-            Message::Kill => 0,
+            Message::Kill | Message::Resume => 0,
             Message::Unblocked(reply) => reply.len(),
         }
     }
@@ -181,6 +185,11 @@ impl PubSub {
             }
         }
         n
+    }
+
+    /// The channels with at least one subscriber, in no particular order (PUBSUB CHANNELS).
+    pub fn channels(&self) -> impl Iterator<Item = &Bytes> + '_ {
+        self.channels.keys()
     }
 
     /// Channels with at least one subscriber.

@@ -76,6 +76,14 @@ pub struct PersistenceInfo {
     pub aof_rewrites: u64,
     /// A dataset is being loaded.
     pub loading: bool,
+    /// BGSAVE SCHEDULE (or BGSAVE in MULTI) asked for a save while another job ran: start
+    /// one when it ends.
+    pub bgsave_scheduled: bool,
+    /// BGREWRITEAOF asked while a save ran: start the rewrite when it ends.
+    pub aof_rewrite_scheduled: bool,
+    /// What SHUTDOWN asked about saving: `Some(true)` SAVE, `Some(false)` NOSAVE, `None`
+    /// neither (save if save points are configured, as Redis does).
+    pub shutdown_save: Option<bool>,
 }
 
 impl Default for PersistenceInfo {
@@ -91,6 +99,9 @@ impl Default for PersistenceInfo {
             aof_last_write_ok: true,
             aof_rewrites: 0,
             loading: false,
+            bgsave_scheduled: false,
+            aof_rewrite_scheduled: false,
+            shutdown_save: None,
         }
     }
 }
@@ -326,6 +337,19 @@ impl Store {
         p.writes_at_last_save = writes;
         p.rdb_saves += 1;
         p.last_bgsave_ok = true;
+    }
+
+    /// True when a `save` point is due: for some point (seconds, changes), at least
+    /// `changes` writes since the last save and `seconds` since it (or since the start).
+    pub fn save_point_due(&self, now_ms: u64) -> bool {
+        let changes = self
+            .writes()
+            .saturating_sub(self.server.persistence.writes_at_last_save);
+        let elapsed_s = (now_ms / 1000).saturating_sub(self.last_save_unix_s());
+        self.config()
+            .save
+            .iter()
+            .any(|&(seconds, min_changes)| changes >= min_changes && elapsed_s >= seconds)
     }
 
     /// LASTSAVE: the last save's time, or the start time before any.

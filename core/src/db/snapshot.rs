@@ -22,7 +22,7 @@
 //! serialises the entries off the lock, leaving out keys expired at the snapshot's time.
 //!
 //! ```
-//! use redish_core::db::{SnapshotEntry, Value};
+//! use redish_core::db::{SnapshotStep, Value};
 //! use redish_core::Store;
 //!
 //! let now = 1_000;
@@ -33,7 +33,7 @@
 //! store.db(0).insert(b"b", Value::str(b"new"), None, now);
 //! snap.prepare();
 //! let mut out = Vec::new();
-//! while !store.snapshot_step(&mut snap, 100, &mut out) {}
+//! while store.snapshot_step(&mut snap, 100, &mut out) == SnapshotStep::More {}
 //! assert_eq!(out.len(), 1);
 //! assert_eq!((&*out[0].key, &out[0].value), (&b"a"[..], &Value::str(b"old")));
 //! ```
@@ -41,6 +41,9 @@
 use std::collections::HashSet;
 
 use super::{Store, Value};
+
+/// A key as a snapshot holds it: key, value, expiry.
+pub(crate) type CopiedEntry = (Box<[u8]>, Value, Option<u64>);
 
 /// The state a running snapshot keeps in one database.
 #[derive(Debug, Default)]
@@ -52,7 +55,7 @@ pub(crate) struct DbSnapshot {
     /// Keys the snapshot took before the cursor reached them, or knows to be new.
     settled: HashSet<Box<[u8]>, foldhash::fast::RandomState>,
     /// Copies taken before changes, not yet handed out by a step.
-    pub(crate) copied: Vec<(Box<[u8]>, Value, Option<u64>)>,
+    pub(crate) copied: Vec<CopiedEntry>,
 }
 
 impl DbSnapshot {
@@ -88,6 +91,18 @@ impl DbSnapshot {
     }
 }
 
+/// What [`Store::snapshot_step`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotStep {
+    /// Entries were handed out; call again.
+    More,
+    /// The snapshot is complete: every key was handed out.
+    Done,
+    /// The snapshot was abandoned ([`Store::end_snapshot`]) before it was complete: what
+    /// was handed out is not the whole dataset and must not be used as if it were.
+    Abandoned,
+}
+
 /// One key of a snapshot, as it was when the snapshot began.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotEntry {
@@ -106,6 +121,8 @@ pub struct SnapshotEntry {
 /// whoever writes the snapshot; see the module docs.
 #[derive(Debug)]
 pub struct Snapshot {
+    /// Which of the store's snapshots this is ([`Store::begin_snapshot`] counts them).
+    id: u64,
     now_ms: u64,
     dbs: Vec<DbOrder>,
     /// The database being visited.
@@ -157,6 +174,7 @@ impl Store {
             return None;
         }
         self.snapshot_running = true;
+        self.snapshot_id += 1;
         let dbs = self
             .dbs
             .iter_mut()
@@ -168,6 +186,7 @@ impl Store {
             })
             .collect();
         Some(Snapshot {
+            id: self.snapshot_id,
             now_ms,
             dbs,
             current: 0,
@@ -182,20 +201,23 @@ impl Store {
     }
 
     /// Appends the next entries of `snap` to `out`: the copies taken before changes, and
-    /// about `max_keys` keys in visiting order. Returns true when the snapshot is complete
-    /// (it is then over: the store keeps nothing more for it).
+    /// about `max_keys` keys in visiting order. Once it returns [`SnapshotStep::Done`] the
+    /// snapshot is over: the store keeps nothing more for it.
     pub fn snapshot_step(
         &mut self,
         snap: &mut Snapshot,
         max_keys: usize,
         out: &mut Vec<SnapshotEntry>,
-    ) -> bool {
+    ) -> SnapshotStep {
+        if !self.snapshot_running || snap.id != self.snapshot_id {
+            return SnapshotStep::Abandoned;
+        }
         snap.prepare();
         let mut budget = max_keys.max(1);
         let mut raw = Vec::new();
         while let Some(order) = snap.dbs.get_mut(snap.current) {
             if budget == 0 {
-                return false;
+                return SnapshotStep::More;
             }
             let index = snap.current;
             let end = (order.pos + budget).min(order.hashes.len());
@@ -214,13 +236,13 @@ impl Store {
                     }),
             );
             if !complete {
-                return false;
+                return SnapshotStep::More;
             }
             self.dbs[index].end_snapshot();
             snap.current += 1;
         }
         self.end_snapshot();
-        true
+        SnapshotStep::Done
     }
 
     /// Abandons the running snapshot, if any (its writer failed or was cancelled).
@@ -316,7 +338,8 @@ mod tests {
                         }
                     }
                 }
-                if store.snapshot_step(&mut snap, 1 + rng.below(40), &mut out) {
+                if store.snapshot_step(&mut snap, 1 + rng.below(40), &mut out) == SnapshotStep::Done
+                {
                     break;
                 }
             }
@@ -337,11 +360,26 @@ mod tests {
         store.db(0).insert(b"a", s("1"), None, now);
         let mut snap = store.begin_snapshot(now).unwrap();
         let mut out = Vec::new();
-        assert!(store.snapshot_step(&mut snap, 10, &mut out));
+        assert_eq!(
+            store.snapshot_step(&mut snap, 10, &mut out),
+            SnapshotStep::Done
+        );
         assert_eq!(out.len(), 1);
         store.db(0).insert(b"a", s("2"), None, now);
         store.db(0).insert(b"b", s("2"), None, now);
         assert!(store.dbs()[0].snapshot_is_idle());
         assert!(store.begin_snapshot(now).is_some(), "a new one may start");
+        assert_eq!(
+            store.snapshot_step(&mut snap, 10, &mut out),
+            SnapshotStep::Abandoned,
+            "the old one is stale"
+        );
+        store.end_snapshot();
+        let mut snap = store.begin_snapshot(now).unwrap();
+        store.end_snapshot();
+        assert_eq!(
+            store.snapshot_step(&mut snap, 10, &mut out),
+            SnapshotStep::Abandoned
+        );
     }
 }

@@ -105,6 +105,12 @@ pub struct Store {
     pub(crate) blocked: BlockedClients,
     /// A snapshot (`db/snapshot.rs`) is running.
     pub(crate) snapshot_running: bool,
+    /// CLIENT PAUSE (see `db/pause.rs`).
+    pub(crate) pause: super::pause::ClientPause,
+    /// Snapshots begun since start: tells a stale [`super::Snapshot`] from the running one.
+    pub(crate) snapshot_id: u64,
+    /// The adapter's file operations (SAVE, BGSAVE, BGREWRITEAOF), when it has any.
+    disk: Option<Box<dyn crate::persist::Disk>>,
 }
 
 impl Store {
@@ -127,6 +133,9 @@ impl Store {
             commands_processed: 0,
             blocked: BlockedClients::default(),
             snapshot_running: false,
+            pause: Default::default(),
+            snapshot_id: 0,
+            disk: None,
         }
     }
 
@@ -217,7 +226,9 @@ impl Store {
         let keys = self
             .active_expire()
             .then(|| self.dbs.iter().filter_map(Db::poll_timeout).min())
-            .flatten();
+            .flatten()
+            // Keys do not expire while CLIENT PAUSE lasts.
+            .map(|at| self.pause.end_ms().map_or(at, |end| at.max(end)));
         [keys, self.client_timeout(), self.blocked.next_deadline()]
             .into_iter()
             .flatten()
@@ -233,7 +244,8 @@ impl Store {
     pub fn handle_timeout(&mut self, now_ms: u64) -> usize {
         self.handle_client_timeout(now_ms);
         self.handle_blocked_timeout(now_ms);
-        if !self.active_expire() {
+        // While CLIENT PAUSE lasts the keyspace stays as it is, as in Redis.
+        if !self.active_expire() || self.client_pause(now_ms).is_some() {
             return 0;
         }
         let mut budget = self.config.max_expire_per_call;
@@ -284,6 +296,17 @@ impl Store {
     }
 
     // --- Effects log ---------------------------------------------------------------------
+
+    /// Installs (or with `None` removes) the adapter's file operations, which SAVE, BGSAVE
+    /// and BGREWRITEAOF use. Without them those commands reply with an error.
+    pub fn set_disk(&mut self, disk: Option<Box<dyn crate::persist::Disk>>) {
+        self.disk = disk;
+    }
+
+    /// Takes the adapter's file operations out of the store (to call them with the store).
+    pub fn take_disk(&mut self) -> Option<Box<dyn crate::persist::Disk>> {
+        self.disk.take()
+    }
 
     /// Turns the effects log on or off. Turning it off drops what was not polled.
     pub fn set_effects_log(&mut self, on: bool) {

@@ -44,6 +44,27 @@
 //! ```
 
 pub mod aof;
+
+use crate::Store;
+
+/// What the adapter does with files when a command asks for it: core never opens one. The
+/// adapter installs its implementation with [`Store::set_disk`]; SAVE, BGSAVE and
+/// BGREWRITEAOF call it (under the store lock, like every command) after checking what
+/// Redis checks, and reply with its error as `-ERR <text>`.
+///
+/// A background job reports its progress in [`crate::db::PersistenceInfo`]
+/// (`bgsave_in_progress`, `aof_rewrite_in_progress`, …), which the commands read; it takes
+/// its point-in-time view with [`Store::begin_snapshot`].
+pub trait Disk: Send + std::fmt::Debug {
+    /// SAVE: writes the RDB file of `store` as it is, before returning. Redis's SAVE blocks
+    /// the server too.
+    fn save(&mut self, store: &mut Store, now_ms: u64) -> Result<(), String>;
+    /// BGSAVE: starts writing the RDB file of `store` as it is now, in the background.
+    fn bgsave(&mut self, store: &mut Store, now_ms: u64) -> Result<(), String>;
+    /// BGREWRITEAOF: starts rewriting the append-only file from `store` as it is now, in
+    /// the background, keeping the writes made meanwhile.
+    fn rewrite_aof(&mut self, store: &mut Store, now_ms: u64) -> Result<(), String>;
+}
 mod crc64;
 mod lzf;
 pub mod rdb;

@@ -15,7 +15,8 @@ pub struct Hash(Enc);
 #[derive(Clone)]
 enum Enc {
     Pack(Pack),
-    Table(Table<Pair>),
+    /// Boxed so that the compact encoding, which most hashes keep, stays 32 bytes.
+    Table(Box<Table<Pair>>),
 }
 
 impl std::fmt::Debug for Hash {
@@ -176,7 +177,7 @@ impl Hash {
                     t.insert_new((f.into(), v.into()));
                 }
             }
-            self.0 = Enc::Table(t);
+            self.0 = Enc::Table(Box::new(t));
         }
     }
 

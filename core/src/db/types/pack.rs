@@ -4,6 +4,11 @@
 //! Each entry is its length in LEB128 then its bytes, so a small entry costs one byte more
 //! than its content and the whole sequence is one allocation. Lookups scan from the start:
 //! the encodings that use a pack keep it under a few hundred entries.
+//!
+//! The buffer grows to the exact size it needs, as Redis's listpack reallocates on every
+//! insert: a keyspace of millions of small hashes would otherwise carry up to half of each
+//! buffer as slack (a 140-byte pack of 10 fields sat in 256 bytes). The allocator's size
+//! classes keep most of those reallocations in place.
 
 use super::{get_varint, put_varint, varint_len};
 
@@ -71,7 +76,7 @@ impl Pack {
     }
 
     pub fn push(&mut self, entry: &[u8]) {
-        self.buf.reserve(varint_len(entry.len()) + entry.len());
+        self.buf.reserve_exact(varint_len(entry.len()) + entry.len());
         put_varint(&mut self.buf, entry.len());
         self.buf.extend_from_slice(entry);
         self.count += 1;
@@ -85,6 +90,8 @@ impl Pack {
             put_varint(&mut encoded, e.len());
             encoded.extend_from_slice(e);
         }
+        // `splice` would grow the buffer by doubling.
+        self.buf.reserve_exact(encoded.len());
         self.buf.splice(at..at, encoded);
         self.count += entries.len();
     }
@@ -94,6 +101,9 @@ impl Pack {
         let mut encoded = Vec::with_capacity(varint_len(entry.len()) + entry.len());
         put_varint(&mut encoded, entry.len());
         encoded.extend_from_slice(entry);
+        let old_len = span.end - span.start;
+        self.buf
+            .reserve_exact(encoded.len().saturating_sub(old_len));
         self.buf.splice(span.start..span.end, encoded);
     }
 
