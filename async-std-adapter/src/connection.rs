@@ -63,7 +63,7 @@ where
             on_event(id, event, shared);
         }
         if paused && session.wants_read() {
-            paused = process(&mut session, shared);
+            paused = process(&mut session, shared).await;
             continue;
         }
         if session.is_closing() && deadline.is_none() {
@@ -90,7 +90,7 @@ where
                     if drained >= conn::MAX_DRAIN_BYTES {
                         input = Input::Done;
                     }
-                    paused = process(&mut session, shared);
+                    paused = process(&mut session, shared).await;
                 }
                 // End of stream, nothing more buffered, or an error the write side will see.
                 _ => input = Input::Done,
@@ -136,7 +136,7 @@ where
             Wake::Read(Ok(0)) => input = Input::Done,
             Wake::Read(Ok(n)) => {
                 session.handle_bytes(&scratch[..n]);
-                paused = process(&mut session, shared);
+                paused = process(&mut session, shared).await;
             }
             Wake::Wrote(r) | Wake::Read(r) => {
                 let e = r.err().unwrap_or_else(|| io::ErrorKind::WriteZero.into());
@@ -172,13 +172,13 @@ where
                 }
                 if resume {
                     // The blocking command got its reply: run what was pipelined after it.
-                    paused = process(&mut session, shared);
+                    paused = process(&mut session, shared).await;
                 }
             }
             Wake::Msg(None) => rx_open = false,
             Wake::Timer => {
                 wake = None;
-                paused = process(&mut session, shared);
+                paused = process(&mut session, shared).await;
             }
             Wake::Deadline => {
                 debug!(client = id, "gave up flushing a closing connection");
@@ -199,12 +199,22 @@ where
     }
 }
 
-/// Executes what the session has buffered and routes its deliveries, under one lock.
-/// Returns true when processing stopped on too much pending output.
-fn process(session: &mut Session, shared: &Shared) -> bool {
-    let mut guard = shared.lock();
-    let State { store, conns } = &mut *guard;
-    policy::process_and_route(session, store, now_ms(), |d| State::route(conns, d))
+/// Executes what the session has buffered and routes its deliveries, under one lock; then,
+/// without the lock, waits until the AOF holds the batch's writes as `appendfsync` promises,
+/// so no reply goes out before that. Returns true when processing stopped on too much
+/// pending output.
+async fn process(session: &mut Session, shared: &Shared) -> bool {
+    let (paused, ticket) = {
+        let mut guard = shared.lock();
+        let State { store, conns } = &mut *guard;
+        let now = now_ms();
+        let paused = policy::process_and_route(session, store, now, |d| State::route(conns, d));
+        (paused, shared.persistence.after_batch(store, now))
+    };
+    if let Some(ticket) = ticket {
+        shared.persistence.durable(ticket).await;
+    }
+    paused
 }
 
 fn on_event(id: ClientId, event: Event, shared: &Shared) {

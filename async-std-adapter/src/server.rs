@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,7 @@ use redish_core::db::{Delivery, Message};
 use redish_core::server::{self as policy, conn, TimerNext};
 use redish_core::{ClientId, SessionConfig, Store};
 use redish_host::now_ms;
+use redish_host::persist::{Persistence, StoreAccess};
 use tracing::{debug, info, warn};
 
 pub use redish_core::server::ServerOptions;
@@ -74,6 +75,14 @@ pub(crate) struct Shared {
     pub session_config: SessionConfig,
     /// Connections being served, against `maxclients`.
     clients: AtomicUsize,
+    /// The AOF, snapshots and the files' background jobs.
+    pub persistence: Persistence,
+}
+
+impl StoreAccess for Shared {
+    fn with_store(&self, f: &mut dyn FnMut(&mut Store)) {
+        f(&mut self.lock().store);
+    }
 }
 
 impl Shared {
@@ -108,6 +117,8 @@ impl Server {
             .new_store(port, redish_host::random_seeds(), now_ms())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         redish_host::process::init(store.process_info_mut());
+        let (persistence, _loaded) = Persistence::open(&mut store, now_ms())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 store,
@@ -116,7 +127,10 @@ impl Server {
             shutdown: async_channel::bounded(1),
             session_config: options.session,
             clients: AtomicUsize::new(0),
+            persistence,
         });
+        let access: Weak<dyn StoreAccess> = Arc::downgrade(&shared) as Weak<Shared>;
+        shared.persistence.attach(&mut shared.lock().store, access);
         Ok(Server {
             listeners: std_listeners.into_iter().map(TcpListener::from).collect(),
             addrs,
@@ -209,6 +223,10 @@ impl Server {
             );
         }
         timers.cancel().await;
+        shared
+            .persistence
+            .shutdown(&mut shared.lock().store, now_ms());
+        shared.persistence.join_jobs();
         info!("server stopped");
         Ok(())
     }
@@ -336,7 +354,9 @@ async fn run_timers(shared: Arc<Shared>) {
             if let Some(usage) = usage {
                 usage.apply(store.process_info_mut());
             }
-            policy::handle_timers(store, now_ms(), |d| State::route(conns, d))
+            let now = now_ms();
+            shared.persistence.on_timer(store, now);
+            policy::handle_timers(store, now, |d| State::route(conns, d))
         };
         match next {
             TimerNext::Again => future::yield_now().await,

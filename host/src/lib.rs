@@ -13,6 +13,7 @@
 //! println!("{:?} at {}", listener.local_addr(), redish_host::now_ms());
 //! ```
 
+pub mod persist;
 pub mod process;
 
 use std::hash::{BuildHasher, RandomState};

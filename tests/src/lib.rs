@@ -21,6 +21,8 @@ pub mod scenarios;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -51,16 +53,53 @@ pub fn test_options() -> ServerOptions {
     }
 }
 
+/// A directory of its own for one test, removed when dropped.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new empty directory under the system's temporary directory.
+    pub fn new(tag: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("redish-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create a temporary directory");
+        TempDir(path)
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A server running in a background thread on a runtime of its own.
 pub struct TestServer {
     addr: SocketAddr,
     stop: Option<Box<dyn FnOnce() + Send>>,
     thread: Option<JoinHandle<()>>,
+    /// Its `dir` when the options gave none, so no test writes files where it runs.
+    _dir: Option<TempDir>,
 }
 
 impl TestServer {
-    /// Starts a server of `adapter` with `options` and waits until it listens.
-    pub fn start(adapter: Adapter, options: ServerOptions) -> TestServer {
+    /// Starts a server of `adapter` with `options` and waits until it listens. Without a
+    /// `dir` setting, the server gets a temporary directory of its own.
+    pub fn start(adapter: Adapter, mut options: ServerOptions) -> TestServer {
+        let dir = (!options.settings.iter().any(|(name, _)| name == "dir")).then(|| {
+            let dir = TempDir::new("server");
+            options
+                .settings
+                .push(("dir".into(), dir.path().display().to_string()));
+            dir
+        });
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop, thread): (Box<dyn FnOnce() + Send>, _) = match adapter {
             Adapter::Tokio => {
@@ -119,6 +158,7 @@ impl TestServer {
             addr,
             stop: Some(stop),
             thread: Some(thread),
+            _dir: dir,
         }
     }
 

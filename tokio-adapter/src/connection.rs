@@ -224,12 +224,22 @@ pub(crate) async fn serve(
     }
 }
 
-/// Executes what the session has buffered and routes its deliveries, under one lock.
-/// Returns true when processing stopped on too much pending output.
+/// Executes what the session has buffered and routes its deliveries, under one lock; then,
+/// without the lock, waits until the AOF holds the batch's writes as `appendfsync` promises,
+/// so no reply goes out before that. Returns true when processing stopped on too much
+/// pending output.
 async fn process(session: &mut Session, shared: &Shared) -> bool {
-    let mut guard = shared.lock().await;
-    let State { store, conns } = &mut *guard;
-    policy::process_and_route(session, store, now_ms(), |d| State::route(conns, d))
+    let (paused, ticket) = {
+        let mut guard = shared.lock().await;
+        let State { store, conns } = &mut *guard;
+        let now = now_ms();
+        let paused = policy::process_and_route(session, store, now, |d| State::route(conns, d));
+        (paused, shared.persistence.after_batch(store, now))
+    };
+    if let Some(ticket) = ticket {
+        shared.persistence.durable(ticket).await;
+    }
+    paused
 }
 
 fn on_event(id: ClientId, event: Event, shared: &Shared) {

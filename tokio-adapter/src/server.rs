@@ -31,7 +31,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,7 @@ use redish_core::db::{Delivery, Message};
 use redish_core::server::{self as policy, conn, TimerNext};
 use redish_core::{ClientId, SessionConfig, Store};
 use redish_host::now_ms;
+use redish_host::persist::{Persistence, StoreAccess};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Mutex, MutexGuard};
@@ -85,6 +86,15 @@ pub(crate) struct Shared {
     pub session_config: SessionConfig,
     /// Connections being served, against `maxclients`.
     clients: AtomicUsize,
+    /// The AOF, snapshots and the files' background jobs.
+    pub persistence: Persistence,
+}
+
+impl StoreAccess for Shared {
+    /// For the persistence jobs' own threads, outside the runtime.
+    fn with_store(&self, f: &mut dyn FnMut(&mut Store)) {
+        f(&mut self.state.blocking_lock().store);
+    }
 }
 
 impl Shared {
@@ -118,6 +128,8 @@ impl Server {
             .new_store(port, redish_host::random_seeds(), now_ms())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         redish_host::process::init(store.process_info_mut());
+        let (persistence, _loaded) = Persistence::open(&mut store, now_ms())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let listeners = std_listeners
             .into_iter()
             .map(TcpListener::from_std)
@@ -130,7 +142,12 @@ impl Server {
             shutdown: CancellationToken::new(),
             session_config: options.session,
             clients: AtomicUsize::new(0),
+            persistence,
         });
+        let access: Weak<dyn StoreAccess> = Arc::downgrade(&shared) as Weak<Shared>;
+        shared
+            .persistence
+            .attach(&mut shared.lock().await.store, access);
         Ok(Server {
             listeners,
             addrs,
@@ -212,6 +229,11 @@ impl Server {
             );
         }
         timers.abort();
+        shared
+            .persistence
+            .shutdown(&mut shared.lock().await.store, now_ms());
+        let persistence = shared.persistence.clone();
+        let _ = tokio::task::spawn_blocking(move || persistence.join_jobs()).await;
         info!("server stopped");
         Ok(())
     }
@@ -329,7 +351,9 @@ async fn run_timers(shared: Arc<Shared>) {
             if let Some(usage) = usage {
                 usage.apply(store.process_info_mut());
             }
-            policy::handle_timers(store, now_ms(), |d| State::route(conns, d))
+            let now = now_ms();
+            shared.persistence.on_timer(store, now);
+            policy::handle_timers(store, now, |d| State::route(conns, d))
         };
         match next {
             // There may be more: go on after letting the connections have the lock.

@@ -703,14 +703,61 @@ async fn debug_sleep_and_idle_timeout() {
     .await;
 }
 
+/// Start-up with an AOF: a torn last record (a crash mid-write) is dropped and the server
+/// starts; a record broken before the end stops start-up with an error naming the offset,
+/// and the file is left as it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn persistence_settings_are_refused() {
-    let settings = vec![("appendonly".to_string(), "yes".to_string())];
-    let result = tokio_adapter::server::Server::bind(ServerConfig {
+async fn aof_start_up_drops_a_torn_tail_and_refuses_corruption() {
+    let dir = std::env::temp_dir().join(format!("redish-aof-start-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let aof = dir.join("appendonly.aof");
+    let config = || ServerConfig {
         port: 0,
-        settings,
+        settings: vec![
+            ("appendonly".into(), "yes".into()),
+            ("dir".into(), dir.display().to_string()),
+        ],
         ..ServerConfig::default()
-    })
-    .await;
-    assert!(result.is_err());
+    };
+    let good = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n";
+
+    let mut torn = good.to_vec();
+    torn.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$5\r\n12");
+    std::fs::write(&aof, &torn).unwrap();
+    let server = tokio_adapter::server::Server::bind(config())
+        .await
+        .expect("starts");
+    let addr = server.local_addrs()[0];
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    let mut client = Client::connect(addr).await.unwrap();
+    assert_eq!(client.get("a").await.unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(client.get("b").await.unwrap(), None);
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+    assert_eq!(
+        std::fs::read(&aof).unwrap(),
+        good,
+        "the torn tail was cut off"
+    );
+
+    let mut corrupt = good.to_vec();
+    corrupt.extend_from_slice(b"+garbage\r\n");
+    corrupt.extend_from_slice(good);
+    std::fs::write(&aof, &corrupt).unwrap();
+    let Err(e) = tokio_adapter::server::Server::bind(config()).await else {
+        panic!("a corrupt AOF must stop start-up");
+    };
+    let text = e.to_string();
+    assert!(text.contains(&format!("offset {}", good.len())), "{text}");
+    assert!(text.contains("appendonly.aof"), "{text}");
+    assert_eq!(
+        std::fs::read(&aof).unwrap(),
+        corrupt,
+        "nothing changed on disk"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

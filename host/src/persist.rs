@@ -1,0 +1,1072 @@
+//! Persistence on disk, for both adapters: loading at start, the append-only file's writer
+//! thread, and the background jobs (BGSAVE, BGREWRITEAOF). The formats and the replay are
+//! [`redish_core::persist`]'s; this module owns the files, fsync and the threads.
+//!
+//! # How an adapter uses it
+//! 1. Before serving: [`Persistence::open`] on the new store (it resolves `dir`, loads the
+//!    AOF or the RDB file as Redis does, and opens the AOF when `appendonly yes`).
+//! 2. Once the store is shared: [`Persistence::attach`] with a way to lock it
+//!    ([`StoreAccess`], for the background jobs); SAVE, BGSAVE and BGREWRITEAOF then work.
+//! 3. After each batch of commands, still under the store lock: [`Persistence::after_batch`].
+//!    If it returns a [`Ticket`], await [`Persistence::durable`] before writing the batch's
+//!    replies: with `appendfsync always` that is the fsync of its writes, otherwise their
+//!    write to the kernel — as Redis, which writes the AOF before it replies.
+//! 4. In the server's timer, under the lock: [`Persistence::on_timer`] (save points,
+//!    scheduled jobs, automatic AOF rewrite).
+//! 5. At shutdown, under the lock, after the connections are done:
+//!    [`Persistence::shutdown`] (final save if asked, AOF flushed and fsynced).
+//!
+//! # Group commit
+//! Connections append their batches' effects to one buffer and go on; a single writer
+//! thread takes whatever accumulated, writes it with one `write`, and (for `always`) one
+//! `fdatasync`, then wakes every connection whose batch that covered. While it syncs, the
+//! next group accumulates, so the fsync rate bounds latency, not throughput.
+//!
+//! # Rewrites without fork
+//! A rewrite (or BGSAVE) takes a point-in-time [`Snapshot`] of the store (copy-on-write per
+//! key, see `redish_core::db`) and serialises it on a thread of its own, a thousand keys
+//! per lock. The effects logged after the snapshot began go both to the old file and to a
+//! rewrite buffer; the writer thread appends that buffer to the new file, fsyncs it and
+//! renames it over the old one, so a crash at any point leaves a complete log.
+
+use std::fs::{self, File, OpenOptions};
+use std::future::Future;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, Waker};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use redish_core::db::{AppendFsync, Snapshot, SnapshotEntry, SnapshotStep};
+use redish_core::persist::aof::{self, AofWriter};
+use redish_core::persist::rdb::{self, RdbEncoder};
+use redish_core::persist::Disk;
+use redish_core::Store;
+use tracing::{error, info, warn};
+
+/// Keys a background job copies per hold of the store lock (about 0.3 ms of work for small
+/// keys).
+const SNAPSHOT_STEP_KEYS: usize = 1000;
+/// How long after a failed background save a save point may try again (Redis's
+/// `CONFIG_BGSAVE_RETRY_DELAY`).
+const BGSAVE_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// How the background jobs reach the store: the adapter's lock.
+pub trait StoreAccess: Send + Sync + 'static {
+    /// Runs `f` with the store locked. Called from the jobs' own threads, never from the
+    /// adapter's runtime.
+    fn with_store(&self, f: &mut dyn FnMut(&mut Store));
+}
+
+/// Where the dataset came from at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The append-only file (`appendonly yes`).
+    Aof(PathBuf),
+    /// The RDB file.
+    Rdb(PathBuf),
+    /// No file: an empty dataset.
+    Nothing,
+}
+
+/// What [`Persistence::open`] loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    /// The file read.
+    pub source: Source,
+    /// Keys in the store afterwards.
+    pub keys: usize,
+    /// The AOF ended in a torn record: bytes dropped from its end.
+    pub truncated_bytes: Option<u64>,
+}
+
+impl Loaded {
+    fn nothing() -> Loaded {
+        Loaded {
+            source: Source::Nothing,
+            keys: 0,
+            truncated_bytes: None,
+        }
+    }
+}
+
+/// A point in the AOF a batch's replies must wait for (see [`Persistence::durable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    seq: u64,
+    /// Wait for the fsync (`always`), not only the write.
+    sync: bool,
+}
+
+/// The server's persistence: cheap to clone, shared by the connections, the timer and the
+/// jobs.
+#[derive(Clone, Debug)]
+pub struct Persistence {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    aof: Arc<Pipe>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    access: Mutex<Option<Weak<dyn StoreAccess>>>,
+    /// Set at shutdown: jobs stop without installing anything.
+    cancelled: AtomicBool,
+    /// The dataset came from Redis 7's multi-part AOF: write our own file at attach.
+    convert_aof: AtomicBool,
+    /// When the last background save failed (save points wait a little before retrying).
+    last_bgsave_failure: Mutex<Option<Instant>>,
+    /// Background jobs running, to wait for at shutdown.
+    jobs: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for dyn StoreAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreAccess")
+    }
+}
+
+/// The AOF between the connections and the writer thread.
+#[derive(Debug)]
+struct Pipe {
+    state: Mutex<PipeState>,
+    /// Wakes the writer thread.
+    work: Condvar,
+    /// Wakes a rewrite job waiting for its file to be installed.
+    installed: Condvar,
+    /// Batches written to the kernel / fsynced, by sequence number.
+    written: AtomicU64,
+    synced: AtomicU64,
+    waiters: Mutex<Vec<(Ticket, Waker)>>,
+    write_failed: AtomicBool,
+    /// Size of the current AOF, and its size after the last rewrite (or at start).
+    size: AtomicU64,
+    base_size: AtomicU64,
+}
+
+#[derive(Debug)]
+struct PipeState {
+    /// Encodes effects as AOF records (keeps track of SELECT).
+    log: AofWriter,
+    /// Records not yet written.
+    pending: Vec<u8>,
+    /// Sequence number of the last batch appended.
+    tail: u64,
+    fsync: AppendFsync,
+    /// Logging is on (`appendonly yes`), with a file or a rewrite creating it.
+    on: bool,
+    /// While a rewrite runs: the records appended since its snapshot began.
+    rewrite: Option<Vec<u8>>,
+    /// A rewritten file to put in place: (temporary path, file holding the snapshot).
+    install: Option<(PathBuf, File)>,
+    install_result: Option<Result<(), String>>,
+    /// Close the current file (appendonly turned off).
+    close: bool,
+    stop: bool,
+    path: PathBuf,
+}
+
+impl Persistence {
+    /// Prepares persistence for a server starting with `store`'s settings: makes `dir`
+    /// absolute (as Redis, which moves into it), loads the dataset — the AOF if
+    /// `appendonly yes`, else the RDB file, as Redis does — and opens the AOF for
+    /// appending. A corrupt file stops start-up with an error naming it and the offset,
+    /// and nothing on disk changes; a torn last AOF record is dropped with a warning when
+    /// `aof-load-truncated yes` (the default).
+    pub fn open(store: &mut Store, now_ms: u64) -> Result<(Persistence, Loaded), String> {
+        let dir = if store.config().dir.is_empty() {
+            std::env::current_dir().map_err(|e| format!("can't read the current directory: {e}"))?
+        } else {
+            let dir = &store.config().dir;
+            fs::canonicalize(dir).map_err(|e| format!("can't use dir '{dir}': {e}"))?
+        };
+        store.config_mut().dir = dir.to_string_lossy().into_owned();
+        let config = store.config();
+        let aof_path = dir.join(&config.appendfilename);
+        let manifest = dir
+            .join(&config.appenddirname)
+            .join(format!("{}.manifest", config.appendfilename));
+        let loaded = if !config.appendonly {
+            load_rdb(store, &dir.join(&config.dbfilename), now_ms)?
+        } else if !aof_path.exists() && manifest.exists() {
+            load_multi_part(store, &manifest, now_ms)?
+        } else {
+            load_aof(store, &aof_path, now_ms)?
+        };
+        let appendonly = store.config().appendonly;
+        // Redis's multi-part files are read, not continued: a rewrite at attach writes our
+        // single file from the loaded dataset.
+        let convert = matches!(&loaded.source, Source::Aof(p) if *p == manifest);
+        let file = if appendonly && !convert {
+            store.set_effects_log(true);
+            Some(open_append(&aof_path).map_err(|e| format!("{}: {e}", aof_path.display()))?)
+        } else {
+            None
+        };
+        let size = match &file {
+            Some(f) => f.metadata().map(|m| m.len()).unwrap_or(0),
+            None => 0,
+        };
+        let pipe = Arc::new(Pipe {
+            state: Mutex::new(PipeState {
+                log: AofWriter::new(),
+                pending: Vec::new(),
+                tail: 0,
+                fsync: store.config().appendfsync,
+                on: appendonly,
+                rewrite: None,
+                install: None,
+                install_result: None,
+                close: false,
+                stop: false,
+                path: aof_path,
+            }),
+            work: Condvar::new(),
+            installed: Condvar::new(),
+            written: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            waiters: Mutex::new(Vec::new()),
+            write_failed: AtomicBool::new(false),
+            size: AtomicU64::new(size),
+            base_size: AtomicU64::new(size),
+        });
+        let writer = {
+            let pipe = pipe.clone();
+            std::thread::Builder::new()
+                .name("aof-writer".into())
+                .spawn(move || Pipe::run_writer(&pipe, file))
+                .map_err(|e| format!("can't start the AOF writer: {e}"))?
+        };
+        let persistence = Persistence {
+            inner: Arc::new(Inner {
+                aof: pipe,
+                writer: Mutex::new(Some(writer)),
+                access: Mutex::new(None),
+                cancelled: AtomicBool::new(false),
+                convert_aof: AtomicBool::new(convert),
+                last_bgsave_failure: Mutex::new(None),
+                jobs: Mutex::new(Vec::new()),
+            }),
+        };
+        Ok((persistence, loaded))
+    }
+
+    /// Installs SAVE, BGSAVE and BGREWRITEAOF in `store` (call with the store locked,
+    /// once it is shared), and gives the background jobs `access` to it.
+    pub fn attach(&self, store: &mut Store, access: Weak<dyn StoreAccess>) {
+        *lock(&self.inner.access) = Some(access);
+        store.set_disk(Some(Box::new(DiskHandle(self.clone()))));
+        if self.inner.convert_aof.swap(false, Ordering::SeqCst) {
+            info!(
+                "writing {} from the multi-part AOF",
+                store.config().appendfilename
+            );
+            let result = self.start_rewrite(store, crate::now_ms());
+            self.log_start("AOF rewrite", result);
+        }
+    }
+
+    /// After a batch of commands, under the store lock: moves the batch's effects into the
+    /// AOF and follows changes of `appendonly` / `appendfsync` (CONFIG SET). Returns the
+    /// ticket the batch's replies must wait for, or `None` if they can go now.
+    pub fn after_batch(&self, store: &mut Store, now_ms: u64) -> Option<Ticket> {
+        let pipe = &self.inner.aof;
+        let wanted = store.config().appendonly;
+        if !wanted && !store.effects_enabled() && !lock(&pipe.state).on {
+            return None;
+        }
+        let fsync = store.config().appendfsync;
+        let ticket = {
+            let mut p = lock(&pipe.state);
+            p.fsync = fsync;
+            if wanted != p.on {
+                drop(p);
+                self.set_appendonly(store, wanted, now_ms);
+                p = lock(&pipe.state);
+            }
+            pipe.push_effects(&mut p, store);
+            Ticket {
+                seq: p.tail,
+                sync: p.fsync == AppendFsync::Always,
+            }
+        };
+        (!pipe.reached(ticket)).then_some(ticket)
+    }
+
+    /// Completes once the AOF records of `ticket` are written (fsynced with `always`).
+    pub fn durable(&self, ticket: Ticket) -> Durable {
+        Durable {
+            pipe: self.inner.aof.clone(),
+            ticket,
+        }
+    }
+
+    /// The timer's work, under the store lock: starts what is due — a scheduled BGSAVE or
+    /// rewrite, a save point, an automatic AOF rewrite — and refreshes INFO's figures.
+    pub fn on_timer(&self, store: &mut Store, now_ms: u64) {
+        let pipe = &self.inner.aof;
+        store.persistence_mut().aof_last_write_ok = !pipe.write_failed.load(Ordering::Relaxed);
+        if store.snapshot_running() {
+            return;
+        }
+        let p = store.persistence();
+        if p.aof_rewrite_scheduled {
+            self.log_start("AOF rewrite (scheduled)", self.start_rewrite(store, now_ms));
+        } else if p.bgsave_scheduled {
+            self.log_start(
+                "background save (scheduled)",
+                self.start_bgsave(store, now_ms),
+            );
+        } else if store.save_point_due(now_ms) && self.may_retry_bgsave() {
+            self.log_start(
+                "background save (save point)",
+                self.start_bgsave(store, now_ms),
+            );
+        } else if self.rewrite_due(store) {
+            self.log_start("automatic AOF rewrite", self.start_rewrite(store, now_ms));
+        }
+    }
+
+    /// At shutdown, under the store lock, once the connections are done: stops the
+    /// background jobs, saves the RDB file if SHUTDOWN SAVE asked or save points are set
+    /// (and not SHUTDOWN NOSAVE), and flushes and fsyncs the AOF.
+    pub fn shutdown(&self, store: &mut Store, now_ms: u64) {
+        self.inner.cancelled.store(true, Ordering::SeqCst);
+        store.end_snapshot();
+        let p = store.persistence();
+        let save = p.shutdown_save.unwrap_or(!store.config().save.is_empty());
+        if save {
+            match self.save(store, now_ms) {
+                Ok(()) => info!("DB saved on disk"),
+                Err(e) => error!("error saving the DB on shutdown: {e}"),
+            }
+        }
+        self.inner
+            .aof
+            .push_effects(&mut lock(&self.inner.aof.state), store);
+        {
+            let mut p = lock(&self.inner.aof.state);
+            p.stop = true;
+            self.inner.aof.work.notify_all();
+        }
+        if let Some(writer) = lock(&self.inner.writer).take() {
+            let _ = writer.join();
+        }
+    }
+
+    /// Waits for the background jobs to stop (after [`Persistence::shutdown`], without
+    /// the store lock: a job may need it to notice).
+    pub fn join_jobs(&self) {
+        let jobs = std::mem::take(&mut *lock(&self.inner.jobs));
+        for job in jobs {
+            let _ = job.join();
+        }
+    }
+
+    fn log_start(&self, what: &str, result: Result<(), String>) {
+        match result {
+            Ok(()) => info!("{what} started"),
+            Err(e) => warn!("{what} not started: {e}"),
+        }
+    }
+
+    fn may_retry_bgsave(&self) -> bool {
+        lock(&self.inner.last_bgsave_failure).map_or(true, |at| at.elapsed() >= BGSAVE_RETRY_DELAY)
+    }
+
+    fn rewrite_due(&self, store: &Store) -> bool {
+        let config = store.config();
+        let pipe = &self.inner.aof;
+        if !config.appendonly || config.auto_aof_rewrite_percentage == 0 {
+            return false;
+        }
+        let size = pipe.size.load(Ordering::Relaxed);
+        let base = pipe.base_size.load(Ordering::Relaxed).max(1);
+        size >= config.auto_aof_rewrite_min_size
+            && (size - base.min(size)) * 100 / base >= config.auto_aof_rewrite_percentage
+    }
+
+    /// CONFIG SET appendonly: turning it on creates the file with a rewrite (as Redis); off
+    /// closes it.
+    fn set_appendonly(&self, store: &mut Store, on: bool, now_ms: u64) {
+        if on {
+            info!("appendonly turned on: creating the AOF with a rewrite");
+            if store.snapshot_running() {
+                // The rewrite turns the log on when it starts, after the running job.
+                store.persistence_mut().aof_rewrite_scheduled = true;
+                lock(&self.inner.aof.state).on = true;
+            } else {
+                self.log_start("AOF rewrite", self.start_rewrite(store, now_ms));
+            }
+        } else {
+            info!("appendonly turned off: closing the AOF");
+            store.set_effects_log(false);
+            let mut p = lock(&self.inner.aof.state);
+            p.on = false;
+            p.rewrite = None;
+            p.close = true;
+            self.inner.aof.work.notify_all();
+        }
+    }
+
+    fn access(&self) -> Result<Arc<dyn StoreAccess>, String> {
+        lock(&self.inner.access)
+            .as_ref()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| "persistence is not attached to a running server".to_owned())
+    }
+
+    /// SAVE: the RDB file, written now under the lock the caller holds.
+    fn save(&self, store: &mut Store, now_ms: u64) -> Result<(), String> {
+        let dir = PathBuf::from(&store.config().dir);
+        let path = dir.join(&store.config().dbfilename);
+        let temp = dir.join(format!("temp-{}.rdb", std::process::id()));
+        let result = (|| {
+            let file = File::create(&temp)?;
+            let mut out = BufWriter::with_capacity(256 * 1024, file);
+            rdb::write(store, now_ms, &mut out)?;
+            let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+            install_file(&file, &temp, &path)
+        })();
+        match result {
+            Ok(()) => {
+                store.note_saved(now_ms);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                store.persistence_mut().last_bgsave_ok = false;
+                Err(format!(
+                    "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
+                    temp.file_name().unwrap_or_default().to_string_lossy(),
+                    dir.display()
+                ))
+            }
+        }
+    }
+
+    /// BGSAVE: a snapshot now, written by a thread of its own.
+    fn start_bgsave(&self, store: &mut Store, now_ms: u64) -> Result<(), String> {
+        let access = self.access()?;
+        let Some(snapshot) = store.begin_snapshot(now_ms) else {
+            store.persistence_mut().bgsave_scheduled = true;
+            return Ok(());
+        };
+        let dir = PathBuf::from(&store.config().dir);
+        let path = dir.join(&store.config().dbfilename);
+        let writes_at_start = store.writes();
+        let p = store.persistence_mut();
+        p.bgsave_in_progress = true;
+        p.bgsave_scheduled = false;
+        let this = self.clone();
+        self.spawn_job("bgsave", move || {
+            let temp = dir.join(format!("temp-bg-{}.rdb", std::process::id()));
+            let result = this.write_rdb(&*access, snapshot, &temp, &path);
+            if result.is_err() {
+                let _ = fs::remove_file(&temp);
+            }
+            let failed = result.is_err();
+            match &result {
+                Ok(()) => info!("background saving terminated with success"),
+                Err(e) => error!("background saving failed: {e}"),
+            }
+            *lock(&this.inner.last_bgsave_failure) = failed.then(Instant::now);
+            access.with_store(&mut |store| {
+                let p = store.persistence_mut();
+                p.bgsave_in_progress = false;
+                p.last_bgsave_ok = !failed;
+                if !failed {
+                    p.last_save_unix_s = Some(now_ms / 1000);
+                    p.writes_at_last_save = writes_at_start;
+                    p.rdb_saves += 1;
+                }
+                if failed {
+                    store.end_snapshot();
+                }
+            });
+        })
+    }
+
+    fn write_rdb(
+        &self,
+        access: &dyn StoreAccess,
+        mut snapshot: Snapshot,
+        temp: &Path,
+        path: &Path,
+    ) -> Result<(), String> {
+        snapshot.prepare();
+        let file = File::create(temp).map_err(|e| format!("{}: {e}", temp.display()))?;
+        let mut out = BufWriter::with_capacity(256 * 1024, file);
+        let mut enc = RdbEncoder::new(snapshot.now_ms());
+        let mut entries: Vec<SnapshotEntry> = Vec::new();
+        loop {
+            let step = self.step(access, &mut snapshot, &mut entries)?;
+            for e in entries.drain(..) {
+                if enc.current_db() != Some(e.db) {
+                    let (keys, volatile) = snapshot.db_size(e.db);
+                    enc.select_db(e.db, keys, volatile);
+                }
+                enc.entry(&e.key, &e.value, e.expire_at_ms);
+            }
+            out.write_all(enc.take_chunk()).map_err(|e| e.to_string())?;
+            if step == SnapshotStep::Done {
+                break;
+            }
+        }
+        out.write_all(&enc.finish()).map_err(|e| e.to_string())?;
+        let file = out.into_inner().map_err(|e| e.error().to_string())?;
+        install_file(&file, temp, path).map_err(|e| e.to_string())
+    }
+
+    /// One step of a job's snapshot, with the lock held only for it.
+    fn step(
+        &self,
+        access: &dyn StoreAccess,
+        snapshot: &mut Snapshot,
+        entries: &mut Vec<SnapshotEntry>,
+    ) -> Result<SnapshotStep, String> {
+        if self.inner.cancelled.load(Ordering::SeqCst) {
+            return Err("the server is shutting down".into());
+        }
+        let mut step = SnapshotStep::Abandoned;
+        access.with_store(&mut |store| {
+            step = store.snapshot_step(snapshot, SNAPSHOT_STEP_KEYS, entries);
+        });
+        match step {
+            SnapshotStep::Abandoned => Err("the snapshot was abandoned".into()),
+            step => Ok(step),
+        }
+    }
+
+    /// BGREWRITEAOF (or turning appendonly on): a snapshot now, rewritten as a log by a
+    /// thread of its own; the effects logged meanwhile are kept for the new file.
+    fn start_rewrite(&self, store: &mut Store, now_ms: u64) -> Result<(), String> {
+        let access = self.access()?;
+        let pipe = self.inner.aof.clone();
+        // What was logged before the snapshot belongs to the old file only.
+        pipe.push_effects(&mut lock(&pipe.state), store);
+        let Some(snapshot) = store.begin_snapshot(now_ms) else {
+            store.persistence_mut().aof_rewrite_scheduled = true;
+            return Ok(());
+        };
+        let logging = store.config().appendonly;
+        store.set_effects_log(logging);
+        {
+            let mut p = lock(&pipe.state);
+            p.on = logging;
+            p.rewrite = Some(Vec::new());
+            // The new file's log starts after the snapshot's keys: it must SELECT first.
+            p.log.forget_db();
+        }
+        let dir = PathBuf::from(&store.config().dir);
+        let p = store.persistence_mut();
+        p.aof_rewrite_in_progress = true;
+        p.aof_rewrite_scheduled = false;
+        let this = self.clone();
+        self.spawn_job("aof-rewrite", move || {
+            let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
+            let result = this.write_rewrite(&*access, snapshot, &temp);
+            if result.is_err() {
+                let _ = fs::remove_file(&temp);
+                lock(&pipe.state).rewrite = None;
+            }
+            match &result {
+                Ok(()) => info!("background AOF rewrite finished successfully"),
+                Err(e) => error!("background AOF rewrite failed: {e}"),
+            }
+            access.with_store(&mut |store| {
+                let p = store.persistence_mut();
+                p.aof_rewrite_in_progress = false;
+                p.aof_last_bgrewrite_ok = result.is_ok();
+                if result.is_ok() {
+                    p.aof_rewrites += 1;
+                } else {
+                    store.end_snapshot();
+                }
+            });
+        })
+    }
+
+    fn write_rewrite(
+        &self,
+        access: &dyn StoreAccess,
+        mut snapshot: Snapshot,
+        temp: &Path,
+    ) -> Result<(), String> {
+        snapshot.prepare();
+        let file = File::create(temp).map_err(|e| format!("{}: {e}", temp.display()))?;
+        let mut out = BufWriter::with_capacity(256 * 1024, file);
+        let mut log = AofWriter::new();
+        let mut entries: Vec<SnapshotEntry> = Vec::new();
+        let now = snapshot.now_ms();
+        loop {
+            let step = self.step(access, &mut snapshot, &mut entries)?;
+            for e in entries.drain(..) {
+                if e.expire_at_ms.map_or(true, |at| at > now) {
+                    log.append_key(e.db, &e.key, &e.value, e.expire_at_ms);
+                }
+            }
+            out.write_all(&log.take()).map_err(|e| e.to_string())?;
+            if step == SnapshotStep::Done {
+                break;
+            }
+        }
+        let file = out.into_inner().map_err(|e| e.error().to_string())?;
+        file.sync_all().map_err(|e| e.to_string())?;
+        if self.inner.cancelled.load(Ordering::SeqCst) {
+            return Err("the server is shutting down".into());
+        }
+        self.inner.aof.install(temp.to_owned(), file)
+    }
+
+    fn spawn_job(&self, name: &str, job: impl FnOnce() + Send + 'static) -> Result<(), String> {
+        let handle = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(job)
+            .map_err(|e| format!("can't start a thread: {e}"))?;
+        let mut jobs = lock(&self.inner.jobs);
+        jobs.retain(|j| !j.is_finished());
+        jobs.push(handle);
+        Ok(())
+    }
+}
+
+/// The [`Disk`] installed in the store: the commands' way to this module.
+#[derive(Debug)]
+struct DiskHandle(Persistence);
+
+impl Disk for DiskHandle {
+    fn save(&mut self, store: &mut Store, now_ms: u64) -> Result<(), String> {
+        self.0.save(store, now_ms)
+    }
+
+    fn bgsave(&mut self, store: &mut Store, now_ms: u64) -> Result<(), String> {
+        self.0.start_bgsave(store, now_ms)
+    }
+
+    fn rewrite_aof(&mut self, store: &mut Store, now_ms: u64) -> Result<(), String> {
+        self.0.start_rewrite(store, now_ms)
+    }
+}
+
+impl Pipe {
+    /// Moves the store's pending effects into the log, as one batch.
+    fn push_effects(&self, p: &mut PipeState, store: &mut Store) {
+        let mut any = false;
+        while let Some(effect) = store.poll_effect() {
+            p.log.append_effect(&effect);
+            any = true;
+        }
+        if !any {
+            return;
+        }
+        let bytes = p.log.take();
+        if let Some(rewrite) = &mut p.rewrite {
+            rewrite.extend_from_slice(&bytes);
+        }
+        p.pending.extend_from_slice(&bytes);
+        p.tail += 1;
+        self.work.notify_one();
+    }
+
+    fn reached(&self, ticket: Ticket) -> bool {
+        let done = if ticket.sync {
+            &self.synced
+        } else {
+            &self.written
+        };
+        done.load(Ordering::Acquire) >= ticket.seq
+    }
+
+    /// Hands a rewritten file to the writer thread and waits until it is in place.
+    fn install(&self, temp: PathBuf, file: File) -> Result<(), String> {
+        let mut p = lock(&self.state);
+        p.install = Some((temp, file));
+        p.install_result = None;
+        self.work.notify_all();
+        loop {
+            if let Some(result) = p.install_result.take() {
+                return result;
+            }
+            if p.stop {
+                return Err("the server is shutting down".into());
+            }
+            p = self.installed.wait(p).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn mark(&self, counter: &AtomicU64, seq: u64) {
+        counter.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    fn wake_waiters(&self) {
+        let mut waiters = lock(&self.waiters);
+        if waiters.is_empty() {
+            return;
+        }
+        waiters.retain(|(ticket, waker)| {
+            if self.reached(*ticket) {
+                waker.wake_by_ref();
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// The writer thread: writes what accumulated, fsyncs as `appendfsync` says, puts
+    /// rewritten files in place, and wakes the connections waiting.
+    fn run_writer(self: &Arc<Self>, mut file: Option<File>) {
+        let mut last_fsync = Instant::now();
+        let mut unsynced = false;
+        loop {
+            let (bytes, tail, fsync, install, rewrite, close, stop, path) = {
+                let mut p = lock(&self.state);
+                loop {
+                    let fsync_due = unsynced
+                        && p.fsync == AppendFsync::EverySec
+                        && last_fsync.elapsed() >= Duration::from_secs(1);
+                    if !p.pending.is_empty()
+                        || p.install.is_some()
+                        || p.close
+                        || p.stop
+                        || fsync_due
+                    {
+                        break;
+                    }
+                    let wait = if unsynced && p.fsync == AppendFsync::EverySec {
+                        Duration::from_secs(1).saturating_sub(last_fsync.elapsed())
+                    } else {
+                        Duration::from_secs(1)
+                    };
+                    p = self
+                        .work
+                        .wait_timeout(p, wait)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                    if Arc::strong_count(self) == 1 && p.pending.is_empty() {
+                        // The server is gone without a shutdown (dropped in a test).
+                        let _ = file.as_ref().map(File::sync_data);
+                        return;
+                    }
+                }
+                let install = p.install.take();
+                let rewrite = if install.is_some() {
+                    p.rewrite.take()
+                } else {
+                    None
+                };
+                (
+                    std::mem::take(&mut p.pending),
+                    p.tail,
+                    p.fsync,
+                    install,
+                    rewrite,
+                    std::mem::take(&mut p.close),
+                    p.stop,
+                    p.path.clone(),
+                )
+            };
+            match &mut file {
+                Some(f) if !bytes.is_empty() => match f.write_all(&bytes) {
+                    Ok(()) => {
+                        self.write_failed.store(false, Ordering::Relaxed);
+                        self.size.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                        unsynced = true;
+                        self.mark(&self.written, tail);
+                    }
+                    Err(e) => {
+                        // Keep the records and try again: the clients waiting for them
+                        // stay waiting, as Redis stops acknowledging writes.
+                        if !self.write_failed.swap(true, Ordering::Relaxed) {
+                            error!("writing the AOF failed: {e}; retrying");
+                        }
+                        let mut p = lock(&self.state);
+                        let newer = std::mem::replace(&mut p.pending, bytes);
+                        p.pending.extend_from_slice(&newer);
+                        drop(p);
+                        std::thread::sleep(Duration::from_millis(100));
+                        continue;
+                    }
+                },
+                Some(_) => self.mark(&self.written, tail),
+                None => {
+                    // No file (appendonly off, or a rewrite is creating it): nothing to
+                    // wait for.
+                    self.mark(&self.written, tail);
+                    self.mark(&self.synced, tail);
+                }
+            }
+            if let Some(f) = &file {
+                let due = match fsync {
+                    AppendFsync::Always => true,
+                    AppendFsync::EverySec => last_fsync.elapsed() >= Duration::from_secs(1),
+                    AppendFsync::No => false,
+                };
+                if unsynced && (due || stop || close) {
+                    match f.sync_data() {
+                        Ok(()) => {
+                            unsynced = false;
+                            last_fsync = Instant::now();
+                            self.mark(&self.synced, tail);
+                        }
+                        Err(e) => error!("fsync of the AOF failed: {e}"),
+                    }
+                }
+            }
+            if let Some((temp, new_file)) = install {
+                let result = self.put_in_place(temp, new_file, rewrite.unwrap_or_default(), &path);
+                let installed = match result {
+                    Ok(f) => {
+                        let on = lock(&self.state).on;
+                        file = on.then_some(f);
+                        unsynced = false;
+                        self.mark(&self.written, tail);
+                        self.mark(&self.synced, tail);
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                };
+                let mut p = lock(&self.state);
+                p.install_result = Some(installed);
+                self.installed.notify_all();
+            }
+            if close {
+                file = None;
+                self.size.store(0, Ordering::Relaxed);
+            }
+            self.wake_waiters();
+            if stop {
+                let _ = file.as_ref().map(File::sync_data);
+                let p = lock(&self.state);
+                self.installed.notify_all();
+                drop(p);
+                return;
+            }
+        }
+    }
+
+    /// Appends `rewrite` (the records logged since the snapshot) to the rewritten file,
+    /// fsyncs it and renames it over the AOF. Returns the new file, open for appending.
+    fn put_in_place(
+        &self,
+        temp: PathBuf,
+        mut file: File,
+        rewrite: Vec<u8>,
+        path: &Path,
+    ) -> Result<File, String> {
+        let result = (|| {
+            file.write_all(&rewrite)?;
+            install_file(&file, &temp, path)?;
+            file.metadata().map(|m| m.len())
+        })();
+        match result {
+            Ok(size) => {
+                self.size.store(size, Ordering::Relaxed);
+                self.base_size.store(size, Ordering::Relaxed);
+                Ok(file)
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                Err(format!("can't put the rewritten AOF in place: {e}"))
+            }
+        }
+    }
+}
+
+/// Completes once a [`Ticket`]'s records are durable; see [`Persistence::durable`].
+#[derive(Debug)]
+pub struct Durable {
+    pipe: Arc<Pipe>,
+    ticket: Ticket,
+}
+
+impl Future for Durable {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.pipe.reached(self.ticket) {
+            return Poll::Ready(());
+        }
+        lock(&self.pipe.waiters).push((self.ticket, cx.waker().clone()));
+        // The writer may have passed the ticket between the check and the registration.
+        if self.pipe.reached(self.ticket) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Fsyncs `file` (written at `temp`), renames it to `path` and fsyncs the directory, so
+/// that after a crash `path` holds either the old file or the whole new one.
+fn install_file(file: &File, temp: &Path, path: &Path) -> io::Result<()> {
+    file.sync_all()?;
+    fs::rename(temp, path)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn keys(store: &Store) -> usize {
+    store.dbs().iter().map(|db| db.len()).sum()
+}
+
+fn load_aof(store: &mut Store, path: &Path, now_ms: u64) -> Result<Loaded, String> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            info!("no append only file at {}: starting empty", path.display());
+            return Ok(Loaded::nothing());
+        }
+        Err(e) => {
+            return Err(format!(
+                "can't read the append only file {}: {e}",
+                path.display()
+            ))
+        }
+    };
+    let load = aof::load(&bytes).map_err(|e| {
+        format!(
+            "{e} in the append only file {}; fix it with redis-check-aof --fix (nothing was changed)",
+            path.display()
+        )
+    })?;
+    let mut truncated_bytes = None;
+    if load.truncated {
+        let dropped = (bytes.len() - load.valid_len) as u64;
+        if !store.config().aof_load_truncated {
+            return Err(format!(
+                "the append only file {} ends with a torn record ({dropped} bytes at offset {}) and aof-load-truncated is no",
+                path.display(),
+                load.valid_len
+            ));
+        }
+        warn!(
+            "!!! Warning: short read while loading the AOF {}: dropping the last {dropped} bytes (a torn last record, offset {}) !!!",
+            path.display(),
+            load.valid_len
+        );
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| format!("can't truncate {}: {e}", path.display()))?;
+        file.set_len(load.valid_len as u64)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| format!("can't truncate {}: {e}", path.display()))?;
+        truncated_bytes = Some(dropped);
+    }
+    aof::replay(store, &load, now_ms)
+        .map_err(|e| format!("{e} in the append only file {}", path.display()))?;
+    let keys = keys(store);
+    info!(
+        "DB loaded from append only file {}: {keys} keys",
+        path.display()
+    );
+    Ok(Loaded {
+        source: Source::Aof(path.to_owned()),
+        keys,
+        truncated_bytes,
+    })
+}
+
+/// Loads Redis 7's multi-part AOF (`appendonlydir/appendonly.aof.manifest`): the base (RDB
+/// or RESP), then the incremental files in order. Only the last file may end torn.
+fn load_multi_part(store: &mut Store, manifest: &Path, now_ms: u64) -> Result<Loaded, String> {
+    let text = fs::read_to_string(manifest)
+        .map_err(|e| format!("can't read the AOF manifest {}: {e}", manifest.display()))?;
+    let dir = manifest.parent().unwrap_or(Path::new("."));
+    let mut base = None;
+    let mut incr: Vec<(u64, String)> = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let field = |name: &str| {
+            words
+                .chunks(2)
+                .find(|kv| kv[0] == name)
+                .and_then(|kv| kv.get(1).copied())
+        };
+        let (Some(file), Some(kind)) = (field("file"), field("type")) else {
+            return Err(format!(
+                "bad line in the AOF manifest {}: {line}",
+                manifest.display()
+            ));
+        };
+        let seq = field("seq").and_then(|s| s.parse().ok()).unwrap_or(0);
+        match kind {
+            "b" => base = Some(file.to_owned()),
+            "i" => incr.push((seq, file.to_owned())),
+            _ => {} // history files are no longer part of the dataset
+        }
+    }
+    incr.sort();
+    let files: Vec<String> = base
+        .into_iter()
+        .chain(incr.into_iter().map(|(_, f)| f))
+        .collect();
+    let mut truncated_bytes = None;
+    for (i, file) in files.iter().enumerate() {
+        let path = dir.join(file);
+        let bytes = fs::read(&path).map_err(|e| format!("can't read {}: {e}", path.display()))?;
+        let load = aof::load(&bytes).map_err(|e| format!("{e} in {}", path.display()))?;
+        if load.truncated {
+            if i + 1 < files.len() || !store.config().aof_load_truncated {
+                return Err(format!(
+                    "{} ends with a torn record at offset {}",
+                    path.display(),
+                    load.valid_len
+                ));
+            }
+            warn!(
+                "dropping a torn last record of {} (offset {})",
+                path.display(),
+                load.valid_len
+            );
+            truncated_bytes = Some((bytes.len() - load.valid_len) as u64);
+        }
+        aof::replay(store, &load, now_ms).map_err(|e| format!("{e} in {}", path.display()))?;
+    }
+    let keys = keys(store);
+    info!(
+        "DB loaded from the multi-part AOF {}: {keys} keys",
+        manifest.display()
+    );
+    Ok(Loaded {
+        source: Source::Aof(manifest.to_owned()),
+        keys,
+        truncated_bytes,
+    })
+}
+
+fn load_rdb(store: &mut Store, path: &Path, now_ms: u64) -> Result<Loaded, String> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Loaded::nothing()),
+        Err(e) => return Err(format!("can't read the RDB file {}: {e}", path.display())),
+    };
+    rdb::load_into(store, &bytes, now_ms).map_err(|e| {
+        format!(
+            "{e} in the RDB file {} (nothing was changed)",
+            path.display()
+        )
+    })?;
+    let keys = keys(store);
+    info!("DB loaded from disk {}: {keys} keys", path.display());
+    Ok(Loaded {
+        source: Source::Rdb(path.to_owned()),
+        keys,
+        truncated_bytes: None,
+    })
+}
