@@ -483,8 +483,10 @@ impl Session {
 
     fn execute(&mut self, args: Vec<Bytes>, store: &mut Store, now_ms: u64) {
         let mark = self.output.len();
-        let known = cmd::spec(&args[0]);
-        let stat = known.and_then(|spec| cmd::stat_name(spec, &args));
+        // One lookup gives everything asked of the command below.
+        let resolved = cmd::resolve(&args[0]);
+        let known = resolved.map(|r| r.spec);
+        let stat = resolved.and_then(|r| r.stat_name(&args));
         if let Some(name) = stat {
             self.conn.last_cmd = name;
         }
@@ -495,8 +497,8 @@ impl Session {
         }
         // Lookups by writing commands are not reads (Redis counts `lookupKeyRead` only).
         let db = self.conn.db;
-        let reads = known
-            .filter(|spec| cmd::is_write(spec.name))
+        let reads = resolved
+            .filter(|r| r.write)
             .map(|_| store.db(db).hits_misses());
         let outcome = self.execute_inner(args, store, now_ms, known, stat);
         if let Some(counts) = reads {

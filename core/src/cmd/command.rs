@@ -221,6 +221,11 @@ fn served_subcommands(container: &str) -> &'static [&'static str] {
         .map_or(&[], |(_, subs)| subs)
 }
 
+/// True for a command served with subcommands (CLIENT, CONFIG, …).
+pub(crate) fn is_container(name: &str) -> bool {
+    !served_subcommands(name).is_empty()
+}
+
 /// Reads the subcommand of a container command and checks the arity of the whole request
 /// against Redis's, with Redis's errors. Returns its metadata (`name` is `container|sub`)
 /// and the subcommand's lower-case name.
@@ -278,12 +283,6 @@ pub(crate) fn checked_name(name: &'static str, args: &[Bytes]) -> Option<&'stati
 pub(crate) fn may_replicate(name: &str) -> bool {
     const MAY_REPLICATE: &[&str] = &["publish", "spublish", "pfcount", "eval", "evalsha", "fcall"];
     MAY_REPLICATE.contains(&name) || meta(name).is_some_and(|m| m.flags.contains(&"write"))
-}
-
-/// True for commands that write (flag `write`): their key lookups are not reads for INFO's
-/// `keyspace_hits` and `keyspace_misses`.
-pub(crate) fn is_write(name: &str) -> bool {
-    super::resolve(name.as_bytes()).is_some_and(|r| r.write)
 }
 
 /// True for the commands an unauthenticated connection may run (AUTH, HELLO, QUIT, RESET).

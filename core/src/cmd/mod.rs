@@ -33,7 +33,7 @@ use bytes::Bytes;
 pub(crate) use client::sync as client_sync;
 pub use client::{Client, KillFilter, ListFilter, ReplyMode};
 pub use command::CommandCmd;
-pub(crate) use command::{checked_name, is_write, may_replicate, no_auth, stat_name};
+pub(crate) use command::{checked_name, may_replicate, no_auth};
 pub use config::ConfigCmd;
 pub use connection::{Auth, Echo, Hello, Ping, ReadOnly, Reset, Select};
 pub use debug::Debug;
@@ -417,6 +417,20 @@ pub(crate) struct Resolved {
     pub write: bool,
     /// Flag `no_auth`: allowed before AUTH.
     pub no_auth: bool,
+    /// A container (CLIENT, CONFIG…): counted in INFO commandstats under its subcommand.
+    pub container: bool,
+}
+
+impl Resolved {
+    /// The name a request for this command is counted under (see [`command::stat_name`]),
+    /// without looking anything up for a plain command.
+    pub fn stat_name(&self, args: &[Bytes]) -> Option<&'static str> {
+        if self.container {
+            command::stat_name(self.spec, args)
+        } else {
+            Some(self.spec.name)
+        }
+    }
 }
 
 /// Looks a command name up in any case. A hash lookup: this runs for every request, and a
@@ -441,6 +455,7 @@ pub(crate) fn resolve(name: &[u8]) -> Option<&'static Resolved> {
                     spec,
                     write: flag("write"),
                     no_auth: flag("no_auth"),
+                    container: command::is_container(spec.name),
                 };
                 (spec.name.as_bytes(), r)
             })
