@@ -736,3 +736,59 @@ pub fn slow_subscriber(addr: SocketAddr) {
     };
     assert_eq!(msg.get_channel_name(), "flood");
 }
+
+/// SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, DEBUG RELOAD and INFO persistence, with the files
+/// they write in the server's `dir` (each test server has a temporary one).
+pub fn persistence_commands(addr: SocketAddr) {
+    let mut con = connect(addr);
+    let started: i64 = q(&mut con, &["LASTSAVE"]);
+    for i in 0..500 {
+        let _: () = q(&mut con, &["SET", &format!("k:{i}"), &i.to_string()]);
+    }
+    let _: () = q(&mut con, &["RPUSH", "list", "a", "b", "c"]);
+    let dir: Vec<String> = q(&mut con, &["CONFIG", "GET", "dir"]);
+    let dir = std::path::PathBuf::from(&dir[1]);
+    assert!(dir.is_absolute(), "CONFIG GET dir is absolute: {dir:?}");
+
+    let info: String = q(&mut con, &["INFO", "persistence"]);
+    assert!(info.contains("rdb_changes_since_last_save:501"), "{info}");
+    assert_eq!(q::<String>(&mut con, &["SAVE"]), "OK");
+    assert!(dir.join("dump.rdb").exists(), "SAVE wrote dump.rdb");
+    assert!(q::<i64>(&mut con, &["LASTSAVE"]) >= started);
+    let info: String = q(&mut con, &["INFO", "persistence"]);
+    assert!(info.contains("rdb_changes_since_last_save:0"), "{info}");
+
+    assert_eq!(
+        q::<String>(&mut con, &["BGSAVE"]),
+        "Background saving started"
+    );
+    wait_until(Duration::from_secs(10), "BGSAVE to finish", || {
+        q::<String>(&mut con, &["INFO", "persistence"]).contains("rdb_bgsave_in_progress:0")
+    });
+    assert!(q::<String>(&mut con, &["INFO", "persistence"]).contains("rdb_last_bgsave_status:ok"));
+
+    std::fs::remove_file(dir.join("dump.rdb")).unwrap();
+    assert_eq!(q::<String>(&mut con, &["DEBUG", "RELOAD"]), "OK");
+    assert!(dir.join("dump.rdb").exists(), "DEBUG RELOAD saved first");
+    assert_eq!(q::<i64>(&mut con, &["DBSIZE"]), 501);
+    assert_eq!(
+        q::<Vec<String>>(&mut con, &["LRANGE", "list", "0", "-1"]),
+        ["a", "b", "c"]
+    );
+
+    // With appendonly no, BGREWRITEAOF still writes the file, as Redis 7 does.
+    assert_eq!(
+        q::<String>(&mut con, &["BGREWRITEAOF"]),
+        "Background append only file rewriting started"
+    );
+    wait_until(Duration::from_secs(10), "the rewrite to finish", || {
+        q::<String>(&mut con, &["INFO", "persistence"]).contains("aof_rewrite_in_progress:0")
+    });
+    let aof = std::fs::read(dir.join("appendonly.aof")).unwrap();
+    assert!(aof.starts_with(b"*2\r\n$6\r\nSELECT\r\n"), "a RESP log");
+    let err = redis::cmd("BGSAVE")
+        .arg("NOW")
+        .query::<()>(&mut con)
+        .unwrap_err();
+    assert!(err.to_string().contains("syntax error"), "{err}");
+}

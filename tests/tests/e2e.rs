@@ -24,6 +24,7 @@ macro_rules! scenarios {
 
 scenarios!(
     strings,
+    persistence_commands,
     keys_and_expiry,
     active_expiry,
     hashes,

@@ -9,8 +9,9 @@
 //! The reply comes when the time is up; the session reports the deadline through
 //! [`crate::Session::poll_timeout`]. Inside MULTI it replies at once without sleeping.
 //!
-//! `DEBUG RELOAD` snapshots the dataset as RDB and loads it back, in memory: it checks what
-//! Redis's does (that the data survives persistence) but writes no file.
+//! `DEBUG RELOAD` snapshots the dataset as RDB and loads it back: it checks what Redis's
+//! does (that the data survives persistence). A server with files (see
+//! [`crate::persist::Disk`]) also saves the RDB file first, as Redis does.
 
 use bytes::Bytes;
 
@@ -111,6 +112,10 @@ impl Debug {
             }
             Debug::Reload => {
                 let now = ctx.now_ms;
+                // A server with files saves the RDB on disk first, as Redis does.
+                if ctx.store.has_disk() {
+                    super::persist::with_disk(ctx.store, |disk, store| disk.save(store, now))?;
+                }
                 let snapshot = rdb::to_vec(ctx.store, now);
                 ctx.store.flush_all();
                 rdb::load_into(ctx.store, &snapshot, now)

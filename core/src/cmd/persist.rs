@@ -106,7 +106,7 @@ impl PersistCmd {
 
 /// Runs `f` with the store's [`Disk`] (taken out of the store meanwhile), turning its error
 /// into an `ERR` reply.
-fn with_disk(
+pub(crate) fn with_disk(
     store: &mut Store,
     f: impl FnOnce(&mut dyn Disk, &mut Store) -> Result<(), String>,
 ) -> Result<(), CmdError> {

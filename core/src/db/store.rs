@@ -303,6 +303,11 @@ impl Store {
         self.disk = disk;
     }
 
+    /// True if the adapter installed file operations ([`Store::set_disk`]).
+    pub fn has_disk(&self) -> bool {
+        self.disk.is_some()
+    }
+
     /// Takes the adapter's file operations out of the store (to call them with the store).
     pub fn take_disk(&mut self) -> Option<Box<dyn crate::persist::Disk>> {
         self.disk.take()
