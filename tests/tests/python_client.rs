@@ -1,0 +1,56 @@
+//! redis-py, the most used Python client (Debian's `python3-redis`, which `.ci/run`
+//! installs), runs an application's worth of commands against both servers:
+//! `tests/python/redis_py_check.py`. Skipped with a notice when it is not installed, unless
+//! `REDISH_REQUIRE_REDIS` is set.
+
+use std::process::Command;
+
+use redish_tests::{test_options, Adapter, TestServer};
+
+/// Debian's interpreter: the one python3-redis installs into.
+const PYTHON: &str = "/usr/bin/python3";
+
+fn redis_py_available() -> bool {
+    let found = Command::new(PYTHON)
+        .args(["-c", "import redis"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("REDISH_REQUIRE_REDIS").is_none(),
+            "python3-redis is required (REDISH_REQUIRE_REDIS is set) but missing"
+        );
+        eprintln!("notice: python3-redis not installed; skipping the redis-py check");
+    }
+    found
+}
+
+fn redis_py(adapter: Adapter) {
+    if !redis_py_available() {
+        return;
+    }
+    let server = TestServer::start(adapter, test_options());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/redis_py_check.py");
+    let out = Command::new(PYTHON)
+        .arg(script)
+        .arg(server.addr().port().to_string())
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "redis-py check failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.stop();
+}
+
+#[test]
+fn tokio_redis_py() {
+    redis_py(Adapter::Tokio);
+}
+
+#[test]
+fn async_std_redis_py() {
+    redis_py(Adapter::AsyncStd);
+}
