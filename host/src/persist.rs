@@ -167,6 +167,44 @@ struct PipeState {
     close: bool,
     stop: bool,
     path: PathBuf,
+    /// The AOF, open for appending; `None` when off or while a rewrite creates it. Every
+    /// write to it happens under this state's lock, so records keep their order.
+    file: Option<File>,
+    /// A second handle on `file`, for the writer thread to fsync without the lock.
+    sync_handle: Option<Arc<File>>,
+    /// Records were written since the last fsync.
+    unsynced: bool,
+}
+
+impl PipeState {
+    /// Writes `bytes` to the file now. On failure they stay pending for the writer thread,
+    /// which retries.
+    fn write_now(&mut self, pipe: &Pipe, bytes: &[u8]) {
+        let Some(file) = &mut self.file else {
+            return;
+        };
+        match file.write_all(bytes) {
+            Ok(()) => {
+                pipe.write_failed.store(false, Ordering::Relaxed);
+                pipe.size.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                self.unsynced = true;
+                pipe.mark(&pipe.written, self.tail);
+            }
+            Err(e) => {
+                if !pipe.write_failed.swap(true, Ordering::Relaxed) {
+                    error!("writing the AOF failed: {e}; retrying");
+                }
+                self.pending.extend_from_slice(bytes);
+                pipe.work.notify_one();
+            }
+        }
+    }
+
+    fn set_file(&mut self, file: Option<File>) {
+        self.sync_handle = file.as_ref().and_then(|f| f.try_clone().ok()).map(Arc::new);
+        self.file = file;
+        self.unsynced = false;
+    }
 }
 
 impl Persistence {
@@ -223,6 +261,9 @@ impl Persistence {
                 close: false,
                 stop: false,
                 path: aof_path,
+                file: None,
+                sync_handle: None,
+                unsynced: false,
             }),
             work: Condvar::new(),
             installed: Condvar::new(),
@@ -233,11 +274,12 @@ impl Persistence {
             size: AtomicU64::new(size),
             base_size: AtomicU64::new(size),
         });
+        lock(&pipe.state).set_file(file);
         let writer = {
             let pipe = pipe.clone();
             std::thread::Builder::new()
                 .name("aof-writer".into())
-                .spawn(move || Pipe::run_writer(&pipe, file))
+                .spawn(move || Pipe::run_writer(&pipe))
                 .map_err(|e| format!("can't start the AOF writer: {e}"))?
         };
         let persistence = Persistence {
@@ -667,9 +709,23 @@ impl Pipe {
         if let Some(rewrite) = &mut p.rewrite {
             rewrite.extend_from_slice(&bytes);
         }
-        p.pending.extend_from_slice(&bytes);
         p.tail += 1;
-        self.work.notify_one();
+        if p.file.is_none() {
+            // Off, or a rewrite is creating the file: the records live in its buffer.
+            self.mark(&self.written, p.tail);
+            self.mark(&self.synced, p.tail);
+        } else if p.fsync == AppendFsync::Always || !p.pending.is_empty() {
+            // Grouped by the writer thread, which fsyncs once per group.
+            p.pending.extend_from_slice(&bytes);
+            self.work.notify_one();
+        } else {
+            // Written before the replies, as Redis does; fsynced by the writer thread
+            // within a second (`everysec`) or by the kernel (`no`).
+            p.write_now(self, &bytes);
+            if p.fsync == AppendFsync::EverySec {
+                self.work.notify_one();
+            }
+        }
     }
 
     fn reached(&self, ticket: Ticket) -> bool {
@@ -717,133 +773,102 @@ impl Pipe {
         });
     }
 
-    /// The writer thread: writes what accumulated, fsyncs as `appendfsync` says, puts
-    /// rewritten files in place, and wakes the connections waiting.
-    fn run_writer(self: &Arc<Self>, mut file: Option<File>) {
+    /// The writer thread: writes what accumulated (`always`, or after a failed write),
+    /// fsyncs as `appendfsync` says, puts rewritten files in place, and wakes the
+    /// connections waiting.
+    fn run_writer(self: &Arc<Self>) {
         let mut last_fsync = Instant::now();
-        let mut unsynced = false;
         loop {
-            let (bytes, tail, fsync, install, rewrite, close, stop, path) = {
-                let mut p = lock(&self.state);
-                loop {
-                    let fsync_due = unsynced
-                        && p.fsync == AppendFsync::EverySec
-                        && last_fsync.elapsed() >= Duration::from_secs(1);
-                    if !p.pending.is_empty()
-                        || p.install.is_some()
-                        || p.close
-                        || p.stop
-                        || fsync_due
-                    {
-                        break;
-                    }
-                    let wait = if unsynced && p.fsync == AppendFsync::EverySec {
-                        Duration::from_secs(1).saturating_sub(last_fsync.elapsed())
-                    } else {
-                        Duration::from_secs(1)
+            let mut p = lock(&self.state);
+            loop {
+                let fsync_due = p.unsynced
+                    && match p.fsync {
+                        AppendFsync::Always => true,
+                        AppendFsync::EverySec => last_fsync.elapsed() >= Duration::from_secs(1),
+                        AppendFsync::No => false,
                     };
-                    p = self
-                        .work
-                        .wait_timeout(p, wait)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
-                    if Arc::strong_count(self) == 1 && p.pending.is_empty() {
-                        // The server is gone without a shutdown (dropped in a test).
-                        let _ = file.as_ref().map(File::sync_data);
-                        return;
-                    }
+                if !p.pending.is_empty() || p.install.is_some() || p.close || p.stop || fsync_due {
+                    break;
                 }
-                let install = p.install.take();
-                let rewrite = if install.is_some() {
-                    p.rewrite.take()
+                let wait = if p.unsynced && p.fsync == AppendFsync::EverySec {
+                    Duration::from_secs(1).saturating_sub(last_fsync.elapsed())
                 } else {
-                    None
+                    Duration::from_secs(1)
                 };
-                (
-                    std::mem::take(&mut p.pending),
-                    p.tail,
-                    p.fsync,
-                    install,
-                    rewrite,
-                    std::mem::take(&mut p.close),
-                    p.stop,
-                    p.path.clone(),
-                )
-            };
-            match &mut file {
-                Some(f) if !bytes.is_empty() => match f.write_all(&bytes) {
-                    Ok(()) => {
-                        self.write_failed.store(false, Ordering::Relaxed);
-                        self.size.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                        unsynced = true;
-                        self.mark(&self.written, tail);
+                p = self
+                    .work
+                    .wait_timeout(p, wait)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+                if Arc::strong_count(self) == 1 && p.pending.is_empty() {
+                    // The server is gone without a shutdown (dropped in a test).
+                    if let Some(f) = &p.file {
+                        let _ = f.sync_data();
                     }
-                    Err(e) => {
-                        // Keep the records and try again: the clients waiting for them
-                        // stay waiting, as Redis stops acknowledging writes.
-                        if !self.write_failed.swap(true, Ordering::Relaxed) {
-                            error!("writing the AOF failed: {e}; retrying");
-                        }
-                        let mut p = lock(&self.state);
-                        let newer = std::mem::replace(&mut p.pending, bytes);
-                        p.pending.extend_from_slice(&newer);
-                        drop(p);
-                        std::thread::sleep(Duration::from_millis(100));
-                        continue;
+                    return;
+                }
+            }
+            if !p.pending.is_empty() {
+                let bytes = std::mem::take(&mut p.pending);
+                p.write_now(self, &bytes);
+                if !p.pending.is_empty() {
+                    // The write failed: try again shortly, without the lock.
+                    drop(p);
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            }
+            let tail = p.tail;
+            if let Some((temp, new_file)) = p.install.take() {
+                let rewrite = p.rewrite.take().unwrap_or_default();
+                let path = p.path.clone();
+                let result = self.put_in_place(temp, new_file, &rewrite, &path).map(|f| {
+                    if p.on {
+                        p.set_file(Some(f));
+                    } else {
+                        p.set_file(None);
                     }
-                },
-                Some(_) => self.mark(&self.written, tail),
-                None => {
-                    // No file (appendonly off, or a rewrite is creating it): nothing to
-                    // wait for.
                     self.mark(&self.written, tail);
                     self.mark(&self.synced, tail);
-                }
-            }
-            if let Some(f) = &file {
-                let due = match fsync {
-                    AppendFsync::Always => true,
-                    AppendFsync::EverySec => last_fsync.elapsed() >= Duration::from_secs(1),
-                    AppendFsync::No => false,
-                };
-                if unsynced && (due || stop || close) {
-                    match f.sync_data() {
-                        Ok(()) => {
-                            unsynced = false;
-                            last_fsync = Instant::now();
-                            self.mark(&self.synced, tail);
-                        }
-                        Err(e) => error!("fsync of the AOF failed: {e}"),
-                    }
-                }
-            }
-            if let Some((temp, new_file)) = install {
-                let result = self.put_in_place(temp, new_file, rewrite.unwrap_or_default(), &path);
-                let installed = match result {
-                    Ok(f) => {
-                        let on = lock(&self.state).on;
-                        file = on.then_some(f);
-                        unsynced = false;
-                        self.mark(&self.written, tail);
-                        self.mark(&self.synced, tail);
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                };
-                let mut p = lock(&self.state);
-                p.install_result = Some(installed);
+                });
+                p.install_result = Some(result);
                 self.installed.notify_all();
             }
+            let stop = p.stop;
+            let close = std::mem::take(&mut p.close);
+            let due = match p.fsync {
+                AppendFsync::Always => true,
+                AppendFsync::EverySec => last_fsync.elapsed() >= Duration::from_secs(1),
+                AppendFsync::No => false,
+            };
+            let sync = (p.unsynced && (due || stop || close))
+                .then(|| p.sync_handle.clone())
+                .flatten();
+            if sync.is_some() {
+                p.unsynced = false;
+            }
             if close {
-                file = None;
+                p.set_file(None);
                 self.size.store(0, Ordering::Relaxed);
+            }
+            drop(p);
+            if let Some(handle) = sync {
+                // Without the lock: connections go on appending the next group meanwhile.
+                match handle.sync_data() {
+                    Ok(()) => {
+                        last_fsync = Instant::now();
+                        self.mark(&self.synced, tail);
+                    }
+                    Err(e) => {
+                        error!("fsync of the AOF failed: {e}");
+                        lock(&self.state).unsynced = true;
+                    }
+                }
             }
             self.wake_waiters();
             if stop {
-                let _ = file.as_ref().map(File::sync_data);
-                let p = lock(&self.state);
+                let _p = lock(&self.state);
                 self.installed.notify_all();
-                drop(p);
                 return;
             }
         }
@@ -855,11 +880,11 @@ impl Pipe {
         &self,
         temp: PathBuf,
         mut file: File,
-        rewrite: Vec<u8>,
+        rewrite: &[u8],
         path: &Path,
     ) -> Result<File, String> {
         let result = (|| {
-            file.write_all(&rewrite)?;
+            file.write_all(rewrite)?;
             install_file(&file, &temp, path)?;
             file.metadata().map(|m| m.len())
         })();
