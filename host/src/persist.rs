@@ -721,8 +721,11 @@ impl Pipe {
         } else {
             // Written before the replies, as Redis does; fsynced by the writer thread
             // within a second (`everysec`) or by the kernel (`no`).
+            let was_unsynced = p.unsynced;
             p.write_now(self, &bytes);
-            if p.fsync == AppendFsync::EverySec {
+            if p.fsync == AppendFsync::EverySec && !was_unsynced {
+                // Only the first write after an fsync needs the thread to set its timer:
+                // waking it on every write cost more than the write itself.
                 self.work.notify_one();
             }
         }
