@@ -113,12 +113,7 @@ impl Server {
     pub async fn bind(options: ServerOptions) -> io::Result<Server> {
         let (std_listeners, addrs) = redish_host::listen_all(&options.bind, options.port)?;
         let port = addrs[0].port();
-        let mut store = options
-            .new_store(port, redish_host::random_seeds(), now_ms())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        redish_host::process::init(store.process_info_mut());
-        let (persistence, _loaded) = Persistence::open(&mut store, now_ms())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let (store, persistence) = redish_host::server_store(&options, port)?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 store,

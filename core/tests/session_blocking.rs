@@ -3,68 +3,10 @@
 //! store says), with the exact reply bytes Redis 7.0 sends.
 
 use redish_core::db::Message;
-use redish_core::{Session, SessionConfig, Store};
 
-const T0: u64 = 1_700_000_000_000;
+mod sim;
 
-/// A store, sessions and a clock, driven like an adapter.
-struct Server {
-    store: Store,
-    sessions: Vec<Session>,
-    now: u64,
-}
-
-impl Server {
-    fn new(clients: usize) -> Server {
-        let mut store = Store::default();
-        let sessions = (0..clients)
-            .map(|_| Session::new(store.next_client_id(), SessionConfig::default()))
-            .collect();
-        Server {
-            store,
-            sessions,
-            now: T0,
-        }
-    }
-
-    /// Hands every delivery to its session and lets it process, as an adapter must.
-    fn route(&mut self) {
-        while let Some(d) = self.store.poll_delivery() {
-            let s = self
-                .sessions
-                .iter_mut()
-                .find(|s| s.id() == d.to)
-                .expect("deliveries go to live sessions");
-            s.handle_message(&d.message, self.now);
-            s.process(&mut self.store, self.now);
-        }
-    }
-
-    /// Sends inline `input` on session `i` and returns what it wrote.
-    fn send(&mut self, i: usize, input: &str) -> String {
-        self.sessions[i].handle_bytes(input.as_bytes());
-        self.sessions[i].process(&mut self.store, self.now);
-        self.route();
-        self.take(i)
-    }
-
-    fn take(&mut self, i: usize) -> String {
-        let s = &mut self.sessions[i];
-        let out = String::from_utf8_lossy(s.poll_transmit()).into_owned();
-        let n = s.poll_transmit().len();
-        s.consume_transmit(n);
-        out
-    }
-
-    /// Moves the clock and runs what is due, as the adapter's timer does.
-    fn advance(&mut self, ms: u64) {
-        self.now += ms;
-        if self.store.poll_timeout().is_some_and(|t| t <= self.now) {
-            self.store.handle_timeout(self.now);
-        }
-        self.route();
-    }
-}
+use sim::{Server, T0};
 
 #[test]
 fn a_push_from_another_session_serves_the_oldest_waiter_first() {

@@ -81,6 +81,24 @@ pub fn listen_all(
     Ok((listeners, addrs))
 }
 
+/// The store a server starts with, as both adapters make it: [`ServerOptions::new_store`]
+/// with random seeds, the process facts, then [`persist::Persistence::open`] (which loads
+/// the AOF or RDB file). `port` is the port actually bound.
+///
+/// [`ServerOptions::new_store`]: redish_core::server::ServerOptions::new_store
+pub fn server_store(
+    options: &redish_core::server::ServerOptions,
+    port: u16,
+) -> io::Result<(redish_core::Store, persist::Persistence)> {
+    let mut store = options
+        .new_store(port, random_seeds(), now_ms())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    process::init(store.process_info_mut());
+    let (persistence, _loaded) = persist::Persistence::open(&mut store, now_ms())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    Ok((store, persistence))
+}
+
 /// An accepted connection's options: TCP_NODELAY (replies go out as soon as a batch is
 /// done), and keepalive probes as Redis's `tcp-keepalive` asks (0: none).
 pub fn configure_stream(stream: &impl AsFd, keepalive_s: u64) -> io::Result<()> {

@@ -95,3 +95,30 @@ fn os_name() -> &'static str {
         other => other,
     }
 }
+
+/// A server binary's command line ([`redish_core::server::parse_args`] on this process's
+/// arguments): the options to serve with, or the exit code once `--help` / `--version` is
+/// printed or an error is reported with the help (2, as clap does). `program` names the
+/// binary in `--version`.
+pub fn command_line(
+    program: &str,
+    version: &str,
+) -> Result<redish_core::server::ServerOptions, std::process::ExitCode> {
+    use redish_core::server::{parse_args, Invocation, HELP};
+    use std::process::ExitCode;
+    match parse_args(std::env::args()) {
+        Ok(Invocation::Serve(options)) => Ok(options),
+        Ok(Invocation::Help) => {
+            print!("{HELP}");
+            Err(ExitCode::SUCCESS)
+        }
+        Ok(Invocation::Version) => {
+            println!("{program} {version}");
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n\n{HELP}");
+            Err(ExitCode::from(2))
+        }
+    }
+}

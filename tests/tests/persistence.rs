@@ -291,21 +291,11 @@ fn appendonly_at_run_time(adapter: Adapter) {
             .query(&mut con)
             .unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let info: String = redis::cmd("INFO")
-            .arg("persistence")
-            .query(&mut con)
-            .unwrap();
-        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrites:1") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the first rewrite did not finish: {info}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_persistence(
+        &mut con,
+        &["aof_rewrite_in_progress:0", "aof_rewrites:1"],
+        "the first rewrite to finish",
+    );
     let _: () = redis::cmd("SET")
         .arg("last")
         .arg("1")
@@ -330,6 +320,23 @@ fn tokio_appendonly_at_run_time() {
 #[test]
 fn async_std_appendonly_at_run_time() {
     appendonly_at_run_time(Adapter::AsyncStd);
+}
+
+/// Polls INFO persistence until it shows every line of `wants`, failing after 10 s.
+fn wait_for_persistence(con: &mut redis::Connection, wants: &[&str], what: &str) {
+    redish_tests::wait_until(Duration::from_secs(10), what, || {
+        let info: String = redis::cmd("INFO").arg("persistence").query(con).unwrap();
+        wants.iter().all(|w| info.contains(w))
+    });
+}
+
+/// The test options with `dir` and further `settings`.
+fn in_dir(dir: &Path, settings: &[(&str, &str)]) -> redish_core::server::ServerOptions {
+    let mut o = test_options();
+    o.settings.push(("dir".into(), dir.display().to_string()));
+    o.settings
+        .extend(settings.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+    o
 }
 
 /// Every key of every type, read back type by type: what a round trip must preserve.
@@ -448,12 +455,7 @@ fn rdb_round_trip_through_redis(adapter: Adapter) {
         return;
     };
     let dir = TempDir::new("rdb-trip");
-    let dir_arg = dir.path().display().to_string();
-    let server = TestServer::start(adapter, {
-        let mut o = test_options();
-        o.settings.push(("dir".into(), dir_arg.clone()));
-        o
-    });
+    let server = TestServer::start(adapter, in_dir(dir.path(), &[]));
     fill_every_type(server.addr());
     let original = dump_dataset(server.addr());
     let ok: String = redis::cmd("SAVE")
@@ -486,11 +488,7 @@ fn rdb_round_trip_through_redis(adapter: Adapter) {
     let _ = redis.wait();
 
     // And redish loads Redis's dump.
-    let server = TestServer::start(adapter, {
-        let mut o = test_options();
-        o.settings.push(("dir".into(), dir_arg.clone()));
-        o
-    });
+    let server = TestServer::start(adapter, in_dir(dir.path(), &[]));
     assert_eq!(dump_dataset(server.addr()), original);
     server.stop();
 }
@@ -535,13 +533,7 @@ fn aof_round_trip_through_redis(adapter: Adapter) {
         return;
     };
     let dir = TempDir::new("aof-trip");
-    let dir_arg = dir.path().display().to_string();
-    let options = || {
-        let mut o = test_options();
-        o.settings.push(("dir".into(), dir_arg.clone()));
-        o.settings.push(("appendonly".into(), "yes".into()));
-        o
-    };
+    let options = || in_dir(dir.path(), &[("appendonly", "yes")]);
     let server = TestServer::start(adapter, options());
     fill_every_type(server.addr());
     let original = dump_dataset(server.addr());
@@ -560,21 +552,11 @@ fn aof_round_trip_through_redis(adapter: Adapter) {
         .arg("redis")
         .query(&mut con)
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let info: String = redis::cmd("INFO")
-            .arg("persistence")
-            .query(&mut con)
-            .unwrap();
-        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrite_scheduled:0") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "redis-server's rewrite did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_persistence(
+        &mut con,
+        &["aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0"],
+        "redis-server's rewrite to finish",
+    );
     let _ = redis.kill();
     let _ = redis.wait();
     assert!(
@@ -621,12 +603,7 @@ fn async_std_rdb_round_trip_through_redis() {
 /// BGSAVE while writes go on: the dump is the dataset of the moment BGSAVE ran.
 fn bgsave_is_a_point_in_time(adapter: Adapter) {
     let dir = TempDir::new("bgsave");
-    let dir_arg = dir.path().display().to_string();
-    let server = TestServer::start(adapter, {
-        let mut o = test_options();
-        o.settings.push(("dir".into(), dir_arg.clone()));
-        o
-    });
+    let server = TestServer::start(adapter, in_dir(dir.path(), &[]));
     let mut con = connect(server.addr());
     let mut pipe = redis::pipe();
     for i in 0..20_000 {
@@ -649,13 +626,7 @@ fn bgsave_is_a_point_in_time(adapter: Adapter) {
             .ignore();
     }
     pipe.query::<()>(&mut con).unwrap();
-    redish_tests::wait_until(Duration::from_secs(20), "BGSAVE to finish", || {
-        let info: String = redis::cmd("INFO")
-            .arg("persistence")
-            .query(&mut con)
-            .unwrap();
-        info.contains("rdb_bgsave_in_progress:0")
-    });
+    wait_for_persistence(&mut con, &["rdb_bgsave_in_progress:0"], "BGSAVE to finish");
     let info: String = redis::cmd("INFO")
         .arg("persistence")
         .query(&mut con)
@@ -663,11 +634,7 @@ fn bgsave_is_a_point_in_time(adapter: Adapter) {
     assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
     server.stop();
 
-    let server = TestServer::start(adapter, {
-        let mut o = test_options();
-        o.settings.push(("dir".into(), dir_arg.clone()));
-        o
-    });
+    let server = TestServer::start(adapter, in_dir(dir.path(), &[]));
     let mut con = connect(server.addr());
     let n: u64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
     assert_eq!(

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use async_std_adapter::server::Server;
 use futures_lite::StreamExt;
-use redish_core::server::{listening_line, parse_args, Invocation, ServerOptions, HELP};
+use redish_core::server::{listening_line, ServerOptions};
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 
@@ -33,21 +33,11 @@ const THREADS_VAR: &str = "ASYNC_STD_THREAD_COUNT";
 const DEFAULT_THREADS: usize = 1;
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args()) {
-        Ok(Invocation::Serve(options)) => options,
-        Ok(Invocation::Help) => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(Invocation::Version) => {
-            println!("async-std-server {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}\n\n{HELP}");
-            return ExitCode::from(2);
-        }
-    };
+    let options =
+        match redish_host::process::command_line("async-std-server", env!("CARGO_PKG_VERSION")) {
+            Ok(options) => options,
+            Err(code) => return code,
+        };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

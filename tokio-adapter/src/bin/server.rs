@@ -16,7 +16,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use redish_core::server::{listening_line, parse_args, Invocation, HELP};
+use redish_core::server::listening_line;
 use tokio_adapter::server::{Server, ServerOptions};
 use tracing::info;
 use tracing_subscriber::EnvFilter;
@@ -28,20 +28,9 @@ use tracing_subscriber::EnvFilter;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args()) {
-        Ok(Invocation::Serve(options)) => options,
-        Ok(Invocation::Help) => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(Invocation::Version) => {
-            println!("server {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}\n\n{HELP}");
-            return ExitCode::from(2);
-        }
+    let options = match redish_host::process::command_line("server", env!("CARGO_PKG_VERSION")) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
     tracing_subscriber::fmt()
         .with_env_filter(
