@@ -132,8 +132,7 @@ impl Hash {
                     p.replace(vs, value);
                     return false;
                 }
-                p.push(field);
-                p.push(value);
+                p.push_all(&[field, value]);
                 if p.len() / 2 > limits.hash_max_listpack_entries {
                     self.convert();
                 }

@@ -76,10 +76,20 @@ impl Pack {
     }
 
     pub fn push(&mut self, entry: &[u8]) {
-        self.buf.reserve_exact(varint_len(entry.len()) + entry.len());
+        self.buf
+            .reserve_exact(varint_len(entry.len()) + entry.len());
         put_varint(&mut self.buf, entry.len());
         self.buf.extend_from_slice(entry);
         self.count += 1;
+    }
+
+    /// Appends `entries` with a single reallocation.
+    pub fn push_all(&mut self, entries: &[&[u8]]) {
+        self.buf
+            .reserve_exact(entries.iter().map(|e| varint_len(e.len()) + e.len()).sum());
+        for e in entries {
+            self.push(e);
+        }
     }
 
     /// Inserts `entries` at byte offset `at` (an entry boundary).
