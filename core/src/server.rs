@@ -33,7 +33,7 @@ Options:
   --bind ADDR...         addresses to listen on, IPv4 or IPv6 [127.0.0.1]
   --maxclients N         most clients connected at once [10000]
   --databases N          number of databases [16]
-  --threads N            worker threads of the runtime [the server's default]
+  --threads N            worker threads of the runtime [Tokio: CPUs - 1; async-std: 1]
   -h, --help             print this help
   -v, --version          print the version
 
