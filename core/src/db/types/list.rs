@@ -52,6 +52,29 @@ fn put_entry(out: &mut Vec<u8>, data: &[u8]) {
     put_backlen(out, hdr + data.len());
 }
 
+/// Writes an entry into `out`, which is exactly [`entry_size`] bytes: LPUSH fills the room
+/// in front of a chunk in place, with no temporary buffer.
+fn write_entry(out: &mut [u8], data: &[u8]) {
+    let mut pos = 0;
+    let mut n = data.len();
+    while n >= 0x80 {
+        out[pos] = (n as u8) | 0x80;
+        n >>= 7;
+        pos += 1;
+    }
+    out[pos] = n as u8;
+    pos += 1;
+    out[pos..pos + data.len()].copy_from_slice(data);
+    let fwd = pos + data.len();
+    let tail = &mut out[fwd..];
+    let m = tail.len();
+    // As put_backlen: the lowest group last; every byte but the first flagged.
+    for (j, b) in tail.iter_mut().enumerate() {
+        let group = ((fwd >> (7 * (m - 1 - j))) & 0x7f) as u8;
+        *b = if j > 0 { group | 0x80 } else { group };
+    }
+}
+
 fn put_backlen(out: &mut Vec<u8>, v: usize) {
     let m = varint_len(v);
     let at = out.len();
@@ -117,9 +140,7 @@ impl Chunk {
             self.start = gap;
         }
         let at = self.start - size;
-        let mut entry = Vec::with_capacity(size);
-        put_entry(&mut entry, data);
-        self.buf[at..self.start].copy_from_slice(&entry);
+        write_entry(&mut self.buf[at..self.start], data);
         self.start = at;
         self.count += 1;
     }
@@ -522,6 +543,32 @@ mod tests {
 
     fn model(l: &List) -> Vec<Vec<u8>> {
         l.iter().map(<[u8]>::to_vec).collect()
+    }
+
+    #[test]
+    fn elements_of_every_length_class_survive_both_ends() {
+        // Lengths where the length prefix and the back-length take 1, 2 and 3 bytes.
+        let lens = [0, 1, 125, 126, 127, 128, 129, 16_380, 16_383, 16_384, 20_000];
+        let limits = TypeLimits::default();
+        let mut l = List::new();
+        let mut want = std::collections::VecDeque::new();
+        for (i, &n) in lens.iter().enumerate() {
+            let e = vec![b'a' + (i as u8); n];
+            if i % 2 == 0 {
+                l.push(End::Left, &e, &limits);
+                want.push_front(e);
+            } else {
+                l.push(End::Right, &e, &limits);
+                want.push_back(e);
+            }
+        }
+        assert_eq!(model(&l), want.iter().cloned().collect::<Vec<_>>());
+        let backwards: Vec<Vec<u8>> = l.iter().rev().map(<[u8]>::to_vec).collect();
+        assert_eq!(backwards, want.iter().rev().cloned().collect::<Vec<_>>());
+        while let Some(e) = l.pop(End::Left) {
+            assert_eq!(Some(e), want.pop_front());
+        }
+        assert!(want.is_empty());
     }
 
     #[test]
