@@ -174,6 +174,10 @@ struct PipeState {
     sync_handle: Option<Arc<File>>,
     /// Records were written since the last fsync.
     unsynced: bool,
+    /// The writer thread is in an fsync. A write to the file may then block until it ends
+    /// (the filesystem orders them), so connections leave their records to the thread
+    /// rather than stall their runtime's thread: Redis postpones its AOF writes likewise.
+    syncing: bool,
 }
 
 impl PipeState {
@@ -264,6 +268,7 @@ impl Persistence {
                 file: None,
                 sync_handle: None,
                 unsynced: false,
+                syncing: false,
             }),
             work: Condvar::new(),
             installed: Condvar::new(),
@@ -714,7 +719,7 @@ impl Pipe {
             // Off, or a rewrite is creating the file: the records live in its buffer.
             self.mark(&self.written, p.tail);
             self.mark(&self.synced, p.tail);
-        } else if p.fsync == AppendFsync::Always || !p.pending.is_empty() {
+        } else if p.fsync == AppendFsync::Always || p.syncing || !p.pending.is_empty() {
             // Grouped by the writer thread, which fsyncs once per group.
             p.pending.extend_from_slice(&bytes);
             self.work.notify_one();
@@ -849,6 +854,7 @@ impl Pipe {
                 .flatten();
             if sync.is_some() {
                 p.unsynced = false;
+                p.syncing = true;
             }
             if close {
                 p.set_file(None);
@@ -857,15 +863,22 @@ impl Pipe {
             drop(p);
             if let Some(handle) = sync {
                 // Without the lock: connections go on appending the next group meanwhile.
-                match handle.sync_data() {
+                let synced = handle.sync_data();
+                let mut p = lock(&self.state);
+                p.syncing = false;
+                match synced {
                     Ok(()) => {
                         last_fsync = Instant::now();
                         self.mark(&self.synced, tail);
                     }
                     Err(e) => {
                         error!("fsync of the AOF failed: {e}");
-                        lock(&self.state).unsynced = true;
+                        p.unsynced = true;
                     }
+                }
+                if !p.pending.is_empty() {
+                    // Records left while it synced: write them now.
+                    self.work.notify_one();
                 }
             }
             self.wake_waiters();
