@@ -46,19 +46,30 @@ use super::{Store, Value};
 pub(crate) type CopiedEntry = (Box<[u8]>, Value, Option<u64>);
 
 /// The state a running snapshot keeps in one database.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct DbSnapshot {
     /// Keys whose hash is below this were visited (or are new).
     next_hash: u64,
     /// Every key of the database reached the snapshot.
     pub(crate) done: bool,
     /// Keys the snapshot took before the cursor reached them, or knows to be new.
-    settled: HashSet<Box<[u8]>, foldhash::fast::RandomState>,
+    settled: HashSet<Box<[u8]>, foldhash::fast::FixedState>,
     /// Copies taken before changes, not yet handed out by a step.
     pub(crate) copied: Vec<CopiedEntry>,
 }
 
 impl DbSnapshot {
+    /// A snapshot's state for a database whose keys hash with `hasher` (keyed by the
+    /// store's random seed, so clients cannot choose colliding keys).
+    pub(crate) fn new(hasher: foldhash::fast::FixedState) -> DbSnapshot {
+        DbSnapshot {
+            next_hash: 0,
+            done: false,
+            settled: HashSet::with_hasher(hasher),
+            copied: Vec::new(),
+        }
+    }
+
     /// True if a key of hash `hash` has not been visited yet.
     #[inline]
     pub(crate) fn wants(&self, hash: u64) -> bool {
@@ -87,7 +98,7 @@ impl DbSnapshot {
 
     pub(crate) fn finish(&mut self) {
         self.done = true;
-        self.settled = HashSet::default();
+        self.settled = HashSet::with_hasher(*self.settled.hasher());
     }
 }
 
