@@ -362,3 +362,31 @@ fn command_docs_has_the_shape_redis_cli_reads() {
         "$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n"
     ));
 }
+
+/// OBJECT IDLETIME counts whole seconds since the key's last read or write, on the
+/// injected clock; OBJECT itself does not reset it.
+#[test]
+fn object_idletime_follows_accesses() {
+    let mut srv = Server::new();
+    let mut s = srv.connect();
+    assert_eq!(srv.send(&mut s, "SET k v\r\n", &mut []), "+OK\r\n");
+    srv.now += 10_500;
+    assert_eq!(
+        srv.send(&mut s, "OBJECT IDLETIME k\r\n", &mut []),
+        ":10\r\n"
+    );
+    assert_eq!(
+        srv.send(&mut s, "OBJECT IDLETIME k\r\n", &mut []),
+        ":10\r\n"
+    );
+    assert_eq!(srv.send(&mut s, "GET k\r\n", &mut []), "$1\r\nv\r\n");
+    assert_eq!(srv.send(&mut s, "OBJECT IDLETIME k\r\n", &mut []), ":0\r\n");
+    srv.now += 3_000;
+    assert_eq!(srv.send(&mut s, "APPEND k w\r\n", &mut []), ":2\r\n");
+    srv.now += 2_000;
+    assert_eq!(srv.send(&mut s, "OBJECT IDLETIME k\r\n", &mut []), ":2\r\n");
+    assert_eq!(
+        srv.send(&mut s, "OBJECT IDLETIME nokey\r\n", &mut []),
+        "$-1\r\n"
+    );
+}

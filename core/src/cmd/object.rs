@@ -2,8 +2,9 @@
 //!
 //! Encodings come from [`crate::db::Value::encoding_name`].
 //!
-//! Keys carry no access clock (the keyspace keeps 16 bytes of metadata per key and no LRU
-//! field), so IDLETIME is always 0 and FREQ, under an LFU policy, 0 too.
+//! IDLETIME comes from each key's last access, kept to the second as Redis's LRU clock
+//! (reads and writes set it; OBJECT itself does not). FREQ, under an LFU policy, is 0: no
+//! access counter is kept.
 
 use bytes::Bytes;
 
@@ -62,7 +63,9 @@ impl Object {
             Object::RefCount(k) => (k, 3),
         };
         let now = ctx.now_ms;
-        let Some(value) = ctx.db().get(&key, now) else {
+        // OBJECT does not count as an access (Redis's LOOKUP_NOTOUCH).
+        let idle = ctx.db().idle_seconds(&key, now);
+        let Some(value) = ctx.db().get_untouched(&key, now) else {
             return Ok(Frame::Null);
         };
         match sub {
@@ -74,7 +77,7 @@ impl Object {
             2 if policy.is_lfu() => Err(CmdError::err(
                 "An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
             )),
-            2 => Ok(Frame::Integer(0)),
+            2 => Ok(Frame::Integer(idle.unwrap_or(0) as i64)),
             _ => Ok(Frame::Integer(match value {
                 crate::db::Value::Str(s) if shared_ok && is_shared_integer(s) => SHARED_REFCOUNT,
                 _ => 1,
