@@ -548,7 +548,9 @@ mod tests {
     #[test]
     fn elements_of_every_length_class_survive_both_ends() {
         // Lengths where the length prefix and the back-length take 1, 2 and 3 bytes.
-        let lens = [0, 1, 125, 126, 127, 128, 129, 16_380, 16_383, 16_384, 20_000];
+        let lens = [
+            0, 1, 125, 126, 127, 128, 129, 16_380, 16_383, 16_384, 20_000,
+        ];
         let limits = TypeLimits::default();
         let mut l = List::new();
         let mut want = std::collections::VecDeque::new();
