@@ -609,6 +609,18 @@ impl Session {
                 // Redis names the subcommand: `pubsub|numpat`.
                 return Err(CmdError::NotInPubSubContext(stat.unwrap_or(spec.name)));
             }
+            // Over `maxmemory` (nothing is evicted: every policy acts as `noeviction`),
+            // commands that may grow memory are refused, and so is queuing in MULTI.
+            let limit = store.config().maxmemory;
+            if limit > 0 && store.process_info().used_memory_bytes > limit {
+                let in_multi = self.conn.multi.is_some()
+                    && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
+                if in_multi || cmd::deny_oom(spec.name) {
+                    return Err(CmdError::Other(
+                        "OOM command not allowed when used memory > 'maxmemory'.".into(),
+                    ));
+                }
+            }
             Ok(spec)
         });
         let refused = if spec.is_err() {

@@ -390,3 +390,31 @@ fn object_idletime_follows_accesses() {
         "$-1\r\n"
     );
 }
+
+/// Over `maxmemory` (as the adapter measures `used_memory`), commands that may grow memory
+/// are refused with Redis's OOM error, reads and deletes still run, and a transaction that
+/// queues anything is aborted; back under the limit, writes work again.
+#[test]
+fn maxmemory_refuses_growing_commands() {
+    let mut srv = Server::new();
+    let mut s = srv.connect();
+    assert_eq!(srv.send(&mut s, "SET k v\r\n", &mut []), "+OK\r\n");
+    srv.store.process_info_mut().used_memory_bytes = 200 * 1024 * 1024;
+    assert_eq!(
+        srv.send(&mut s, "CONFIG SET maxmemory 100mb\r\n", &mut []),
+        "+OK\r\n"
+    );
+    let oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    assert_eq!(srv.send(&mut s, "SET k2 v\r\n", &mut []), oom);
+    assert_eq!(srv.send(&mut s, "RPUSH l a\r\n", &mut []), oom);
+    assert_eq!(srv.send(&mut s, "GET k\r\n", &mut []), "$1\r\nv\r\n");
+    assert_eq!(srv.send(&mut s, "DEL k\r\n", &mut []), ":1\r\n");
+    assert_eq!(
+        srv.send(&mut s, "MULTI\r\nGET k\r\nEXEC\r\n", &mut []),
+        format!(
+            "+OK\r\n{oom}-EXECABORT Transaction discarded because of previous errors.\r\n"
+        )
+    );
+    srv.store.process_info_mut().used_memory_bytes = 50 * 1024 * 1024;
+    assert_eq!(srv.send(&mut s, "SET k2 v\r\n", &mut []), "+OK\r\n");
+}

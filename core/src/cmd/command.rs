@@ -285,6 +285,11 @@ pub(crate) fn may_replicate(name: &str) -> bool {
     MAY_REPLICATE.contains(&name) || meta(name).is_some_and(|m| m.flags.contains(&"write"))
 }
 
+/// True for commands refused while memory is over `maxmemory` (flag `denyoom`).
+pub(crate) fn deny_oom(name: &str) -> bool {
+    super::resolve(name.as_bytes()).is_some_and(|r| r.denyoom)
+}
+
 /// True for the commands an unauthenticated connection may run (AUTH, HELLO, QUIT, RESET).
 pub(crate) fn no_auth(name: &str) -> bool {
     super::resolve(name.as_bytes()).is_some_and(|r| r.no_auth)

@@ -33,7 +33,7 @@ use bytes::Bytes;
 pub(crate) use client::sync as client_sync;
 pub use client::{Client, KillFilter, ListFilter, ReplyMode};
 pub use command::CommandCmd;
-pub(crate) use command::{checked_name, may_replicate, no_auth};
+pub(crate) use command::{checked_name, deny_oom, may_replicate, no_auth};
 pub use config::ConfigCmd;
 pub use connection::{Auth, Echo, Hello, Ping, ReadOnly, Reset, Select};
 pub use debug::Debug;
@@ -419,6 +419,8 @@ pub(crate) struct Resolved {
     pub no_auth: bool,
     /// A container (CLIENT, CONFIG…): counted in INFO commandstats under its subcommand.
     pub container: bool,
+    /// Flag `denyoom`: refused while memory is over `maxmemory`.
+    pub denyoom: bool,
 }
 
 impl Resolved {
@@ -456,6 +458,7 @@ pub(crate) fn resolve(name: &[u8]) -> Option<&'static Resolved> {
                     write: flag("write"),
                     no_auth: flag("no_auth"),
                     container: command::is_container(spec.name),
+                    denyoom: flag("denyoom"),
                 };
                 (spec.name.as_bytes(), r)
             })

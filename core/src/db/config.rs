@@ -186,7 +186,8 @@ pub struct Config {
     pub auto_aof_rewrite_min_size: u64,
     /// `aof-load-truncated`: start with a torn last record dropped (yes) or refuse (no).
     pub aof_load_truncated: bool,
-    /// `maxmemory`: bytes; 0 is no limit. Reported; redish does not evict.
+    /// `maxmemory`: bytes; 0 is no limit. Over it (the adapter's `used_memory`), commands
+    /// flagged `denyoom` are refused with `-OOM`; nothing is evicted.
     pub maxmemory: u64,
     /// `maxmemory-policy`.
     pub maxmemory_policy: MaxmemoryPolicy,
