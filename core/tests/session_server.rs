@@ -411,9 +411,7 @@ fn maxmemory_refuses_growing_commands() {
     assert_eq!(srv.send(&mut s, "DEL k\r\n", &mut []), ":1\r\n");
     assert_eq!(
         srv.send(&mut s, "MULTI\r\nGET k\r\nEXEC\r\n", &mut []),
-        format!(
-            "+OK\r\n{oom}-EXECABORT Transaction discarded because of previous errors.\r\n"
-        )
+        format!("+OK\r\n{oom}-EXECABORT Transaction discarded because of previous errors.\r\n")
     );
     srv.store.process_info_mut().used_memory_bytes = 50 * 1024 * 1024;
     assert_eq!(srv.send(&mut s, "SET k2 v\r\n", &mut []), "+OK\r\n");
