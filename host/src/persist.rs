@@ -144,6 +144,9 @@ struct Pipe {
     synced: AtomicU64,
     waiters: Mutex<Vec<(Ticket, Waker)>>,
     write_failed: AtomicBool,
+    /// Mirrors `PipeState::on`, so that a batch on a server without an AOF does not take
+    /// the AOF lock to find out.
+    on: AtomicBool,
     /// Size of the current AOF, and its size after the last rewrite (or at start).
     size: AtomicU64,
     base_size: AtomicU64,
@@ -278,6 +281,7 @@ impl Persistence {
             synced: AtomicU64::new(0),
             waiters: Mutex::new(Vec::new()),
             write_failed: AtomicBool::new(false),
+            on: AtomicBool::new(appendonly),
             size: AtomicU64::new(size),
             base_size: AtomicU64::new(size),
         });
@@ -324,7 +328,7 @@ impl Persistence {
     pub fn after_batch(&self, store: &mut Store, now_ms: u64) -> Option<Ticket> {
         let pipe = &self.inner.aof;
         let wanted = store.config().appendonly;
-        if !wanted && !store.effects_enabled() && !lock(&pipe.state).on {
+        if !wanted && !store.effects_enabled() && !pipe.on.load(Ordering::Acquire) {
             return None;
         }
         let fsync = store.config().appendfsync;
@@ -446,7 +450,8 @@ impl Persistence {
             if store.snapshot_running() {
                 // The rewrite turns the log on when it starts, after the running job.
                 store.persistence_mut().aof_rewrite_scheduled = true;
-                lock(&self.inner.aof.state).on = true;
+                let pipe = &self.inner.aof;
+                pipe.set_on(&mut lock(&pipe.state), true);
             } else {
                 self.log_start("AOF rewrite", self.start_rewrite(store, now_ms));
             }
@@ -454,7 +459,7 @@ impl Persistence {
             info!("appendonly turned off: closing the AOF");
             store.set_effects_log(false);
             let mut p = lock(&self.inner.aof.state);
-            p.on = false;
+            self.inner.aof.set_on(&mut p, false);
             p.rewrite = None;
             p.close = true;
             self.inner.aof.work.notify_all();
@@ -605,7 +610,7 @@ impl Persistence {
         store.set_effects_log(logging);
         {
             let mut p = lock(&pipe.state);
-            p.on = logging;
+            pipe.set_on(&mut p, logging);
             p.rewrite = Some(Vec::new());
             // The new file's log starts after the snapshot's keys: it must SELECT first.
             p.log.forget_db();
@@ -702,6 +707,12 @@ impl Disk for DiskHandle {
 }
 
 impl Pipe {
+    /// Turns logging on or off (under the AOF lock, with its mirror).
+    fn set_on(&self, p: &mut PipeState, on: bool) {
+        p.on = on;
+        self.on.store(on, Ordering::Release);
+    }
+
     /// Moves the store's pending effects into the log, as one batch.
     fn push_effects(&self, p: &mut PipeState, store: &mut Store) {
         let mut any = false;
