@@ -149,16 +149,7 @@ impl Server {
             shared,
             options,
         } = self;
-        info!(
-            "redish {} (Redis {} compatible) on async-std listening on {}",
-            env!("CARGO_PKG_VERSION"),
-            redish_core::REDIS_VERSION,
-            addrs
-                .iter()
-                .map(SocketAddr::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        redish_host::log_listening("async-std", &addrs);
         let timers = async_std::task::spawn(run_timers(shared.clone()));
         // Each connection task holds a clone of `alive`; `all_closed` fails once the last
         // one is gone.

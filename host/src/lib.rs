@@ -99,6 +99,37 @@ pub fn server_store(
     Ok((store, persistence))
 }
 
+/// Logs what a session's event means for the server's operator, the same for every
+/// adapter. Returns true for [`redish_core::Event::Shutdown`], which the caller acts on.
+pub fn log_event(client: redish_core::ClientId, event: &redish_core::Event) -> bool {
+    use redish_core::{CloseReason, Event};
+    match event {
+        Event::Close(CloseReason::OutputLimit { pending_bytes }) => tracing::warn!(
+            client,
+            pending_bytes,
+            "closing subscriber: pub/sub output buffer limit reached"
+        ),
+        Event::Close(CloseReason::Protocol(e)) => tracing::debug!(client, "closing: {e}"),
+        Event::Close(reason) => tracing::debug!(client, "closing: {reason:?}"),
+        Event::Shutdown => {
+            tracing::info!(client, "SHUTDOWN requested");
+            return true;
+        }
+    }
+    false
+}
+
+/// Logs the line a server prints once it listens: version, runtime, addresses.
+pub fn log_listening(runtime: &str, addrs: &[SocketAddr]) {
+    let addrs: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
+    tracing::info!(
+        "redish {} (Redis {} compatible) on {runtime} listening on {}",
+        env!("CARGO_PKG_VERSION"),
+        redish_core::REDIS_VERSION,
+        addrs.join(", ")
+    );
+}
+
 /// An accepted connection's options: TCP_NODELAY (replies go out as soon as a batch is
 /// done), and keepalive probes as Redis's `tcp-keepalive` asks (0: none).
 pub fn configure_stream(stream: &impl AsFd, keepalive_s: u64) -> io::Result<()> {

@@ -17,13 +17,13 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use redish_core::server::{self as policy, conn, Input};
-use redish_core::{ClientId, CloseReason, Event, Session};
+use redish_core::{ClientId, Event, Session};
 use redish_host::now_ms;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
-use tracing::{debug, info, warn};
+use tracing::debug;
 
 use crate::server::{linger, ConnMsg, Shared, State};
 
@@ -243,17 +243,8 @@ async fn process(session: &mut Session, shared: &Shared) -> bool {
 }
 
 fn on_event(id: ClientId, event: Event, shared: &Shared) {
-    match event {
-        Event::Close(CloseReason::OutputLimit { pending_bytes }) => warn!(
-            client = id,
-            pending_bytes, "closing subscriber: pub/sub output buffer limit reached"
-        ),
-        Event::Close(CloseReason::Protocol(e)) => debug!(client = id, "closing: {e}"),
-        Event::Close(reason) => debug!(client = id, "closing: {reason:?}"),
-        Event::Shutdown => {
-            info!(client = id, "SHUTDOWN requested");
-            shared.trigger_shutdown();
-        }
+    if redish_host::log_event(id, &event) {
+        shared.trigger_shutdown();
     }
 }
 

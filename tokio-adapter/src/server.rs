@@ -166,16 +166,7 @@ impl Server {
             shared,
             options,
         } = self;
-        info!(
-            "redish {} (Redis {} compatible) listening on {}",
-            env!("CARGO_PKG_VERSION"),
-            redish_core::REDIS_VERSION,
-            addrs
-                .iter()
-                .map(SocketAddr::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        redish_host::log_listening("tokio", &addrs);
         let timers = tokio::spawn(run_timers(shared.clone()));
         // Each connection task holds a clone of `alive`; `all_closed` yields None once the
         // last one is gone.
