@@ -53,6 +53,32 @@ pub fn test_options() -> ServerOptions {
     }
 }
 
+/// A program of Debian's redis-server / redis-tools (`redis-server`, `redis-check-aof`…)
+/// on the PATH, or `None` after [`required`] says so.
+pub fn redis_tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .chain([PathBuf::from("/usr/bin")])
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file());
+    required(name, found.is_some()).then(|| found.expect("found"))
+}
+
+/// Whether what a test needs from outside Rust (`what`: a program, a Python package) was
+/// `found`. If not, prints a notice so the test can skip — unless `REDISH_REQUIRE_REDIS=1`
+/// (as `.ci/run` sets), which makes it a failure.
+pub fn required(what: &str, found: bool) -> bool {
+    if !found {
+        assert!(
+            std::env::var("REDISH_REQUIRE_REDIS").as_deref() != Ok("1"),
+            "{what} not found, and REDISH_REQUIRE_REDIS=1 requires it"
+        );
+        eprintln!("NOTICE: {what} not found; skipping this check");
+    }
+    found
+}
+
 /// A directory of its own for one test, removed when dropped.
 #[derive(Debug)]
 pub struct TempDir(PathBuf);

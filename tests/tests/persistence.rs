@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redish_core::server::{parse_args, Invocation};
-use redish_tests::{connect, test_options, Adapter, TempDir, TestServer};
+use redish_tests::{connect, redis_tool, test_options, Adapter, TempDir, TestServer};
 
 /// Set to `tokio|args…` or `async-std|args…` in a child process.
 const CHILD_ENV: &str = "REDISH_TEST_CHILD_SERVER";
@@ -221,25 +221,6 @@ fn check_aof_with_redis_tool(path: &Path) {
         "redis-check-aof rejects {}: {text}",
         path.display()
     );
-}
-
-/// The path of a Debian redis-tools/redis-server program, or `None` with a notice (a
-/// failure when `REDISH_REQUIRE_REDIS=1`).
-fn redis_tool(name: &str) -> Option<&'static str> {
-    let path: &'static str = match name {
-        "redis-check-aof" => "/usr/bin/redis-check-aof",
-        "redis-check-rdb" => "/usr/bin/redis-check-rdb",
-        _ => "/usr/bin/redis-server",
-    };
-    if Path::new(path).exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("REDISH_REQUIRE_REDIS").is_none(),
-        "{name} is required (REDISH_REQUIRE_REDIS is set) but missing"
-    );
-    eprintln!("notice: {name} not installed; skipping that check");
-    None
 }
 
 #[test]
@@ -476,7 +457,7 @@ fn rdb_round_trip_through_redis(adapter: Adapter) {
     }
 
     // A real redis-server loads our dump and writes its own.
-    let (mut redis, mut con) = start_redis(redis_server, dir.path(), &["--appendonly", "no"]);
+    let (mut redis, mut con) = start_redis(&redis_server, dir.path(), &["--appendonly", "no"]);
     assert_eq!(
         dump_connection(&mut con),
         original,
@@ -496,7 +477,7 @@ fn rdb_round_trip_through_redis(adapter: Adapter) {
 /// A redis-server on a unix socket in `dir` (no TCP port), and a connection to it. The
 /// caller kills and reaps the child (the lint cannot see past the return).
 #[allow(clippy::zombie_processes)]
-fn start_redis(program: &str, dir: &Path, args: &[&str]) -> (Child, redis::Connection) {
+fn start_redis(program: &Path, dir: &Path, args: &[&str]) -> (Child, redis::Connection) {
     let sock = dir.join("redis.sock");
     let mut redis = Command::new(program)
         .args(["--port", "0", "--unixsocket"])
@@ -540,7 +521,7 @@ fn aof_round_trip_through_redis(adapter: Adapter) {
     server.stop();
     check_aof_with_redis_tool(&dir.path().join("appendonly.aof"));
 
-    let (mut redis, mut con) = start_redis(redis_server, dir.path(), &["--appendonly", "yes"]);
+    let (mut redis, mut con) = start_redis(&redis_server, dir.path(), &["--appendonly", "yes"]);
     assert_eq!(
         dump_connection(&mut con),
         original,

@@ -15,14 +15,7 @@ fn redis_py_available() -> bool {
         .args(["-c", "import redis"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("REDISH_REQUIRE_REDIS").is_none(),
-            "python3-redis is required (REDISH_REQUIRE_REDIS is set) but missing"
-        );
-        eprintln!("notice: python3-redis not installed; skipping the redis-py check");
-    }
-    found
+    redish_tests::required("python3-redis", found)
 }
 
 fn redis_py(adapter: Adapter) {
