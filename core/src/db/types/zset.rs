@@ -440,91 +440,88 @@ impl ZSet {
 
     /// Rank of the first member in `range` (`zzlFirstInRange` / `zslFirstInRange`).
     pub fn first_in_score_range(&self, range: &ScoreRange) -> Option<usize> {
-        if range.is_empty() || self.is_empty() {
+        if range.is_empty() {
             return None;
         }
-        match &self.0 {
-            Enc::Pack(_) => {
-                let (last, first) = (self.get(self.len() - 1)?.1, self.get(0)?.1);
-                if !range.gte_min(last) || !range.lte_max(first) {
-                    return None;
-                }
-                for (i, (_, s)) in self.iter(0, false).enumerate() {
-                    if range.gte_min(s) {
-                        return range.lte_max(s).then_some(i);
-                    }
-                }
-                None
-            }
-            Enc::Skip(sl) => sl.first_in_range(|_, s| range.gte_min(s), |_, s| range.lte_max(s)),
-        }
+        self.first_in(|_, s| range.gte_min(s), |_, s| range.lte_max(s))
     }
 
     /// Rank of the last member in `range`.
     pub fn last_in_score_range(&self, range: &ScoreRange) -> Option<usize> {
-        if range.is_empty() || self.is_empty() {
+        if range.is_empty() {
             return None;
         }
-        match &self.0 {
-            Enc::Pack(_) => {
-                let (last, first) = (self.get(self.len() - 1)?.1, self.get(0)?.1);
-                if !range.gte_min(last) || !range.lte_max(first) {
-                    return None;
-                }
-                let n = self.len();
-                for (i, (_, s)) in self.iter(n - 1, true).enumerate() {
-                    if range.lte_max(s) {
-                        return range.gte_min(s).then_some(n - 1 - i);
-                    }
-                }
-                None
-            }
-            Enc::Skip(sl) => sl.last_in_range(|_, s| range.gte_min(s), |_, s| range.lte_max(s)),
-        }
+        self.last_in(|_, s| range.gte_min(s), |_, s| range.lte_max(s))
     }
 
     /// Rank of the first member in the lexicographic `range`.
     pub fn first_in_lex_range(&self, range: &LexRange) -> Option<usize> {
-        if range.is_empty() || self.is_empty() {
+        if range.is_empty() {
             return None;
         }
-        match &self.0 {
-            Enc::Pack(_) => {
-                let (last, first) = (self.get(self.len() - 1)?.0, self.get(0)?.0);
-                if !range.gte_min(last) || !range.lte_max(first) {
-                    return None;
-                }
-                for (i, (m, _)) in self.iter(0, false).enumerate() {
-                    if range.gte_min(m) {
-                        return range.lte_max(m).then_some(i);
-                    }
-                }
-                None
-            }
-            Enc::Skip(sl) => sl.first_in_range(|m, _| range.gte_min(m), |m, _| range.lte_max(m)),
-        }
+        self.first_in(|m, _| range.gte_min(m), |m, _| range.lte_max(m))
     }
 
     /// Rank of the last member in the lexicographic `range`.
     pub fn last_in_lex_range(&self, range: &LexRange) -> Option<usize> {
-        if range.is_empty() || self.is_empty() {
+        if range.is_empty() {
+            return None;
+        }
+        self.last_in(|m, _| range.gte_min(m), |m, _| range.lte_max(m))
+    }
+
+    /// Rank of the first member past the range's lower bound (`gte_min`), if it is also
+    /// within its upper bound (`lte_max`): score and lex ranges alike.
+    fn first_in(
+        &self,
+        gte_min: impl Fn(&[u8], f64) -> bool,
+        lte_max: impl Fn(&[u8], f64) -> bool,
+    ) -> Option<usize> {
+        if self.is_empty() {
             return None;
         }
         match &self.0 {
             Enc::Pack(_) => {
-                let (last, first) = (self.get(self.len() - 1)?.0, self.get(0)?.0);
-                if !range.gte_min(last) || !range.lte_max(first) {
+                let ((lm, ls), (fm, fs)) = (self.get(self.len() - 1)?, self.get(0)?);
+                if !gte_min(lm, ls) || !lte_max(fm, fs) {
                     return None;
                 }
-                let n = self.len();
-                for (i, (m, _)) in self.iter(n - 1, true).enumerate() {
-                    if range.lte_max(m) {
-                        return range.gte_min(m).then_some(n - 1 - i);
+                for (i, (m, s)) in self.iter(0, false).enumerate() {
+                    if gte_min(m, s) {
+                        return lte_max(m, s).then_some(i);
                     }
                 }
                 None
             }
-            Enc::Skip(sl) => sl.last_in_range(|m, _| range.gte_min(m), |m, _| range.lte_max(m)),
+            Enc::Skip(sl) => sl.first_in_range(gte_min, lte_max),
+        }
+    }
+
+    /// Rank of the last member within the range's upper bound, if it is also past its
+    /// lower bound.
+    fn last_in(
+        &self,
+        gte_min: impl Fn(&[u8], f64) -> bool,
+        lte_max: impl Fn(&[u8], f64) -> bool,
+    ) -> Option<usize> {
+        if self.is_empty() {
+            return None;
+        }
+        match &self.0 {
+            Enc::Pack(_) => {
+                let ((lm, ls), (fm, fs)) = (self.get(self.len() - 1)?, self.get(0)?);
+                if !gte_min(lm, ls) || !lte_max(fm, fs) {
+                    return None;
+                }
+                let n = self.len();
+                for (i, (m, s)) in self.iter(n - 1, true).enumerate() {
+                    if lte_max(m, s) {
+                        return gte_min(m, s).then_some(n - 1 - i);
+                    }
+                }
+                None
+            }
+            Enc::Skip(sl) => sl.last_in_range(gte_min, lte_max),
         }
     }
 
