@@ -212,7 +212,10 @@ async fn process(session: &mut Session, shared: &Shared) -> bool {
         (paused, shared.persistence.after_batch(store, now))
     };
     if let Some(ticket) = ticket {
-        shared.persistence.durable(ticket).await;
+        shared
+            .persistence
+            .durable(ticket, async_std::task::yield_now)
+            .await;
     }
     paused
 }

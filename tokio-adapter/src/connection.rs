@@ -237,7 +237,10 @@ async fn process(session: &mut Session, shared: &Shared) -> bool {
         (paused, shared.persistence.after_batch(store, now))
     };
     if let Some(ticket) = ticket {
-        shared.persistence.durable(ticket).await;
+        shared
+            .persistence
+            .durable(ticket, tokio::task::yield_now)
+            .await;
     }
     paused
 }

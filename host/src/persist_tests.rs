@@ -1,0 +1,190 @@
+//! The `always` group commit, driven by plain threads: every acknowledged write is in the
+//! file, whichever path (a connection leading, or the writer thread) synced it.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::Duration;
+
+use redish_core::db::AppendFsync;
+use redish_core::{Session, SessionConfig, Store};
+
+use super::{Persistence, Ticket};
+
+const NOW: u64 = 1_700_000_000_000;
+
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Polls `future` to completion on this thread.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        thread::park();
+    }
+}
+
+/// A runtime's `yield_now`: pending once, having woken itself.
+fn yield_once() -> impl Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if std::mem::replace(&mut yielded, true) {
+            Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+}
+
+struct Server {
+    dir: std::path::PathBuf,
+    store: Mutex<Store>,
+    persistence: Persistence,
+}
+
+fn server(name: &str) -> Arc<Server> {
+    let dir = std::env::temp_dir().join(format!("redish-host-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut store = Store::default();
+    let config = store.config_mut();
+    config.dir = dir.to_string_lossy().into_owned();
+    config.appendonly = true;
+    config.appendfsync = AppendFsync::Always;
+    let (persistence, _) = Persistence::open(&mut store, NOW).unwrap();
+    Arc::new(Server {
+        dir,
+        store: Mutex::new(store),
+        persistence,
+    })
+}
+
+impl Server {
+    /// Runs `SET key value` as a connection does; returns the ticket to wait for.
+    fn set(&self, session: &mut Session, key: &str) -> Ticket {
+        let mut store = self.store.lock().unwrap();
+        let request = format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$1\r\nv\r\n", key.len());
+        session.handle_bytes(request.as_bytes());
+        session.process(&mut store, NOW);
+        let reply = session.poll_transmit().to_vec();
+        session.consume_transmit(reply.len());
+        assert_eq!(reply, b"+OK\r\n");
+        self.persistence
+            .after_batch(&mut store, NOW)
+            .expect("an always write waits for its fsync")
+    }
+
+    /// Keys in the AOF as a restarted server loads it.
+    fn keys_on_disk(&self) -> usize {
+        let mut store = Store::default();
+        let config = store.config_mut();
+        config.dir = self.dir.to_string_lossy().into_owned();
+        config.appendonly = true;
+        let (_, loaded) = Persistence::open(&mut store, NOW).unwrap();
+        drop(loaded);
+        store.db(0).len()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Eight connections write concurrently; each write, once acknowledged, is synced.
+fn concurrent_writes(server: &Arc<Server>) {
+    let (done, finished) = mpsc::channel();
+    for t in 0..8 {
+        let (server, done) = (server.clone(), done.clone());
+        thread::spawn(move || {
+            let mut session = Session::new(t + 1, SessionConfig::default());
+            for i in 0..200 {
+                let ticket = server.set(&mut session, &format!("k{t}:{i}"));
+                block_on(server.persistence.durable(ticket, yield_once));
+                assert!(server.persistence.inner.aof.reached(ticket));
+            }
+            done.send(()).unwrap();
+        });
+    }
+    for _ in 0..8 {
+        finished
+            .recv_timeout(Duration::from_secs(30))
+            .expect("every connection's writes were acknowledged");
+    }
+    assert_eq!(server.keys_on_disk(), 1600);
+}
+
+#[test]
+fn connections_lead_the_groups_when_fsync_is_fast() {
+    let server = server("lead");
+    concurrent_writes(&server);
+}
+
+#[test]
+fn the_writer_thread_syncs_the_groups_when_fsync_is_slow() {
+    let server = server("slow");
+    server
+        .persistence
+        .inner
+        .aof
+        .fsync_ns
+        .store(u64::MAX / 2, Ordering::Relaxed);
+    concurrent_writes(&server);
+}
+
+#[test]
+fn a_leader_that_goes_away_hands_the_group_on() {
+    let server = server("gone");
+    let mut first = Session::new(1, SessionConfig::default());
+    let mut second = Session::new(2, SessionConfig::default());
+    let ticket = server.set(&mut first, "first");
+    // The first connection takes the lead, and yields.
+    let never = || std::future::pending::<()>();
+    let mut leading = Box::pin(server.persistence.durable(ticket, never));
+    let noop = Waker::noop();
+    assert!(leading
+        .as_mut()
+        .poll(&mut Context::from_waker(noop))
+        .is_pending());
+    let aof = &server.persistence.inner.aof;
+    assert!(aof.state.lock().unwrap().leader);
+    // The second waits behind it...
+    let ticket2 = server.set(&mut second, "second");
+    let (done, finished) = mpsc::channel();
+    let waiter = server.clone();
+    thread::spawn(move || {
+        block_on(waiter.persistence.durable(ticket2, yield_once));
+        done.send(()).unwrap();
+    });
+    for _ in 0..1000 {
+        if !aof.waiters.lock().unwrap().is_empty() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!aof.waiters.lock().unwrap().is_empty());
+    assert!(!aof.reached(ticket2));
+    // ...until the first connection goes away: the second then leads.
+    drop(leading);
+    finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the second connection's write was acknowledged");
+    assert!(aof.reached(ticket));
+    assert_eq!(server.keys_on_disk(), 2);
+}
