@@ -189,7 +189,7 @@ where
     }
 
     {
-        let mut state = shared.lock();
+        let mut state = shared.lock().await;
         state.conns.remove(&id);
         session.handle_close(&mut state.store);
     }
@@ -205,7 +205,7 @@ where
 /// pending output.
 async fn process(session: &mut Session, shared: &Shared) -> bool {
     let (paused, ticket) = {
-        let mut guard = shared.lock();
+        let mut guard = shared.lock().await;
         let State { store, conns } = &mut *guard;
         let now = now_ms();
         let paused = policy::process_and_route(session, store, now, |d| State::route(conns, d));
