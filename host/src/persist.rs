@@ -135,8 +135,6 @@ struct Inner {
     access: Mutex<Option<Weak<dyn StoreAccess>>>,
     /// Set at shutdown: jobs stop without installing anything.
     cancelled: AtomicBool,
-    /// The dataset came from Redis 7's multi-part AOF: write our own file at attach.
-    convert_aof: AtomicBool,
     /// When the last background save failed (save points wait a little before retrying).
     last_bgsave_failure: Mutex<Option<Instant>>,
     /// Background jobs running, to wait for at shutdown.
@@ -266,10 +264,14 @@ impl Persistence {
             load_aof(store, &aof_path, now_ms)?
         };
         let appendonly = store.config().appendonly;
-        // Redis's multi-part files are read, not continued: a rewrite at attach writes our
-        // single file from the loaded dataset.
-        let convert = matches!(&loaded.source, Source::Aof(p) if *p == manifest);
-        let file = if appendonly && !convert {
+        if matches!(&loaded.source, Source::Aof(p) if *p == manifest) {
+            // Redis's multi-part files are read, not continued: our single file is written
+            // from the loaded dataset before the first client comes, so that every write
+            // acknowledged from then on is in it. Redis's files stay as they were.
+            info!("writing {} from the multi-part AOF", aof_path.display());
+            write_aof_now(store, now_ms, &aof_path)?;
+        }
+        let file = if appendonly {
             store.set_effects_log(true);
             Some(open_append(&aof_path).map_err(|e| format!("{}: {e}", aof_path.display()))?)
         } else {
@@ -323,7 +325,6 @@ impl Persistence {
                 writer: Mutex::new(Some(writer)),
                 access: Mutex::new(None),
                 cancelled: AtomicBool::new(false),
-                convert_aof: AtomicBool::new(convert),
                 last_bgsave_failure: Mutex::new(None),
                 jobs: Mutex::new(Vec::new()),
             }),
@@ -336,14 +337,6 @@ impl Persistence {
     pub fn attach(&self, store: &mut Store, access: Weak<dyn StoreAccess>) {
         *lock(&self.inner.access) = Some(access);
         store.set_disk(Some(Box::new(DiskHandle(self.clone()))));
-        if self.inner.convert_aof.swap(false, Ordering::SeqCst) {
-            info!(
-                "writing {} from the multi-part AOF",
-                store.config().appendfilename
-            );
-            let result = self.start_rewrite(store, crate::now_ms());
-            self.log_start("AOF rewrite", result);
-        }
     }
 
     /// After a batch of commands, under the store lock: moves the batch's effects into the
@@ -690,29 +683,12 @@ impl Persistence {
     fn write_rewrite(
         &self,
         access: &dyn StoreAccess,
-        mut snapshot: Snapshot,
+        snapshot: Snapshot,
         temp: &Path,
     ) -> Result<(), String> {
-        snapshot.prepare();
-        let file = File::create(temp).map_err(|e| format!("{}: {e}", temp.display()))?;
-        let mut out = BufWriter::with_capacity(256 * 1024, file);
-        let mut log = AofWriter::new();
-        let mut entries: Vec<SnapshotEntry> = Vec::new();
-        let now = snapshot.now_ms();
-        loop {
-            let step = self.step(access, &mut snapshot, &mut entries)?;
-            for e in entries.drain(..) {
-                if e.expire_at_ms.map_or(true, |at| at > now) {
-                    log.append_key(e.db, &e.key, &e.value, e.expire_at_ms);
-                }
-            }
-            out.write_all(&log.take()).map_err(|e| e.to_string())?;
-            if step == SnapshotStep::Done {
-                break;
-            }
-        }
-        let file = out.into_inner().map_err(|e| e.error().to_string())?;
-        file.sync_all().map_err(|e| e.to_string())?;
+        let file = write_log(snapshot, temp, |snapshot, entries| {
+            self.step(access, snapshot, entries)
+        })?;
         if self.inner.cancelled.load(Ordering::SeqCst) {
             return Err("the server is shutting down".into());
         }
@@ -1114,6 +1090,56 @@ impl Drop for Claim<'_> {
         lock(&self.pipe.state).leader = false;
         self.pipe.wake_waiters();
     }
+}
+
+/// Writes `snapshot` at `temp` as an AOF, taking its keys through `step`; returns the
+/// file, fsynced.
+fn write_log(
+    mut snapshot: Snapshot,
+    temp: &Path,
+    mut step: impl FnMut(&mut Snapshot, &mut Vec<SnapshotEntry>) -> Result<SnapshotStep, String>,
+) -> Result<File, String> {
+    snapshot.prepare();
+    let file = File::create(temp).map_err(|e| format!("{}: {e}", temp.display()))?;
+    let mut out = BufWriter::with_capacity(256 * 1024, file);
+    let mut log = AofWriter::new();
+    let mut entries: Vec<SnapshotEntry> = Vec::new();
+    let now = snapshot.now_ms();
+    loop {
+        let step = step(&mut snapshot, &mut entries)?;
+        for e in entries.drain(..) {
+            if e.expire_at_ms.map_or(true, |at| at > now) {
+                log.append_key(e.db, &e.key, &e.value, e.expire_at_ms);
+            }
+        }
+        out.write_all(&log.take()).map_err(|e| e.to_string())?;
+        if step == SnapshotStep::Done {
+            break;
+        }
+    }
+    let file = out.into_inner().map_err(|e| e.error().to_string())?;
+    file.sync_all().map_err(|e| e.to_string())?;
+    Ok(file)
+}
+
+/// Writes the whole of `store` as the AOF at `path` now (temporary file, fsync, rename).
+fn write_aof_now(store: &mut Store, now_ms: u64, path: &Path) -> Result<(), String> {
+    let snapshot = store
+        .begin_snapshot(now_ms)
+        .ok_or("a snapshot is already running")?;
+    let temp = path.with_file_name(format!("temp-rewriteaof-{}.aof", std::process::id()));
+    let result = write_log(snapshot, &temp, |snapshot, entries| {
+        match store.snapshot_step(snapshot, SNAPSHOT_STEP_KEYS, entries) {
+            SnapshotStep::Abandoned => Err("the snapshot was abandoned".into()),
+            step => Ok(step),
+        }
+    })
+    .and_then(|file| install_file(&file, &temp, path).map_err(|e| e.to_string()));
+    store.end_snapshot();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        format!("can't write {}: {e}", path.display())
+    })
 }
 
 /// Fsyncs `file` (written at `temp`), renames it to `path` and fsyncs the directory, so
