@@ -63,6 +63,9 @@ const SNAPSHOT_STEP_KEYS: usize = 100;
 /// How long after a failed background save a save point may try again (Redis's
 /// `CONFIG_BGSAVE_RETRY_DELAY`).
 const BGSAVE_RETRY_DELAY: Duration = Duration::from_secs(5);
+/// The longest wait before an automatic or scheduled AOF rewrite retries after failures
+/// (Redis's limit on them, too, is an hour).
+const REWRITE_RETRY_MAX: Duration = Duration::from_secs(3600);
 /// Above this (a moving average of the AOF's fsyncs), `always` groups are synced by the
 /// writer thread rather than on the runtime's thread. Where an fdatasync took some 60 µs,
 /// handing every group to the thread and back cost 1.5x redis-server's CPU per SET at
@@ -137,6 +140,9 @@ struct Inner {
     cancelled: AtomicBool,
     /// When the last background save failed (save points wait a little before retrying).
     last_bgsave_failure: Mutex<Option<Instant>>,
+    /// Rewrites that failed in a row, and when the last did: automatic and scheduled
+    /// rewrites wait 1 s after the first, doubling up to an hour.
+    rewrite_failures: Mutex<(u32, Option<Instant>)>,
     /// Background jobs running, to wait for at shutdown.
     jobs: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -326,6 +332,7 @@ impl Persistence {
                 access: Mutex::new(None),
                 cancelled: AtomicBool::new(false),
                 last_bgsave_failure: Mutex::new(None),
+                rewrite_failures: Mutex::new((0, None)),
                 jobs: Mutex::new(Vec::new()),
             }),
         };
@@ -402,7 +409,8 @@ impl Persistence {
             return;
         }
         let p = store.persistence();
-        if p.aof_rewrite_scheduled {
+        let may_rewrite = self.may_retry_rewrite();
+        if p.aof_rewrite_scheduled && may_rewrite {
             self.log_start("AOF rewrite (scheduled)", self.start_rewrite(store, now_ms));
         } else if p.bgsave_scheduled {
             self.log_start(
@@ -414,7 +422,7 @@ impl Persistence {
                 "background save (save point)",
                 self.start_bgsave(store, now_ms),
             );
-        } else if self.rewrite_due(store) {
+        } else if may_rewrite && self.rewrite_due(store) {
             self.log_start("automatic AOF rewrite", self.start_rewrite(store, now_ms));
         }
     }
@@ -464,6 +472,16 @@ impl Persistence {
 
     fn may_retry_bgsave(&self) -> bool {
         lock(&self.inner.last_bgsave_failure).map_or(true, |at| at.elapsed() >= BGSAVE_RETRY_DELAY)
+    }
+
+    fn may_retry_rewrite(&self) -> bool {
+        match *lock(&self.inner.rewrite_failures) {
+            (failures, Some(at)) if failures > 0 => {
+                let wait = Duration::from_secs(1 << (failures - 1).min(12)).min(REWRITE_RETRY_MAX);
+                at.elapsed() >= wait
+            }
+            _ => true,
+        }
     }
 
     fn rewrite_due(&self, store: &Store) -> bool {
@@ -667,13 +685,24 @@ impl Persistence {
                 Ok(()) => info!("background AOF rewrite finished successfully"),
                 Err(e) => error!("background AOF rewrite failed: {e}"),
             }
+            {
+                let mut failures = lock(&this.inner.rewrite_failures);
+                *failures = match result {
+                    Ok(()) => (0, None),
+                    Err(_) => (failures.0.saturating_add(1), Some(Instant::now())),
+                };
+            }
             access.with_store(&mut |store| {
+                // Turning appendonly on waits for a rewrite to create the file: when that
+                // fails, another is scheduled (as Redis does), after a delay.
+                let waiting = store.config().appendonly && lock(&pipe.state).file.is_none();
                 let p = store.persistence_mut();
                 p.aof_rewrite_in_progress = false;
                 p.aof_last_bgrewrite_ok = result.is_ok();
                 if result.is_ok() {
                     p.aof_rewrites += 1;
                 } else {
+                    p.aof_rewrite_scheduled |= waiting;
                     store.end_snapshot();
                 }
             });

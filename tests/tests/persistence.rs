@@ -303,6 +303,76 @@ fn async_std_appendonly_at_run_time() {
     appendonly_at_run_time(Adapter::AsyncStd);
 }
 
+/// CONFIG SET appendonly yes whose first rewrite fails (its temporary file can't be
+/// created): the server retries on its own, as Redis does, and the file then holds every
+/// write.
+fn appendonly_retries_a_failed_first_rewrite(adapter: Adapter) {
+    let dir = TempDir::new("config-set-retry");
+    let dir_arg = dir.path().display().to_string();
+    let server = ChildServer::start(adapter, &["--dir", &dir_arg]);
+    let mut con = connect(server.addr);
+    let _: () = redis::cmd("SET")
+        .arg("before")
+        .arg(1)
+        .query(&mut con)
+        .unwrap();
+    // A directory where the rewrite's temporary file goes: creating it fails, even as root.
+    let blocker = dir
+        .path()
+        .join(format!("temp-rewriteaof-bg-{}.aof", server.child.id()));
+    std::fs::create_dir(&blocker).unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendonly")
+        .arg("yes")
+        .query(&mut con)
+        .unwrap();
+    wait_for_persistence(
+        &mut con,
+        &["aof_last_bgrewrite_status:err"],
+        "the first rewrite to fail",
+    );
+    let _: () = redis::cmd("SET")
+        .arg("during")
+        .arg(2)
+        .query(&mut con)
+        .unwrap();
+    std::fs::remove_dir(&blocker).unwrap();
+    wait_for_persistence(
+        &mut con,
+        &[
+            "aof_rewrite_in_progress:0",
+            "aof_rewrites:1",
+            "aof_last_bgrewrite_status:ok",
+        ],
+        "a rewrite retried without being asked",
+    );
+    let _: () = redis::cmd("SET")
+        .arg("after")
+        .arg(3)
+        .query(&mut con)
+        .unwrap();
+    server.kill();
+    let server = ChildServer::start(adapter, &["--dir", &dir_arg, "--appendonly", "yes"]);
+    let mut con = connect(server.addr);
+    let values: Vec<Option<u64>> = redis::cmd("MGET")
+        .arg(&["before", "during", "after"])
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(values, [Some(1), Some(2), Some(3)]);
+    server.kill();
+}
+
+#[test]
+fn tokio_appendonly_retries_a_failed_first_rewrite() {
+    appendonly_retries_a_failed_first_rewrite(Adapter::Tokio);
+}
+
+#[test]
+fn async_std_appendonly_retries_a_failed_first_rewrite() {
+    appendonly_retries_a_failed_first_rewrite(Adapter::AsyncStd);
+}
+
 /// Polls INFO persistence until it shows every line of `wants`, failing after 10 s.
 fn wait_for_persistence(con: &mut redis::Connection, wants: &[&str], what: &str) {
     redish_tests::wait_until(Duration::from_secs(10), what, || {
@@ -550,7 +620,14 @@ fn aof_round_trip_through_redis(adapter: Adapter) {
     // redish writes its own single file from Redis's before it serves, so a write it
     // acknowledges then survives a crash.
     let dir_arg = dir.path().to_string_lossy().into_owned();
-    let args = ["--dir", &dir_arg, "--appendonly", "yes", "--appendfsync", "always"];
+    let args = [
+        "--dir",
+        &dir_arg,
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+    ];
     let server = ChildServer::start(adapter, &args);
     assert!(dir.path().join("appendonly.aof").exists());
     let mut con = connect(server.addr);
