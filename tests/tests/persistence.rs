@@ -20,6 +20,38 @@ use redish_tests::{connect, redis_tool, test_options, Adapter, TempDir, TestServ
 /// Set to `tokio|args…` or `async-std|args…` in a child process.
 const CHILD_ENV: &str = "REDISH_TEST_CHILD_SERVER";
 
+/// Each test below once per adapter: `tokio::bgsave_is_a_point_in_time`, `async_std::…`.
+macro_rules! on_each_adapter {
+    ($($name:ident),* $(,)?) => {
+        mod tokio {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(redish_tests::Adapter::Tokio);
+                }
+            )*
+        }
+        mod async_std {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(redish_tests::Adapter::AsyncStd);
+                }
+            )*
+        }
+    };
+}
+
+on_each_adapter!(
+    always_loses_no_acknowledged_write,
+    everysec_loses_no_acknowledged_write_on_process_crash,
+    appendonly_at_run_time,
+    appendonly_retries_a_failed_first_rewrite,
+    aof_round_trip_through_redis,
+    rdb_round_trip_through_redis,
+    bgsave_is_a_point_in_time,
+);
+
 /// Not a test of its own: the body of the child processes the other tests start. It serves
 /// until killed.
 #[test]
@@ -223,26 +255,14 @@ fn check_aof_with_redis_tool(path: &Path) {
     );
 }
 
-#[test]
-fn tokio_always_loses_no_acknowledged_write() {
-    crash_and_recover(Adapter::Tokio, "always");
-}
-
-#[test]
-fn async_std_always_loses_no_acknowledged_write() {
-    crash_and_recover(Adapter::AsyncStd, "always");
+fn always_loses_no_acknowledged_write(adapter: Adapter) {
+    crash_and_recover(adapter, "always");
 }
 
 /// With `everysec` the replies wait for the write to the kernel (as Redis's do), so a
 /// process crash loses nothing either; only a machine crash may lose the last second.
-#[test]
-fn tokio_everysec_loses_no_acknowledged_write_on_process_crash() {
-    crash_and_recover(Adapter::Tokio, "everysec");
-}
-
-#[test]
-fn async_std_everysec_loses_no_acknowledged_write_on_process_crash() {
-    crash_and_recover(Adapter::AsyncStd, "everysec");
+fn everysec_loses_no_acknowledged_write_on_process_crash(adapter: Adapter) {
+    crash_and_recover(adapter, "everysec");
 }
 
 /// CONFIG SET appendonly yes on a running server: the AOF is created from the dataset by a
@@ -291,16 +311,6 @@ fn appendonly_at_run_time(adapter: Adapter) {
     assert_eq!(v, "99");
     server.kill();
     check_aof_with_redis_tool(&dir.path().join("appendonly.aof"));
-}
-
-#[test]
-fn tokio_appendonly_at_run_time() {
-    appendonly_at_run_time(Adapter::Tokio);
-}
-
-#[test]
-fn async_std_appendonly_at_run_time() {
-    appendonly_at_run_time(Adapter::AsyncStd);
 }
 
 /// CONFIG SET appendonly yes whose first rewrite fails (its temporary file can't be
@@ -361,16 +371,6 @@ fn appendonly_retries_a_failed_first_rewrite(adapter: Adapter) {
         .unwrap();
     assert_eq!(values, [Some(1), Some(2), Some(3)]);
     server.kill();
-}
-
-#[test]
-fn tokio_appendonly_retries_a_failed_first_rewrite() {
-    appendonly_retries_a_failed_first_rewrite(Adapter::Tokio);
-}
-
-#[test]
-fn async_std_appendonly_retries_a_failed_first_rewrite() {
-    appendonly_retries_a_failed_first_rewrite(Adapter::AsyncStd);
 }
 
 /// Polls INFO persistence until it shows every line of `wants`, failing after 10 s.
@@ -641,26 +641,6 @@ fn aof_round_trip_through_redis(adapter: Adapter) {
     server.stop();
 }
 
-#[test]
-fn tokio_aof_round_trip_through_redis() {
-    aof_round_trip_through_redis(Adapter::Tokio);
-}
-
-#[test]
-fn async_std_aof_round_trip_through_redis() {
-    aof_round_trip_through_redis(Adapter::AsyncStd);
-}
-
-#[test]
-fn tokio_rdb_round_trip_through_redis() {
-    rdb_round_trip_through_redis(Adapter::Tokio);
-}
-
-#[test]
-fn async_std_rdb_round_trip_through_redis() {
-    rdb_round_trip_through_redis(Adapter::AsyncStd);
-}
-
 /// BGSAVE while writes go on: the dump is the dataset of the moment BGSAVE ran.
 fn bgsave_is_a_point_in_time(adapter: Adapter) {
     let dir = TempDir::new("bgsave");
@@ -710,14 +690,4 @@ fn bgsave_is_a_point_in_time(adapter: Adapter) {
         assert_eq!(v, "before", "k:{i}");
     }
     server.stop();
-}
-
-#[test]
-fn tokio_bgsave_is_a_point_in_time() {
-    bgsave_is_a_point_in_time(Adapter::Tokio);
-}
-
-#[test]
-fn async_std_bgsave_is_a_point_in_time() {
-    bgsave_is_a_point_in_time(Adapter::AsyncStd);
 }
