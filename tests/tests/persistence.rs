@@ -280,9 +280,7 @@ fn appendonly_at_run_time(adapter: Adapter) {
             .unwrap();
     }
     let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("appendonly")
-        .arg("yes")
+        .arg(&["SET", "appendonly", "yes"])
         .query(&mut con)
         .unwrap();
     for i in 0..100 {
@@ -332,9 +330,7 @@ fn appendonly_retries_a_failed_first_rewrite(adapter: Adapter) {
         .join(format!("temp-rewriteaof-bg-{}.aof", server.child.id()));
     std::fs::create_dir(&blocker).unwrap();
     let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("appendonly")
-        .arg("yes")
+        .arg(&["SET", "appendonly", "yes"])
         .query(&mut con)
         .unwrap();
     wait_for_persistence(
