@@ -404,7 +404,18 @@ impl Persistence {
     /// rewrite, a save point, an automatic AOF rewrite — and refreshes INFO's figures.
     pub fn on_timer(&self, store: &mut Store, now_ms: u64) {
         let pipe = &self.inner.aof;
-        store.persistence_mut().aof_last_write_ok = !pipe.write_failed.load(Ordering::Relaxed);
+        {
+            let (buffered, syncing) = {
+                let p = lock(&pipe.state);
+                (p.pending.len() as u64, p.syncing)
+            };
+            let info = store.persistence_mut();
+            info.aof_last_write_ok = !pipe.write_failed.load(Ordering::Relaxed);
+            info.aof_current_size = pipe.size.load(Ordering::Relaxed);
+            info.aof_base_size = pipe.base_size.load(Ordering::Relaxed);
+            info.aof_buffer_length = buffered;
+            info.aof_fsync_in_progress = syncing;
+        }
         if store.snapshot_running() {
             return;
         }
@@ -569,6 +580,7 @@ impl Persistence {
         let p = store.persistence_mut();
         p.bgsave_in_progress = true;
         p.bgsave_scheduled = false;
+        p.bgsave_started_ms = now_ms;
         let this = self.clone();
         self.spawn_job("bgsave", move || {
             let temp = dir.join(format!("temp-bg-{}.rdb", std::process::id()));
@@ -585,6 +597,7 @@ impl Persistence {
             access.with_store(&mut |store| {
                 let p = store.persistence_mut();
                 p.bgsave_in_progress = false;
+                p.last_bgsave_secs = Some(crate::now_ms().saturating_sub(now_ms) / 1000);
                 p.last_bgsave_ok = !failed;
                 if !failed {
                     p.last_save_unix_s = Some(now_ms / 1000);
@@ -673,6 +686,7 @@ impl Persistence {
         let p = store.persistence_mut();
         p.aof_rewrite_in_progress = true;
         p.aof_rewrite_scheduled = false;
+        p.aof_rewrite_started_ms = now_ms;
         let this = self.clone();
         self.spawn_job("aof-rewrite", move || {
             let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
@@ -685,19 +699,22 @@ impl Persistence {
                 Ok(()) => info!("background AOF rewrite finished successfully"),
                 Err(e) => error!("background AOF rewrite failed: {e}"),
             }
-            {
+            let failures = {
                 let mut failures = lock(&this.inner.rewrite_failures);
                 *failures = match result {
                     Ok(()) => (0, None),
                     Err(_) => (failures.0.saturating_add(1), Some(Instant::now())),
                 };
-            }
+                failures.0
+            };
             access.with_store(&mut |store| {
                 // Turning appendonly on waits for a rewrite to create the file: when that
                 // fails, another is scheduled (as Redis does), after a delay.
                 let waiting = store.config().appendonly && lock(&pipe.state).file.is_none();
                 let p = store.persistence_mut();
                 p.aof_rewrite_in_progress = false;
+                p.last_aof_rewrite_secs = Some(crate::now_ms().saturating_sub(now_ms) / 1000);
+                p.aof_rewrite_failures = failures;
                 p.aof_last_bgrewrite_ok = result.is_ok();
                 if result.is_ok() {
                     p.aof_rewrites += 1;

@@ -300,6 +300,24 @@ fn appendonly_at_run_time(adapter: Adapter) {
         .arg("1")
         .query(&mut con)
         .unwrap();
+    // INFO reports the file as it is on disk, and the rewrite that made it.
+    let path = dir.path().join("appendonly.aof");
+    redish_tests::wait_until(Duration::from_secs(10), "INFO's AOF size", || {
+        let on_disk = std::fs::metadata(&path).unwrap().len();
+        persistence_field(&mut con, "aof_current_size") == on_disk.to_string()
+    });
+    let base: u64 = persistence_field(&mut con, "aof_base_size")
+        .parse()
+        .unwrap();
+    assert!(base > 0 && base < std::fs::metadata(&path).unwrap().len());
+    assert_eq!(
+        persistence_field(&mut con, "aof_last_rewrite_time_sec"),
+        "0"
+    );
+    assert_eq!(
+        persistence_field(&mut con, "aof_current_rewrite_time_sec"),
+        "-1"
+    );
     server.kill();
     let server = ChildServer::start(adapter, &["--dir", &dir_arg, "--appendonly", "yes"]);
     let mut con = connect(server.addr);
@@ -338,6 +356,10 @@ fn appendonly_retries_a_failed_first_rewrite(adapter: Adapter) {
         &["aof_last_bgrewrite_status:err"],
         "the first rewrite to fail",
     );
+    let failures: u32 = persistence_field(&mut con, "aof_rewrites_consecutive_failures")
+        .parse()
+        .unwrap();
+    assert!(failures >= 1);
     let _: () = redis::cmd("SET")
         .arg("during")
         .arg(2)
@@ -350,6 +372,7 @@ fn appendonly_retries_a_failed_first_rewrite(adapter: Adapter) {
             "aof_rewrite_in_progress:0",
             "aof_rewrites:1",
             "aof_last_bgrewrite_status:ok",
+            "aof_rewrites_consecutive_failures:0",
         ],
         "a rewrite retried without being asked",
     );
@@ -367,6 +390,15 @@ fn appendonly_retries_a_failed_first_rewrite(adapter: Adapter) {
         .unwrap();
     assert_eq!(values, [Some(1), Some(2), Some(3)]);
     server.kill();
+}
+
+/// One field of INFO persistence.
+fn persistence_field(con: &mut redis::Connection, name: &str) -> String {
+    let info: String = redis::cmd("INFO").arg("persistence").query(con).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("INFO persistence has no {name}: {info}"))
+        .to_owned()
 }
 
 /// Polls INFO persistence until it shows every line of `wants`, failing after 10 s.
@@ -669,6 +701,9 @@ fn bgsave_is_a_point_in_time(adapter: Adapter) {
         .query(&mut con)
         .unwrap();
     assert!(info.contains("rdb_last_bgsave_status:ok"), "{info}");
+    // 20 000 small keys take well under a second.
+    assert!(info.contains("rdb_last_bgsave_time_sec:0"), "{info}");
+    assert!(info.contains("rdb_current_bgsave_time_sec:-1"), "{info}");
     server.stop();
 
     let server = TestServer::start(adapter, in_dir(dir.path(), &[]));

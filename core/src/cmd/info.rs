@@ -270,8 +270,14 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
             );
             add("rdb_last_save_time", store.last_save_unix_s().to_string());
             add("rdb_last_bgsave_status", ok(p.last_bgsave_ok));
-            add("rdb_last_bgsave_time_sec", s("-1"));
-            add("rdb_current_bgsave_time_sec", s("-1"));
+            let secs = |v: Option<u64>| v.map_or_else(|| s("-1"), |v| v.to_string());
+            let running =
+                |on: bool, since_ms: u64| secs(on.then(|| now_ms.saturating_sub(since_ms) / 1000));
+            add("rdb_last_bgsave_time_sec", secs(p.last_bgsave_secs));
+            add(
+                "rdb_current_bgsave_time_sec",
+                running(p.bgsave_in_progress, p.bgsave_started_ms),
+            );
             add("rdb_saves", p.rdb_saves.to_string());
             add("rdb_last_cow_size", s("0"));
             add("rdb_last_load_keys_expired", s("0"));
@@ -285,15 +291,37 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
                 "aof_rewrite_scheduled",
                 s(if p.aof_rewrite_scheduled { "1" } else { "0" }),
             );
-            add("aof_last_rewrite_time_sec", s("-1"));
-            add("aof_current_rewrite_time_sec", s("-1"));
+            add("aof_last_rewrite_time_sec", secs(p.last_aof_rewrite_secs));
+            add(
+                "aof_current_rewrite_time_sec",
+                running(p.aof_rewrite_in_progress, p.aof_rewrite_started_ms),
+            );
             add("aof_last_bgrewrite_status", ok(p.aof_last_bgrewrite_ok));
             add("aof_rewrites", p.aof_rewrites.to_string());
-            add("aof_rewrites_consecutive_failures", s("0"));
+            add(
+                "aof_rewrites_consecutive_failures",
+                p.aof_rewrite_failures.to_string(),
+            );
             add("aof_last_write_status", ok(p.aof_last_write_ok));
             add("aof_last_cow_size", s("0"));
             add("module_fork_in_progress", s("0"));
             add("module_fork_last_cow_size", s("0"));
+            if config.appendonly {
+                add("aof_current_size", p.aof_current_size.to_string());
+                add("aof_base_size", p.aof_base_size.to_string());
+                add(
+                    "aof_pending_rewrite",
+                    s(if p.aof_rewrite_scheduled { "1" } else { "0" }),
+                );
+                add("aof_buffer_length", p.aof_buffer_length.to_string());
+                add(
+                    "aof_pending_bio_fsync",
+                    s(if p.aof_fsync_in_progress { "1" } else { "0" }),
+                );
+                // Redis counts the writes it made wait behind a slow fsync; redish leaves
+                // them to the writer thread instead and never blocks one.
+                add("aof_delayed_fsync", s("0"));
+            }
         }
         "stats" => {
             let expired: u64 = store.dbs().iter().map(crate::db::Db::expired_count).sum();

@@ -84,6 +84,24 @@ pub struct PersistenceInfo {
     /// What SHUTDOWN asked about saving: `Some(true)` SAVE, `Some(false)` NOSAVE, `None`
     /// neither (save if save points are configured, as Redis does).
     pub shutdown_save: Option<bool>,
+    /// When the running (or the last) background save started, Unix ms.
+    pub bgsave_started_ms: u64,
+    /// How long the last background save took, in seconds; `None` before the first.
+    pub last_bgsave_secs: Option<u64>,
+    /// When the running (or the last) AOF rewrite started, Unix ms.
+    pub aof_rewrite_started_ms: u64,
+    /// How long the last AOF rewrite took, in seconds; `None` before the first.
+    pub last_aof_rewrite_secs: Option<u64>,
+    /// AOF rewrites that failed in a row.
+    pub aof_rewrite_failures: u32,
+    /// The AOF's size in bytes, as the adapter last saw it.
+    pub aof_current_size: u64,
+    /// The AOF's size after the last rewrite (or at start).
+    pub aof_base_size: u64,
+    /// AOF records not yet written to the file, in bytes.
+    pub aof_buffer_length: u64,
+    /// An fsync of the AOF is running.
+    pub aof_fsync_in_progress: bool,
 }
 
 impl Default for PersistenceInfo {
@@ -102,6 +120,15 @@ impl Default for PersistenceInfo {
             bgsave_scheduled: false,
             aof_rewrite_scheduled: false,
             shutdown_save: None,
+            bgsave_started_ms: 0,
+            last_bgsave_secs: None,
+            aof_rewrite_started_ms: 0,
+            last_aof_rewrite_secs: None,
+            aof_rewrite_failures: 0,
+            aof_current_size: 0,
+            aof_base_size: 0,
+            aof_buffer_length: 0,
+            aof_fsync_in_progress: false,
         }
     }
 }
