@@ -561,14 +561,20 @@ fn rdb_round_trip_through_redis(adapter: Adapter) {
         original,
         "redis-server loaded our dump"
     );
+    let loaded_by_redis = persistence_field(&mut con, "rdb_last_load_keys_loaded");
+    assert_ne!(loaded_by_redis, "0");
     let ok: String = redis::cmd("SAVE").query(&mut con).unwrap();
     assert_eq!(ok, "OK");
     let _ = redis.kill();
     let _ = redis.wait();
 
-    // And redish loads Redis's dump.
+    // And redish loads Redis's dump, and counts its keys as Redis did.
     let server = TestServer::start(adapter, in_dir(dir.path(), &[]));
     assert_eq!(dump_dataset(server.addr()), original);
+    assert_eq!(
+        persistence_field(&mut connect(server.addr()), "rdb_last_load_keys_loaded"),
+        loaded_by_redis
+    );
     server.stop();
 }
 

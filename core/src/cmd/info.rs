@@ -280,8 +280,14 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
             );
             add("rdb_saves", p.rdb_saves.to_string());
             add("rdb_last_cow_size", s("0"));
-            add("rdb_last_load_keys_expired", s("0"));
-            add("rdb_last_load_keys_loaded", s("0"));
+            add(
+                "rdb_last_load_keys_expired",
+                p.rdb_last_load_keys_expired.to_string(),
+            );
+            add(
+                "rdb_last_load_keys_loaded",
+                p.rdb_last_load_keys_loaded.to_string(),
+            );
             add("aof_enabled", s(if config.appendonly { "1" } else { "0" }));
             add(
                 "aof_rewrite_in_progress",

@@ -102,6 +102,10 @@ pub struct PersistenceInfo {
     pub aof_buffer_length: u64,
     /// An fsync of the AOF is running.
     pub aof_fsync_in_progress: bool,
+    /// Keys the last RDB load inserted.
+    pub rdb_last_load_keys_loaded: u64,
+    /// Keys the last RDB load skipped as expired.
+    pub rdb_last_load_keys_expired: u64,
 }
 
 impl Default for PersistenceInfo {
@@ -129,6 +133,8 @@ impl Default for PersistenceInfo {
             aof_base_size: 0,
             aof_buffer_length: 0,
             aof_fsync_in_progress: false,
+            rdb_last_load_keys_loaded: 0,
+            rdb_last_load_keys_expired: 0,
         }
     }
 }

@@ -524,8 +524,9 @@ pub struct RdbSummary {
 }
 
 /// Reads an RDB file into `store`, key by key, skipping keys whose expiry is at or before
-/// `now_ms`. Meant for an empty store at start-up: on error the store holds the keys read
-/// before it, so discard it (Redis refuses to start).
+/// `now_ms`, and keeps the counts for INFO (`rdb_last_load_keys_loaded` and `_expired`).
+/// Meant for an empty store at start-up: on error the store holds the keys read before it,
+/// so discard it (Redis refuses to start).
 pub fn load_into(store: &mut Store, bytes: &[u8], now_ms: u64) -> Result<RdbSummary, RdbError> {
     let mut reader = RdbReader::new(bytes)?;
     let mut summary = RdbSummary::default();
@@ -552,5 +553,8 @@ pub fn load_into(store: &mut Store, bytes: &[u8], now_ms: u64) -> Result<RdbSumm
         summary.loaded += 1;
     }
     summary.len = reader.pos;
+    let p = store.persistence_mut();
+    p.rdb_last_load_keys_loaded = summary.loaded as u64;
+    p.rdb_last_load_keys_expired = summary.expired as u64;
     Ok(summary)
 }
