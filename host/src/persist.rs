@@ -166,6 +166,8 @@ struct Pipe {
     synced: AtomicU64,
     waiters: Mutex<Vec<(Ticket, Waker)>>,
     write_failed: AtomicBool,
+    /// The last fsync failed: the writer thread retries, connections don't lead groups.
+    sync_failed: AtomicBool,
     /// Mirrors `PipeState::on`, so that a batch on a server without an AOF does not take
     /// the AOF lock to find out.
     on: AtomicBool,
@@ -312,6 +314,7 @@ impl Persistence {
             synced: AtomicU64::new(0),
             waiters: Mutex::new(Vec::new()),
             write_failed: AtomicBool::new(false),
+            sync_failed: AtomicBool::new(false),
             on: AtomicBool::new(appendonly),
             size: AtomicU64::new(size),
             base_size: AtomicU64::new(size),
@@ -410,7 +413,8 @@ impl Persistence {
                 (p.pending.len() as u64, p.syncing)
             };
             let info = store.persistence_mut();
-            info.aof_last_write_ok = !pipe.write_failed.load(Ordering::Relaxed);
+            info.aof_last_write_ok = !pipe.write_failed.load(Ordering::Relaxed)
+                && !pipe.sync_failed.load(Ordering::Relaxed);
             info.aof_current_size = pipe.size.load(Ordering::Relaxed);
             info.aof_base_size = pipe.base_size.load(Ordering::Relaxed);
             info.aof_buffer_length = buffered;
@@ -917,12 +921,17 @@ impl Pipe {
         }
         match result {
             Ok(()) => {
+                self.sync_failed.store(false, Ordering::Relaxed);
                 self.mark(&self.synced, tail);
                 true
             }
             Err(e) => {
-                error!("fsync of the AOF failed: {e}");
+                if !self.sync_failed.swap(true, Ordering::Relaxed) {
+                    error!("fsync of the AOF failed: {e}; retrying");
+                }
                 p.unsynced = true;
+                // The writer thread retries, after a pause.
+                self.work.notify_one();
                 false
             }
         }
@@ -1042,8 +1051,11 @@ impl Pipe {
             }
             drop(p);
             // Without the lock: connections go on appending the next group meanwhile.
-            if sync.is_some_and(|handle| self.fsync(&handle, tail)) {
-                last_fsync = Instant::now();
+            match sync.map(|handle| self.fsync(&handle, tail)) {
+                Some(true) => last_fsync = Instant::now(),
+                // Failed: not again at once (a failing disk would have it spin).
+                Some(false) => std::thread::sleep(Duration::from_millis(100)),
+                None => {}
             }
             self.wake_waiters();
             if stop {
@@ -1096,12 +1108,15 @@ impl<'a> Future for Wait<'a> {
         }
         let mut p = lock(&pipe.state);
         if ticket.sync && p.fsync == AppendFsync::Always && !p.leader && !p.syncing {
-            if pipe.fsync_ns.load(Ordering::Relaxed) < INLINE_FSYNC_NS {
+            // After a failed write or fsync the writer thread retries, at its pace.
+            let failing = pipe.write_failed.load(Ordering::Relaxed)
+                || pipe.sync_failed.load(Ordering::Relaxed);
+            if !failing && pipe.fsync_ns.load(Ordering::Relaxed) < INLINE_FSYNC_NS {
                 p.leader = true;
                 let tail = p.tail;
                 return Poll::Ready(Some(Claim { pipe, tail }));
             }
-            // Slow fsyncs: the writer thread takes the group, the runtime goes on.
+            // Slow or failing fsyncs: the writer thread takes the group, the runtime goes on.
             pipe.work.notify_one();
         }
         // Registered under the AOF lock, so that a group ending after this sees it.

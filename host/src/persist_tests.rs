@@ -188,3 +188,36 @@ fn a_leader_that_goes_away_hands_the_group_on() {
     assert!(aof.reached(ticket));
     assert_eq!(server.keys_on_disk(), 2);
 }
+
+#[test]
+fn a_failing_fsync_holds_the_reply_until_a_retry_succeeds() {
+    let server = server("fsync-fails");
+    let aof = &server.persistence.inner.aof;
+    let real = {
+        let mut p = aof.state.lock().unwrap();
+        let real = p.sync_handle.take();
+        // fdatasync of /dev/null fails (EINVAL), as on a failing disk.
+        p.sync_handle = Some(Arc::new(std::fs::File::open("/dev/null").unwrap()));
+        real
+    };
+    let mut session = Session::new(1, SessionConfig::default());
+    let ticket = server.set(&mut session, "k");
+    let (done, finished) = mpsc::channel();
+    let waiter = server.clone();
+    thread::spawn(move || {
+        block_on(waiter.persistence.durable(ticket, yield_once));
+        done.send(()).unwrap();
+    });
+    assert!(
+        finished.recv_timeout(Duration::from_millis(500)).is_err(),
+        "acknowledged without a successful fsync"
+    );
+    assert!(aof.sync_failed.load(Ordering::Relaxed));
+    // The disk recovers: the writer thread's next try succeeds.
+    aof.state.lock().unwrap().sync_handle = real;
+    finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("acknowledged once an fsync succeeded");
+    assert!(!aof.sync_failed.load(Ordering::Relaxed));
+    assert_eq!(server.keys_on_disk(), 1);
+}
