@@ -107,6 +107,18 @@ impl Drop for Server {
     }
 }
 
+/// Waits for `ticket` on a thread of its own; the receiver hears when the write is
+/// acknowledged.
+fn wait_in_thread(server: &Arc<Server>, ticket: Ticket) -> mpsc::Receiver<()> {
+    let (done, finished) = mpsc::channel();
+    let server = server.clone();
+    thread::spawn(move || {
+        block_on(server.persistence.durable(ticket, yield_once));
+        let _ = done.send(());
+    });
+    finished
+}
+
 /// Eight connections write concurrently; each write, once acknowledged, is synced.
 fn concurrent_writes(server: &Arc<Server>) {
     let (done, finished) = mpsc::channel();
@@ -166,12 +178,7 @@ fn a_leader_that_goes_away_hands_the_group_on() {
     assert!(aof.state.lock().unwrap().leader);
     // The second waits behind it...
     let ticket2 = server.set(&mut second, "second");
-    let (done, finished) = mpsc::channel();
-    let waiter = server.clone();
-    thread::spawn(move || {
-        block_on(waiter.persistence.durable(ticket2, yield_once));
-        done.send(()).unwrap();
-    });
+    let finished = wait_in_thread(&server, ticket2);
     for _ in 0..1000 {
         if !aof.waiters.lock().unwrap().is_empty() {
             break;
@@ -202,12 +209,7 @@ fn a_failing_fsync_holds_the_reply_until_a_retry_succeeds() {
     };
     let mut session = Session::new(1, SessionConfig::default());
     let ticket = server.set(&mut session, "k");
-    let (done, finished) = mpsc::channel();
-    let waiter = server.clone();
-    thread::spawn(move || {
-        block_on(waiter.persistence.durable(ticket, yield_once));
-        done.send(()).unwrap();
-    });
+    let finished = wait_in_thread(&server, ticket);
     assert!(
         finished.recv_timeout(Duration::from_millis(500)).is_err(),
         "acknowledged without a successful fsync"
