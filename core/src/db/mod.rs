@@ -11,6 +11,7 @@ mod keyspace;
 mod pause;
 mod pubsub;
 mod server_state;
+mod small_bytes;
 mod snapshot;
 mod store;
 pub mod types;

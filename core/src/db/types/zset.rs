@@ -20,6 +20,7 @@ use std::hash::BuildHasher;
 
 use super::pack::Pack;
 use super::TypeLimits;
+use crate::db::small_bytes::SmallBytes;
 use crate::db::Rng;
 
 /// A score interval: `min`/`max` with `(` exclusivity, as ZRANGEBYSCORE takes them.
@@ -605,45 +606,8 @@ impl Link {
     };
 }
 
-/// A member's bytes, inline when short, as most are: the member table compares members on
-/// every lookup, and an inline member costs no extra cache miss (nor allocation).
-#[derive(Clone)]
-enum Member {
-    Inline {
-        len: u8,
-        bytes: [u8; Member::INLINE],
-    },
-    Heap(Box<[u8]>),
-}
-
-impl Member {
-    const INLINE: usize = 22;
-
-    fn new(member: &[u8]) -> Member {
-        if member.len() <= Member::INLINE {
-            let mut bytes = [0; Member::INLINE];
-            bytes[..member.len()].copy_from_slice(member);
-            Member::Inline {
-                len: member.len() as u8,
-                bytes,
-            }
-        } else {
-            Member::Heap(member.into())
-        }
-    }
-}
-
-impl std::ops::Deref for Member {
-    type Target = [u8];
-
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        match self {
-            Member::Inline { len, bytes } => &bytes[..*len as usize],
-            Member::Heap(b) => b,
-        }
-    }
-}
+/// A member's bytes: inline when short (see [`SmallBytes`]).
+type Member = SmallBytes;
 
 /// What a search needs to know of a node lives in its record of links; the rest, here.
 #[derive(Clone)]
