@@ -5,51 +5,33 @@
 //!
 //! Run with `cargo bench -p redish-core --bench types`.
 
-use std::hint::black_box;
+mod common;
 
 use bytes::BytesMut;
+use common::{feed, session, XorShift};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use redish_core::resp::encode_command;
-use redish_core::{Session, SessionConfig, Store};
+use redish_core::Store;
 
 const BATCH: usize = 1000;
 
 /// A batch of `BATCH` commands made by `make` from a pseudo-random number.
 fn batch(make: impl Fn(u64) -> Vec<Vec<u8>>) -> Vec<u8> {
     let mut out = BytesMut::new();
-    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
     for _ in 0..BATCH {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        encode_command(&make(x % 100_000), &mut out);
+        encode_command(&make(rng.below(100_000)), &mut out);
     }
     out.to_vec()
 }
 
 fn run(c: &mut Criterion, name: &str, setup: &[u8], input: &[u8]) {
     let mut store = Store::default();
-    let mut s = Session::new(
-        store.next_client_id(),
-        SessionConfig {
-            max_pending_output_bytes: usize::MAX,
-            ..SessionConfig::default()
-        },
-    );
-    s.handle_bytes(setup);
-    s.process(&mut store, 0);
-    let n = s.poll_transmit().len();
-    s.consume_transmit(n);
+    let mut s = session(&mut store);
+    feed(&mut s, &mut store, setup);
     let mut g = c.benchmark_group("types");
     g.throughput(Throughput::Elements(BATCH as u64));
-    g.bench_function(name, |b| {
-        b.iter(|| {
-            s.handle_bytes(input);
-            s.process(&mut store, 0);
-            let n = black_box(s.poll_transmit()).len();
-            s.consume_transmit(n);
-        })
-    });
+    g.bench_function(name, |b| b.iter(|| feed(&mut s, &mut store, input)));
     g.finish();
 }
 

@@ -7,25 +7,21 @@
 //!
 //! Run with `cargo bench -p redish-core --bench zset`.
 
-use std::hint::black_box;
+mod common;
 
 use bytes::BytesMut;
+use common::{feed, session, XorShift};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use redish_core::resp::encode_command;
-use redish_core::{Session, SessionConfig, Store};
+use redish_core::Store;
 
 const MEMBERS: u64 = 1_000_000;
 const BATCH: usize = 1000;
 const BATCHES: usize = 200;
 
 fn zadd_batches(seed: u64, batches: usize) -> Vec<Vec<u8>> {
-    let mut x = seed;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % MEMBERS
-    };
+    let mut rng = XorShift(seed);
+    let mut next = move || rng.below(MEMBERS);
     (0..batches)
         .map(|_| {
             let mut out = BytesMut::new();
@@ -48,19 +44,7 @@ fn zadd_batches(seed: u64, batches: usize) -> Vec<Vec<u8>> {
 
 fn bench(c: &mut Criterion) {
     let mut store = Store::default();
-    let mut s = Session::new(
-        store.next_client_id(),
-        SessionConfig {
-            max_pending_output_bytes: usize::MAX,
-            ..SessionConfig::default()
-        },
-    );
-    let feed = |s: &mut Session, store: &mut Store, input: &[u8]| {
-        s.handle_bytes(input);
-        s.process(store, 0);
-        let n = black_box(s.poll_transmit()).len();
-        s.consume_transmit(n);
-    };
+    let mut s = session(&mut store);
     let mut fill = BytesMut::new();
     for i in 0..MEMBERS {
         encode_command(
