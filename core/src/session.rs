@@ -621,6 +621,21 @@ impl Session {
                     ));
                 }
             }
+            // While the disk fails (a full disk under the AOF, a failed BGSAVE), writes are
+            // refused — and PING, as Redis does, so that health checks notice — while
+            // reads go on. EXEC counts as a write if it would run one.
+            if let Some(error) = store.disk_error().filter(|_| !self.internal) {
+                let name = stat.unwrap_or(spec.name);
+                let writes = cmd::is_write(name)
+                    || name == "ping"
+                    || (name == "exec"
+                        && self.conn.multi.as_ref().is_some_and(|m| {
+                            m.queued.iter().any(|q| q.stat.is_some_and(cmd::is_write))
+                        }));
+                if writes {
+                    return Err(CmdError::Other(error));
+                }
+            }
             Ok(spec)
         });
         let refused = if spec.is_err() {

@@ -122,6 +122,10 @@ pub struct Ticket {
     seq: u64,
     /// Wait for the fsync (`always`), not only the write.
     sync: bool,
+    /// The batch changed the dataset. A batch that did not (reads) waits for the writes
+    /// before it — its replies may show them — except while the disk fails: then writes are
+    /// refused, and reads are answered from memory rather than wait for the disk.
+    wrote: bool,
 }
 
 /// The server's persistence: cheap to clone, shared by the connections, the timer and the
@@ -168,6 +172,8 @@ struct Pipe {
     write_failed: AtomicBool,
     /// The last fsync failed: the writer thread retries, connections don't lead groups.
     sync_failed: AtomicBool,
+    /// The system's text for the last failed write or fsync, for `-MISCONF` replies.
+    failure: Mutex<String>,
     /// Mirrors `PipeState::on`, so that a batch on a server without an AOF does not take
     /// the AOF lock to find out.
     on: AtomicBool,
@@ -186,6 +192,8 @@ struct PipeState {
     pending: Vec<u8>,
     /// Sequence number of the last batch appended.
     tail: u64,
+    /// The store's count of writes at the last batch (a batch that moved it wrote).
+    writes_seen: u64,
     fsync: AppendFsync,
     /// Logging is on (`appendonly yes`), with a file or a rewrite creating it.
     on: bool,
@@ -214,27 +222,69 @@ struct PipeState {
 }
 
 impl PipeState {
-    /// Writes `bytes` to the file now. On failure they stay pending for the writer thread,
-    /// which retries.
+    /// Writes `bytes` to the file now. If the disk takes none or only part of them (full,
+    /// failing), the part written is cut off again, as Redis does, so that the file ends on
+    /// a whole record whatever is appended later; the records stay pending for the writer
+    /// thread, which retries, and writes are refused meanwhile ([`Pipe::failure`]).
     fn write_now(&mut self, pipe: &Pipe, bytes: &[u8]) {
         let Some(file) = &mut self.file else {
             return;
         };
-        match file.write_all(bytes) {
-            Ok(()) => {
-                pipe.write_failed.store(false, Ordering::Relaxed);
-                pipe.size.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                self.unsynced = true;
-                pipe.mark(&pipe.written, self.tail);
+        let mut done = 0;
+        let error = loop {
+            if done == bytes.len() {
+                break None;
             }
-            Err(e) => {
-                if !pipe.write_failed.swap(true, Ordering::Relaxed) {
-                    error!("writing the AOF failed: {e}; retrying");
+            match file.write(&bytes[done..]) {
+                Ok(0) => break Some(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Some(e),
+            }
+        };
+        let Some(error) = error else {
+            if pipe.write_failed.swap(false, Ordering::AcqRel) {
+                warn!("AOF write error looks solved, Redis can write again.");
+            }
+            pipe.size.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            self.unsynced = true;
+            pipe.mark(&pipe.written, self.tail);
+            return;
+        };
+        // Logged once per failure, not on every retry.
+        let log = !pipe.write_failed.load(Ordering::Acquire);
+        if done > 0 {
+            if log {
+                warn!(
+                    "Short write while writing to the AOF file: (nwritten={done}, expected={})",
+                    bytes.len()
+                );
+            }
+            let cut = file
+                .metadata()
+                .and_then(|m| file.set_len(m.len().saturating_sub(done as u64)));
+            match cut {
+                Ok(()) => done = 0,
+                Err(e) => {
+                    // The part stays in the file; the rest of the record completes it.
+                    if log {
+                        warn!(
+                            "Could not remove short write from the append-only file. Redis may refuse to load the AOF the next time it starts. ftruncate: {}",
+                            strerror(&e)
+                        );
+                    }
+                    pipe.size.fetch_add(done as u64, Ordering::Relaxed);
+                    self.unsynced = true;
                 }
-                self.pending.extend_from_slice(bytes);
-                pipe.work.notify_one();
             }
         }
+        if log {
+            error!("Error writing to the AOF file: {}", strerror(&error));
+        }
+        pipe.fail(&pipe.write_failed, &error);
+        let rest = std::mem::take(&mut self.pending);
+        self.pending = [&bytes[done..], &rest[..]].concat();
+        pipe.work.notify_one();
     }
 
     fn set_file(&mut self, file: Option<File>) {
@@ -294,6 +344,7 @@ impl Persistence {
                 log: AofWriter::new(),
                 pending: Vec::new(),
                 tail: 0,
+                writes_seen: 0,
                 fsync: store.config().appendfsync,
                 on: appendonly,
                 rewrite: None,
@@ -315,6 +366,7 @@ impl Persistence {
             waiters: Mutex::new(Vec::new()),
             write_failed: AtomicBool::new(false),
             sync_failed: AtomicBool::new(false),
+            failure: Mutex::new(String::new()),
             on: AtomicBool::new(appendonly),
             size: AtomicU64::new(size),
             base_size: AtomicU64::new(size),
@@ -368,9 +420,12 @@ impl Persistence {
                 p = lock(&pipe.state);
             }
             pipe.push_effects(&mut p, store);
+            let writes = store.writes();
+            let wrote = writes != std::mem::replace(&mut p.writes_seen, writes);
             Ticket {
                 seq: p.tail,
                 sync: p.fsync == AppendFsync::Always,
+                wrote,
             }
         };
         (!pipe.reached(ticket)).then_some(ticket)
@@ -561,7 +616,6 @@ impl Persistence {
             }
             Err(e) => {
                 let _ = fs::remove_file(&temp);
-                store.persistence_mut().last_bgsave_ok = false;
                 Err(format!(
                     "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
                     temp.file_name().unwrap_or_default().to_string_lossy(),
@@ -773,6 +827,10 @@ impl Disk for DiskHandle {
     fn rewrite_aof(&mut self, store: &mut Store, now_ms: u64) -> Result<(), String> {
         self.0.start_rewrite(store, now_ms)
     }
+
+    fn aof_error(&self) -> Option<String> {
+        self.0.inner.aof.failure()
+    }
 }
 
 impl Pipe {
@@ -827,7 +885,25 @@ impl Pipe {
         } else {
             &self.written
         };
-        done.load(Ordering::Acquire) >= ticket.seq
+        done.load(Ordering::Acquire) >= ticket.seq || (!ticket.wrote && self.failing())
+    }
+
+    /// The last write or fsync of the AOF failed, and none has succeeded since.
+    fn failing(&self) -> bool {
+        self.write_failed.load(Ordering::Acquire) || self.sync_failed.load(Ordering::Acquire)
+    }
+
+    /// The system's text for the error while [`Pipe::failing`].
+    fn failure(&self) -> Option<String> {
+        self.failing().then(|| lock(&self.failure).clone())
+    }
+
+    /// Records a failed write or fsync (`flag`): writes are refused from now on, and the
+    /// batches that only read stop waiting for the disk.
+    fn fail(&self, flag: &AtomicBool, error: &io::Error) {
+        *lock(&self.failure) = strerror(error);
+        flag.store(true, Ordering::Release);
+        self.wake_waiters();
     }
 
     /// Hands a rewritten file to the writer thread and waits until it is in place.
@@ -921,14 +997,17 @@ impl Pipe {
         }
         match result {
             Ok(()) => {
-                self.sync_failed.store(false, Ordering::Relaxed);
+                if self.sync_failed.swap(false, Ordering::AcqRel) {
+                    warn!("AOF fsync error looks solved, Redis can write again.");
+                }
                 self.mark(&self.synced, tail);
                 true
             }
             Err(e) => {
-                if !self.sync_failed.swap(true, Ordering::Relaxed) {
-                    error!("fsync of the AOF failed: {e}; retrying");
+                if !self.sync_failed.load(Ordering::Acquire) {
+                    error!("Fail to fsync the AOF file: {}", strerror(&e));
                 }
+                self.fail(&self.sync_failed, &e);
                 p.unsynced = true;
                 // The writer thread retries, after a pause.
                 self.work.notify_one();
@@ -981,6 +1060,15 @@ impl Pipe {
                 let bytes = std::mem::take(&mut p.pending);
                 p.write_now(self, &bytes);
                 if !p.pending.is_empty() {
+                    if p.stop {
+                        // What is pending was never acknowledged: its clients are gone.
+                        error!(
+                            "{} bytes of the AOF could not be written at shutdown",
+                            p.pending.len()
+                        );
+                        self.installed.notify_all();
+                        return;
+                    }
                     // The write failed: try again shortly, without the lock.
                     drop(p);
                     std::thread::sleep(Duration::from_millis(100));
@@ -1212,6 +1300,16 @@ fn install_file(file: &File, temp: &Path, path: &Path) -> io::Result<()> {
         File::open(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+/// The system's description of an OS error, as C's `strerror` gives it (`No space left on
+/// device`), which Redis puts in its replies; Rust's text adds ` (os error 28)`.
+fn strerror(e: &io::Error) -> String {
+    let text = e.to_string();
+    match (e.raw_os_error(), text.rfind(" (os error ")) {
+        (Some(_), Some(at)) => text[..at].to_owned(),
+        _ => text,
+    }
 }
 
 fn open_append(path: &Path) -> io::Result<File> {

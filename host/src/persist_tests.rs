@@ -13,7 +13,7 @@ use std::time::Duration;
 use redish_core::db::AppendFsync;
 use redish_core::{Session, SessionConfig, Store};
 
-use super::{Persistence, Ticket};
+use super::{Persistence, StoreAccess, Ticket};
 
 const NOW: u64 = 1_700_000_000_000;
 
@@ -67,6 +67,8 @@ fn server(name: &str) -> Arc<Server> {
     config.appendonly = true;
     config.appendfsync = AppendFsync::Always;
     let (persistence, _) = Persistence::open(&mut store, NOW).unwrap();
+    let jobs: Arc<dyn StoreAccess> = Arc::new(NoJobs);
+    persistence.attach(&mut store, Arc::downgrade(&jobs));
     Arc::new(Server {
         dir,
         store: Mutex::new(store),
@@ -74,19 +76,32 @@ fn server(name: &str) -> Arc<Server> {
     })
 }
 
+/// The background jobs' access, for tests that run none.
+struct NoJobs;
+
+impl StoreAccess for NoJobs {
+    fn with_store(&self, _: &mut dyn FnMut(&mut Store)) {
+        unreachable!("no background job runs in these tests")
+    }
+}
+
 impl Server {
     /// Runs `SET key value` as a connection does; returns the ticket to wait for.
     fn set(&self, session: &mut Session, key: &str) -> Ticket {
-        let mut store = self.store.lock().unwrap();
         let request = format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$1\r\nv\r\n", key.len());
+        let (reply, ticket) = self.send(session, &request);
+        assert_eq!(reply, "+OK\r\n");
+        ticket.expect("an always write waits for its fsync")
+    }
+
+    /// Runs `request` as a connection does: its reply, and the ticket to wait for.
+    fn send(&self, session: &mut Session, request: &str) -> (String, Option<Ticket>) {
+        let mut store = self.store.lock().unwrap();
         session.handle_bytes(request.as_bytes());
         session.process(&mut store, NOW);
-        let reply = session.poll_transmit().to_vec();
+        let reply = String::from_utf8(session.poll_transmit().to_vec()).unwrap();
         session.consume_transmit(reply.len());
-        assert_eq!(reply, b"+OK\r\n");
-        self.persistence
-            .after_batch(&mut store, NOW)
-            .expect("an always write waits for its fsync")
+        (reply, self.persistence.after_batch(&mut store, NOW))
     }
 
     /// Keys in the AOF as a restarted server loads it.
@@ -215,11 +230,29 @@ fn a_failing_fsync_holds_the_reply_until_a_retry_succeeds() {
         "acknowledged without a successful fsync"
     );
     assert!(aof.sync_failed.load(Ordering::Relaxed));
+    // Meanwhile other connections' writes, and PING, are refused with Redis's error...
+    let misconf = "-MISCONF Errors writing to the AOF file: Invalid argument\r\n";
+    let mut other = Session::new(2, SessionConfig::default());
+    let set = "*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n";
+    assert_eq!(server.send(&mut other, set), (misconf.to_owned(), None));
+    assert_eq!(
+        server.send(&mut other, "*1\r\n$4\r\nPING\r\n"),
+        (misconf.to_owned(), None)
+    );
+    // ...and reads are answered without waiting for the disk.
+    let (reply, ticket) = server.send(&mut other, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+    assert_eq!(reply, "$1\r\nv\r\n");
+    if let Some(ticket) = ticket {
+        assert!(aof.reached(ticket), "a read waits for a failing disk");
+    }
     // The disk recovers: the writer thread's next try succeeds.
     aof.state.lock().unwrap().sync_handle = real;
     finished
         .recv_timeout(Duration::from_secs(10))
         .expect("acknowledged once an fsync succeeded");
     assert!(!aof.sync_failed.load(Ordering::Relaxed));
-    assert_eq!(server.keys_on_disk(), 1);
+    let (reply, ticket) = server.send(&mut other, set);
+    assert_eq!(reply, "+OK\r\n", "writes resume once the disk works");
+    block_on(server.persistence.durable(ticket.unwrap(), yield_once));
+    assert_eq!(server.keys_on_disk(), 2);
 }

@@ -50,7 +50,13 @@ on_each_adapter!(
     aof_round_trip_through_redis,
     rdb_round_trip_through_redis,
     bgsave_is_a_point_in_time,
+    aof_disk_full_refuses_writes_and_loses_nothing,
+    failed_bgsave_refuses_writes,
 );
+
+#[path = "persistence/disk_full.rs"]
+mod disk_full;
+use disk_full::{aof_disk_full_refuses_writes_and_loses_nothing, failed_bgsave_refuses_writes};
 
 /// Not a test of its own: the body of the child processes the other tests start. It serves
 /// until killed.

@@ -282,7 +282,13 @@ pub(crate) fn checked_name(name: &'static str, args: &[Bytes]) -> Option<&'stati
 /// does not show: PUBLISH, SPUBLISH, PFCOUNT and the scripts).
 pub(crate) fn may_replicate(name: &str) -> bool {
     const MAY_REPLICATE: &[&str] = &["publish", "spublish", "pfcount", "eval", "evalsha", "fcall"];
-    MAY_REPLICATE.contains(&name) || meta(name).is_some_and(|m| m.flags.contains(&"write"))
+    MAY_REPLICATE.contains(&name) || is_write(name)
+}
+
+/// True if the command or subcommand `name` writes (flag `write`): refused while the disk
+/// fails writes (`-MISCONF`).
+pub(crate) fn is_write(name: &str) -> bool {
+    meta(name).is_some_and(|m| m.flags.contains(&"write"))
 }
 
 /// True for commands refused while memory is over `maxmemory` (flag `denyoom`).

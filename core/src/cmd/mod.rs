@@ -33,7 +33,7 @@ use bytes::Bytes;
 pub(crate) use client::sync as client_sync;
 pub use client::{Client, KillFilter, ListFilter, ReplyMode};
 pub use command::CommandCmd;
-pub(crate) use command::{checked_name, deny_oom, may_replicate, no_auth};
+pub(crate) use command::{checked_name, deny_oom, is_write, may_replicate, no_auth};
 pub use config::ConfigCmd;
 pub use connection::{Auth, Echo, Hello, Ping, ReadOnly, Reset, Select};
 pub use debug::Debug;

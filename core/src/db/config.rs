@@ -186,6 +186,9 @@ pub struct Config {
     pub auto_aof_rewrite_min_size: u64,
     /// `aof-load-truncated`: start with a torn last record dropped (yes) or refuse (no).
     pub aof_load_truncated: bool,
+    /// `stop-writes-on-bgsave-error`: with save points set, refuse writes (`-MISCONF`) while
+    /// the last background save failed.
+    pub stop_writes_on_bgsave_error: bool,
     /// `maxmemory`: bytes; 0 is no limit. Over it (the adapter's `used_memory`), commands
     /// flagged `denyoom` are refused with `-OOM`; nothing is evicted.
     pub maxmemory: u64,
@@ -256,6 +259,7 @@ impl Default for Config {
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             aof_load_truncated: true,
+            stop_writes_on_bgsave_error: true,
             maxmemory: 0,
             maxmemory_policy: MaxmemoryPolicy::NoEviction,
             maxmemory_samples: 5,
@@ -711,6 +715,18 @@ pub static PARAMS: &[Param] = &[
         Mutable,
         |c| if c.aof_load_truncated { "yes" } else { "no" }.to_owned(),
         |c, v| c.aof_load_truncated = yes_no(v)?
+    ),
+    param!(
+        "stop-writes-on-bgsave-error",
+        None,
+        Mutable,
+        |c| if c.stop_writes_on_bgsave_error {
+            "yes"
+        } else {
+            "no"
+        }
+        .to_owned(),
+        |c, v| c.stop_writes_on_bgsave_error = yes_no(v)?
     ),
     param!(
         "maxmemory",

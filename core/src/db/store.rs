@@ -9,6 +9,13 @@ use super::blocking::BlockedClients;
 use super::server_state::ServerState;
 use super::{ClientId, Db, Message, PubSub, Rng};
 
+/// Redis's reply to writes while `stop-writes-on-bgsave-error` holds them back.
+const BGSAVE_ERROR: &str = "MISCONF Redis is configured to save RDB snapshots, but it's \
+    currently unable to persist to disk. Commands that may modify the data set are disabled, \
+    because this instance is configured to report errors during writes if RDB snapshotting \
+    fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details \
+    about the RDB error.";
+
 /// Settings fixed when the store is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreConfig {
@@ -306,6 +313,25 @@ impl Store {
     /// True if the adapter installed file operations ([`Store::set_disk`]).
     pub fn has_disk(&self) -> bool {
         self.disk.is_some()
+    }
+
+    /// Why writes are refused now for a disk that fails them, as Redis's `-MISCONF` error
+    /// (without its `-`): the last background save failed while save points are set and
+    /// `stop-writes-on-bgsave-error` is on, or the append-only file cannot be written
+    /// ([`crate::persist::Disk::aof_error`]).
+    pub(crate) fn disk_error(&self) -> Option<String> {
+        let config = self.config();
+        if config.stop_writes_on_bgsave_error
+            && !config.save.is_empty()
+            && !self.persistence().last_bgsave_ok
+        {
+            return Some(BGSAVE_ERROR.to_owned());
+        }
+        if !config.appendonly {
+            return None;
+        }
+        let error = self.disk.as_ref()?.aof_error()?;
+        Some(format!("MISCONF Errors writing to the AOF file: {error}"))
     }
 
     /// Takes the adapter's file operations out of the store (to call them with the store).

@@ -64,6 +64,13 @@ pub trait Disk: Send + std::fmt::Debug {
     /// BGREWRITEAOF: starts rewriting the append-only file from `store` as it is now, in
     /// the background, keeping the writes made meanwhile.
     fn rewrite_aof(&mut self, store: &mut Store, now_ms: u64) -> Result<(), String>;
+    /// Why the append-only file cannot be written now, if it cannot: its last write or
+    /// fsync failed (a full disk, an I/O error) and has not succeeded since. The text is the
+    /// system's description of the error (`No space left on device`). While it is `Some`,
+    /// writes are refused with Redis's `-MISCONF Errors writing to the AOF file: <text>`.
+    fn aof_error(&self) -> Option<String> {
+        None
+    }
 }
 mod crc64;
 mod lzf;
