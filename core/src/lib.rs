@@ -29,6 +29,7 @@
 
 pub mod cmd;
 pub mod db;
+pub mod num;
 pub mod persist;
 pub mod resp;
 pub mod server;

@@ -143,15 +143,6 @@ pub(crate) fn serve_ready(store: &mut Store, now_ms: u64) {
     }
 }
 
-/// The reply of a blocking command that timed out (or was unblocked by CLIENT UNBLOCK
-/// without ERROR): a null array in the client's protocol.
-pub(crate) fn timeout_reply(proto: crate::resp::Protocol) -> Bytes {
-    Bytes::from_static(match proto {
-        crate::resp::Protocol::Resp2 => b"*-1\r\n",
-        crate::resp::Protocol::Resp3 => b"_\r\n",
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -620,39 +620,7 @@ impl Args {
     }
 }
 
-/// Parses a decimal `i64` exactly as Redis's `string2ll`: optional `-`, no `+`, no spaces,
-/// no leading zeros, no overflow.
-pub fn parse_i64(s: &[u8]) -> Option<i64> {
-    let (neg, digits) = match s {
-        [b'-', rest @ ..] => (true, rest),
-        _ => (false, s),
-    };
-    match digits {
-        [] => return None,
-        [b'0'] if !neg => return Some(0),
-        [b'0', ..] => return None,
-        _ => {}
-    }
-    if digits.len() > 19 {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    if neg {
-        if v > i64::MAX as u64 + 1 {
-            None
-        } else {
-            Some((v as i64).wrapping_neg())
-        }
-    } else {
-        i64::try_from(v).ok()
-    }
-}
+pub use crate::num::parse_i64;
 
 /// Parses an integer argument, or fails with `ERR value is not an integer or out of range`.
 pub(crate) fn int_arg(s: &[u8]) -> Result<i64, CmdError> {

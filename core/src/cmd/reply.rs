@@ -9,6 +9,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::CmdError;
+pub(crate) use crate::num::fmt_score;
 use crate::resp::{encode, Frame, Protocol};
 
 /// An output buffer and the protocol to write in.
@@ -108,66 +109,6 @@ impl Out<'_> {
     pub fn error(&mut self, e: &CmdError) {
         self.frame(&e.to_frame());
     }
-}
-
-/// `x` as C's `printf("%.17g")` — what Redis 7.0 replies for a score (and writes for one in a
-/// listpack): 17 significant digits, trailing zeros cut, exponent form (`1e+300`,
-/// `1.0000000000000001e-05`) below 10⁻⁴ or from 10¹⁷.
-pub(crate) fn fmt_score(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".to_owned();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.to_owned();
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0" } else { "0" }.to_owned();
-    }
-    // Rust's exponent formatting rounds correctly to the requested digits, like glibc.
-    let e = format!("{:.16e}", x);
-    let (mantissa, exp) = e.split_once('e').expect("exponent form");
-    let exp: i32 = exp.parse().expect("exponent");
-    let (neg, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let mut out = String::with_capacity(24);
-    if neg {
-        out.push('-');
-    }
-    if (-4..17).contains(&exp) {
-        if exp >= 0 {
-            let int_len = exp as usize + 1;
-            out.push_str(&digits[..int_len]);
-            let frac = digits[int_len..].trim_end_matches('0');
-            if !frac.is_empty() {
-                out.push('.');
-                out.push_str(frac);
-            }
-        } else {
-            out.push_str("0.");
-            for _ in 0..(-exp - 1) {
-                out.push('0');
-            }
-            out.push_str(digits.trim_end_matches('0'));
-        }
-    } else {
-        out.push_str(&digits[..1]);
-        let frac = digits[1..].trim_end_matches('0');
-        if !frac.is_empty() {
-            out.push('.');
-            out.push_str(frac);
-        }
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        let a = exp.unsigned_abs();
-        if a < 10 {
-            out.push('0');
-        }
-        out.push_str(&a.to_string());
-    }
-    out
 }
 
 /// Parses a float as Redis's `string2d` (`strtod` over the whole string): decimal with an

@@ -219,7 +219,7 @@ impl super::Store {
         let reply = if error {
             Bytes::from_static(b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n")
         } else {
-            crate::cmd::blocking::timeout_reply(b.proto)
+            timeout_reply(b.proto)
         };
         self.deliver(client, super::Message::Unblocked(reply));
         true
@@ -245,4 +245,13 @@ impl super::Store {
         }
         ready
     }
+}
+
+/// The reply of a blocking command that timed out (or was unblocked by CLIENT UNBLOCK
+/// without ERROR): a null array in the client's protocol.
+fn timeout_reply(proto: crate::resp::Protocol) -> Bytes {
+    Bytes::from_static(match proto {
+        crate::resp::Protocol::Resp2 => b"*-1\r\n",
+        crate::resp::Protocol::Resp3 => b"_\r\n",
+    })
 }

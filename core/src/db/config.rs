@@ -445,7 +445,7 @@ impl Config {
 // --- Parsers, with Redis's error texts -------------------------------------------------
 
 fn int_in(v: &[u8], min: i64, max: i64) -> Result<i64, String> {
-    let n = crate::cmd::parse_i64(v).ok_or("argument couldn't be parsed into an integer")?;
+    let n = crate::num::parse_i64(v).ok_or("argument couldn't be parsed into an integer")?;
     in_range(n, min, max)
 }
 
@@ -507,7 +507,7 @@ fn parse_save(v: &[u8]) -> Result<Vec<(u64, u64)>, String> {
         .chunks(2)
         .map(|pair| {
             let n = |w: &[u8]| {
-                crate::cmd::parse_i64(w)
+                crate::num::parse_i64(w)
                     .and_then(|n| u64::try_from(n).ok())
                     .ok_or_else(|| "Invalid save parameters".to_owned())
             };
@@ -547,7 +547,7 @@ fn parse_output_limits(c: &mut Config, v: &[u8]) -> Result<(), String> {
         let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
         let hard = memory(w[1]).ok_or_else(bad)?;
         let soft = memory(w[2]).ok_or_else(bad)?;
-        let secs = crate::cmd::parse_i64(w[3])
+        let secs = crate::num::parse_i64(w[3])
             .and_then(|n| u64::try_from(n).ok())
             .ok_or_else(bad)?;
         *class = OutputBufferLimit {

@@ -68,7 +68,7 @@ impl Value {
     /// SETRANGE, which we do not track.
     pub fn encoding_name(&self) -> &'static str {
         match self {
-            Value::Str(s) if s.len() <= 20 && crate::cmd::parse_i64(s).is_some() => "int",
+            Value::Str(s) if s.len() <= 20 && crate::num::parse_i64(s).is_some() => "int",
             Value::Str(s) if s.len() <= 44 => "embstr",
             Value::Str(_) => "raw",
             Value::Hash(h) => h.encoding_name(),

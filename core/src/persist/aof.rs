@@ -41,8 +41,8 @@ use bytes::{Bytes, BytesMut};
 use memchr::memchr;
 
 use super::rdb::{RdbEntry, RdbError, RdbReader};
-use crate::cmd::parse_i64;
 use crate::db::{Effect, Store, Value};
+use crate::num::parse_i64;
 use crate::resp::{encode_command, Limits, ProtocolError, RequestDecoder};
 use crate::{ClientId, Event, Session, SessionConfig};
 
@@ -547,7 +547,7 @@ fn rewrite_aggregate(
             b"ZADD",
             2,
             z.iter(0, false)
-                .flat_map(|(m, s)| [crate::cmd::reply::fmt_score(s).into_bytes(), m.to_vec()])
+                .flat_map(|(m, s)| [crate::num::fmt_score(s).into_bytes(), m.to_vec()])
                 .collect(),
         ),
         Value::Str(_) => unreachable!("strings are rewritten as SET"),

@@ -1,8 +1,8 @@
 //! Sets: unordered collections of distinct byte strings.
 
 use super::{Table, TypeLimits};
-use crate::cmd::parse_i64;
 use crate::db::Rng;
+use crate::num::parse_i64;
 
 /// A set: `intset` (sorted 64-bit integers, for members that are all canonical integers,
 /// up to `set-max-intset-entries`) or `hashtable`. Redis 7.0 has no listpack sets.

@@ -4,8 +4,8 @@
 use std::io;
 
 use super::{opcode, RDB_VERSION, TYPE_STRING};
-use crate::cmd::parse_i64;
 use crate::db::{Store, Value};
+use crate::num::parse_i64;
 use crate::persist::{crc64, lzf};
 use crate::REDIS_VERSION;
 
