@@ -10,7 +10,19 @@
 //!   sorted sets, in Redis 7.0's encodings), the pub/sub registry, the clients blocked on
 //!   keys, and the shared [`Store`].
 //! - [`Session`]: one connection's state machine — bytes in, reply bytes and events out.
+//! - [`num`]: numbers parsed and formatted exactly as Redis does, for every layer.
 //! - [`persist`]: RDB snapshots and the append-only log, as bytes in and bytes out.
+//!
+//! # How a request flows
+//!
+//! Bytes an adapter read go into a [`Session`] (`session.rs`), which decodes requests
+//! ([`resp::RequestDecoder`]) and hands each to the executor (`cmd/executor.rs`). The executor
+//! looks the command up in [`cmd::COMMANDS`], admits it in Redis's order, queues it in MULTI
+//! or runs the command's code (`cmd/<family>.rs`) against the keyspace ([`db`]), logs its
+//! effect and counts it in INFO. AOF replay ([`cmd::replay_aof`]) runs the same executor
+//! without a connection. Each layer imports only the ones below it — [`resp`] and [`num`] at
+//! the bottom, then [`db`] and [`persist`], then [`cmd`], then the session — and CI checks
+//! that with `.ci/check-layers`.
 //!
 //! It does not open sockets, spawn threads, sleep, or read a clock: time comes in as
 //! milliseconds since the Unix epoch (`now_ms`) and the adapters (Tokio, async-std) do the

@@ -631,7 +631,7 @@ fn aof_written_by_redish_is_valid_for_redis() {
 
     // Our replay and Redis's agree.
     let mut store = Store::default();
-    aof::replay(&mut store, &aof::load(&bytes).unwrap(), now).unwrap();
+    redish_core::cmd::replay_aof(&mut store, &aof::load(&bytes).unwrap(), now).unwrap();
     assert_eq!(items_of(&store, now), items);
     // Redis 7 takes a lone appendonly.aof as the base of its multi-part AOF.
     let mut redis = RedisServer::start(&server, &dir.0, &["--appendonly", "yes"]);
@@ -754,7 +754,8 @@ fn aof_written_by_redis_replays_in_redish() {
             let bytes = std::fs::read(file).unwrap();
             let loaded = aof::load(&bytes).unwrap();
             assert!(!loaded.truncated, "{file:?}");
-            aof::replay(&mut store, &loaded, now).unwrap_or_else(|e| panic!("{file:?}: {e}"));
+            redish_core::cmd::replay_aof(&mut store, &loaded, now)
+                .unwrap_or_else(|e| panic!("{file:?}: {e}"));
         }
         assert_same_items(
             &items_of(&store, now),

@@ -396,7 +396,7 @@ fn aof_rewrite_of_every_type_is_valid_and_rebuilds_the_data() {
 
     // Replayed by redish…
     let mut replayed = Store::default();
-    aof::replay(&mut replayed, &aof::load(&bytes).unwrap(), now).unwrap();
+    redish_core::cmd::replay_aof(&mut replayed, &aof::load(&bytes).unwrap(), now).unwrap();
     let mut s = Session::new(store.next_client_id(), SessionConfig::default());
     let ours = snapshot(&mut redish_call(&mut store, &mut s), DBS);
     let mut s = Session::new(replayed.next_client_id(), SessionConfig::default());

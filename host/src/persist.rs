@@ -1368,7 +1368,7 @@ fn load_aof(store: &mut Store, path: &Path, now_ms: u64) -> Result<Loaded, Strin
             .map_err(|e| format!("can't truncate {}: {e}", path.display()))?;
         truncated_bytes = Some(dropped);
     }
-    aof::replay(store, &load, now_ms)
+    redish_core::cmd::replay_aof(store, &load, now_ms)
         .map_err(|e| format!("{e} in the append only file {}", path.display()))?;
     let keys = keys(store);
     info!(
@@ -1436,7 +1436,8 @@ fn load_multi_part(store: &mut Store, manifest: &Path, now_ms: u64) -> Result<Lo
             );
             truncated_bytes = Some((bytes.len() - load.valid_len) as u64);
         }
-        aof::replay(store, &load, now_ms).map_err(|e| format!("{e} in {}", path.display()))?;
+        redish_core::cmd::replay_aof(store, &load, now_ms)
+            .map_err(|e| format!("{e} in {}", path.display()))?;
     }
     let keys = keys(store);
     info!(

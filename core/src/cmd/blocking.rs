@@ -26,11 +26,11 @@
 
 use bytes::{Bytes, BytesMut};
 
+use super::executor::Ctx;
 use super::long_double::LongDouble;
 use super::reply::Out;
 use super::CmdError;
 use crate::db::{Blocked, BlockedOp, Message, Store, Value};
-use crate::session::Ctx;
 
 /// Parses a timeout in seconds as Redis 7.0's `getTimeoutFromObjectOrReply`: a `long
 /// double`, times 1000, rounded up to whole milliseconds (`0.0001` waits 1 ms; `0` forever);

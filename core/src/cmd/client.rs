@@ -14,10 +14,10 @@
 use bytes::Bytes;
 
 use super::command::{help, subcommand};
+use super::executor::{ConnState, Ctx};
 use super::{Args, CmdError};
 use crate::db::{ClientId, ClientType, PauseKind, Store};
 use crate::resp::{Frame, Protocol};
-use crate::session::{ConnState, Ctx};
 
 /// CLIENT REPLY: whether the connection gets replies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

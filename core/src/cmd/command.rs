@@ -17,9 +17,9 @@
 use bytes::Bytes;
 
 use super::command_table::TABLE;
+use super::executor::Ctx;
 use super::{Args, CmdError, CommandSpec, COMMANDS};
 use crate::resp::Frame;
-use crate::session::Ctx;
 
 /// Where the first key is: Redis's `begin_search`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,16 +289,6 @@ pub(crate) fn may_replicate(name: &str) -> bool {
 /// fails writes (`-MISCONF`).
 pub(crate) fn is_write(name: &str) -> bool {
     meta(name).is_some_and(|m| m.flags.contains(&"write"))
-}
-
-/// True for commands refused while memory is over `maxmemory` (flag `denyoom`).
-pub(crate) fn deny_oom(name: &str) -> bool {
-    super::resolve(name.as_bytes()).is_some_and(|r| r.denyoom)
-}
-
-/// True for the commands an unauthenticated connection may run (AUTH, HELLO, QUIT, RESET).
-pub(crate) fn no_auth(name: &str) -> bool {
-    super::resolve(name.as_bytes()).is_some_and(|r| r.no_auth)
 }
 
 /// `COMMAND [COUNT | LIST … | INFO … | DOCS … | GETKEYS … | GETKEYSANDFLAGS … | HELP]`.

@@ -4,9 +4,9 @@
 use bytes::Bytes;
 
 use super::command::{help, subcommand};
+use super::executor::Ctx;
 use super::{Args, CmdError};
 use crate::resp::Frame;
-use crate::session::Ctx;
 
 /// `CONFIG <subcommand> …`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,9 +7,9 @@
 
 use bytes::Bytes;
 
+use super::executor::Ctx;
 use super::{int32_arg, parse_i64, Args, CmdError};
 use crate::resp::{Frame, Protocol};
-use crate::session::Ctx;
 
 /// `PING [message]` — `PONG`, or the message. In a RESP2 subscribed connection the reply is
 /// the array `pong <message or "">`, as Redis sends it there.
@@ -243,7 +243,7 @@ impl Reset {
         ctx.conn.db = 0;
         ctx.conn.proto = Protocol::Resp2;
         ctx.conn.name = None;
-        ctx.conn.reply = crate::session::ReplyMode::On;
+        ctx.conn.reply = super::ReplyMode::On;
         ctx.conn.authenticated = ctx.store.config().requirepass.is_none();
         Ok(Frame::simple("RESET"))
     }

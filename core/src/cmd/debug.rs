@@ -15,11 +15,11 @@
 
 use bytes::Bytes;
 
+use super::executor::Ctx;
 use super::{Args, CmdError};
 use crate::db::{DebugCommand, Value};
 use crate::persist::rdb;
 use crate::resp::Frame;
-use crate::session::Ctx;
 
 /// `DEBUG <subcommand> …`.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +78,7 @@ impl Debug {
         match self {
             Debug::Sleep(secs) => {
                 let ms = (secs * 1000.0) as i64;
-                if ms > 0 && !ctx.in_exec {
+                if ms > 0 && ctx.may_block() {
                     // No reply now: the session writes the OK when the time is up.
                     ctx.conn.sleep_until_ms = Some(ctx.now_ms.saturating_add(ms as u64));
                     return Ok(None);

@@ -87,6 +87,16 @@ impl CmdError {
         Frame::Error(Bytes::from(text))
     }
 
+    /// The error's code, its first word (`ERR`, `WRONGTYPE`, `NOAUTH`…), as INFO
+    /// errorstats counts it.
+    pub fn code(&self) -> &str {
+        match self {
+            CmdError::WrongType => "WRONGTYPE",
+            CmdError::Other(text) => text.split([' ', '\r', '\n']).next().unwrap_or(text),
+            _ => "ERR",
+        }
+    }
+
     /// An `ERR …` error with the given text after the code.
     pub fn err(msg: impl std::fmt::Display) -> CmdError {
         CmdError::Other(format!("ERR {msg}"))

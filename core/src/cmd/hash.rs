@@ -6,12 +6,12 @@
 
 use bytes::Bytes;
 
+use super::executor::Ctx;
 use super::long_double::LongDouble;
 use super::reply::{random_count, scan_reply, Out, ScanOptions};
 use super::{int_arg, parse_i64, Args, CmdError, Command};
 use crate::db::types::Hash;
 use crate::db::{Db, Value};
-use crate::session::Ctx;
 
 /// A hash command, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]

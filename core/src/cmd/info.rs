@@ -12,10 +12,10 @@ use std::fmt::Write as _;
 use bytes::Bytes;
 
 use super::client::text_reply;
+use super::executor::Ctx;
 use super::{Args, CmdError};
 use crate::db::Store;
 use crate::resp::Frame;
-use crate::session::Ctx;
 
 /// `INFO [section …]`.
 #[derive(Debug, Clone, PartialEq, Eq)]

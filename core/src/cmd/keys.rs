@@ -4,10 +4,10 @@
 
 use bytes::Bytes;
 
+use super::executor::Ctx;
 use super::{int32_arg, int_arg, Args, CmdError};
 use crate::db::{glob_match, Value};
 use crate::resp::Frame;
-use crate::session::Ctx;
 
 /// `DEL key [key ...]` and `UNLINK key [key ...]` — removes keys; replies how many existed.
 /// UNLINK frees memory at once too: values are dropped in place either way.

@@ -10,12 +10,12 @@
 use bytes::Bytes;
 
 use super::blocking::{block, parse_timeout};
+use super::executor::Ctx;
 use super::reply::Out;
 use super::{int_arg, Args, CmdError, Command};
 use crate::db::types::list::End;
 use crate::db::types::{List, TypeLimits};
 use crate::db::{BlockedOp, Db, Value};
-use crate::session::Ctx;
 
 /// A list command, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -792,7 +792,7 @@ impl ListCmd {
                 let db = ctx.db();
                 if read(db, &src, now)?.is_none() {
                     match timeout_ms {
-                        Some(t) if !ctx.in_exec => {
+                        Some(t) if ctx.may_block() => {
                             let op = BlockedOp::Move {
                                 dst,
                                 from,
@@ -854,7 +854,7 @@ impl ListCmd {
                     return Ok(());
                 }
                 match timeout_ms {
-                    Some(t) if !ctx.in_exec => {
+                    Some(t) if ctx.may_block() => {
                         let op = match count {
                             Some(count) => BlockedOp::MPop { end, count },
                             None => BlockedOp::Pop { end },

@@ -9,9 +9,9 @@
 use bytes::Bytes;
 
 use super::command::{help, subcommand};
+use super::executor::Ctx;
 use super::{parse_i64, Args, CmdError};
 use crate::resp::Frame;
-use crate::session::Ctx;
 
 /// Redis's refcount for shared objects (small integers).
 pub(crate) const SHARED_REFCOUNT: i64 = i32::MAX as i64;

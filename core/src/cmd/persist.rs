@@ -6,10 +6,10 @@
 //! [`crate::db::PersistenceInfo`] (in progress, scheduled, last status), which the adapter
 //! keeps up to date and INFO persistence shows.
 
+use super::executor::Ctx;
 use super::{Args, CmdError};
 use crate::persist::Disk;
 use crate::resp::Frame;
-use crate::session::Ctx;
 use crate::Store;
 
 /// `SAVE`, `BGSAVE [SCHEDULE]` or `BGREWRITEAOF`.

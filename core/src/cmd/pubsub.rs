@@ -10,10 +10,10 @@
 use bytes::Bytes;
 
 use super::command::{help, subcommand};
+use super::executor::Ctx;
 use super::{Args, CmdError};
 use crate::db::glob_match;
 use crate::resp::Frame;
-use crate::session::Ctx;
 
 /// `PUBSUB <subcommand> …`: what the pub/sub registry holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,9 +4,9 @@
 use bytes::Bytes;
 
 use super::command::{help, subcommand};
+use super::executor::Ctx;
 use super::{int32_arg, Args, CmdError};
 use crate::resp::Frame;
-use crate::session::Ctx;
 
 /// `DBSIZE` — keys in the selected database.
 #[derive(Debug, Clone, PartialEq, Eq)]

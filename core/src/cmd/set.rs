@@ -7,12 +7,12 @@
 
 use bytes::Bytes;
 
+use super::executor::Ctx;
 use super::reply::{count_arg, scan_reply, ScanOptions};
 use super::{parse_i64, Args, CmdError, Command};
 use crate::db::types::set::Member;
 use crate::db::types::{Set, TypeLimits};
 use crate::db::{Db, Value};
-use crate::session::Ctx;
 
 /// A set command, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]

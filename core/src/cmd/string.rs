@@ -7,11 +7,11 @@
 
 use bytes::Bytes;
 
+use super::executor::Ctx;
 use super::long_double::LongDouble;
 use super::{int_arg, parse_i64, Args, CmdError};
 use crate::db::{Db, Value};
 use crate::resp::{encode_bulk, encode_null, Frame, Limits};
-use crate::session::Ctx;
 
 /// Longest string a command may build (Redis's `proto-max-bulk-len`, 512 MiB).
 const MAX_STRING_BYTES: usize = Limits::DEFAULT.max_bulk_bytes;

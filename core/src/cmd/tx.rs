@@ -19,9 +19,9 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 
+use super::executor::Ctx;
 use super::{Args, CmdError, Command};
 use crate::resp::Frame;
-use crate::session::Ctx;
 
 /// A queued command: parsed (or its parse error), with the request it came from when the
 /// store keeps an effects log.
@@ -61,11 +61,12 @@ impl Multi {
 pub struct Exec;
 
 impl Exec {
-    /// Ends the transaction: the commands to run, or the reply that refuses them. Either way
-    /// the connection leaves MULTI and drops its watches.
-    pub(crate) fn begin(ctx: &mut Ctx) -> Result<Vec<Queued>, Frame> {
+    /// Ends the transaction: the commands to run, `None` if a watched key changed (EXEC
+    /// replies a null array), or the error that refuses them. Either way the connection
+    /// leaves MULTI and drops its watches.
+    pub(crate) fn begin(ctx: &mut Ctx) -> Result<Option<Vec<Queued>>, CmdError> {
         let Some(multi) = ctx.conn.multi.take() else {
-            return Err(Frame::error("ERR EXEC without MULTI"));
+            return Err(CmdError::err("EXEC without MULTI"));
         };
         let id = ctx.conn.id;
         let dirty = ctx
@@ -73,14 +74,11 @@ impl Exec {
             .watch_is_dirty(id, ctx.conn.watched.iter(), ctx.now_ms);
         unwatch_all(ctx);
         if multi.aborted {
-            return Err(Frame::error(
-                "EXECABORT Transaction discarded because of previous errors.",
+            return Err(CmdError::Other(
+                "EXECABORT Transaction discarded because of previous errors.".into(),
             ));
         }
-        if dirty {
-            return Err(Frame::NullArray);
-        }
-        Ok(multi.queued)
+        Ok((!dirty).then_some(multi.queued))
     }
 }
 

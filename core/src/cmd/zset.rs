@@ -11,6 +11,7 @@
 use bytes::Bytes;
 
 use super::blocking::{block, parse_timeout};
+use super::executor::Ctx;
 use super::reply::{
     fmt_score, parse_f64, parse_range_f64, random_count, scan_reply, Out, ScanOptions,
 };
@@ -18,7 +19,6 @@ use super::{int_arg, parse_i64, Args, CmdError, Command};
 use crate::db::types::zset::{LexBound, LexRange, ScoreRange};
 use crate::db::types::{Set, TypeLimits, ZSet};
 use crate::db::{BlockedOp, Db, Value};
-use crate::session::Ctx;
 
 /// Members with their scores, in order.
 type Scored = Vec<(Vec<u8>, f64)>;
@@ -1348,7 +1348,7 @@ impl ZSetCmd {
                     return Ok(());
                 }
                 match timeout_ms {
-                    Some(t) if !ctx.in_exec => {
+                    Some(t) if ctx.may_block() => {
                         let op = match count {
                             Some(count) => BlockedOp::ZMPop { max, count },
                             None => BlockedOp::ZPop { max },

@@ -32,8 +32,8 @@
 //! at the end is reported as [`AofLoad::truncated`] with the length of the valid prefix,
 //! as Redis's `aof-load-truncated yes` does: the adapter logs a warning, truncates the
 //! file to [`AofLoad::valid_len`] and carries on. Anything malformed before the end is an
-//! [`AofError`] naming the byte offset. [`replay`] then runs the commands through a
-//! [`Session`], the same path clients' commands take.
+//! [`AofError`] naming the byte offset. [`crate::cmd::replay_aof`] then runs the commands
+//! through the executor, the same path clients' commands take.
 
 use std::io;
 
@@ -44,7 +44,6 @@ use super::rdb::{RdbEntry, RdbError, RdbReader};
 use crate::db::{Effect, Store, Value};
 use crate::num::parse_i64;
 use crate::resp::{encode_command, Limits, ProtocolError, RequestDecoder};
-use crate::{ClientId, Event, Session, SessionConfig};
 
 /// One logged command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +68,7 @@ pub enum AofEntry {
 /// What [`load`] read.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AofLoad {
-    /// Keys of an RDB preamble, expired ones included ([`replay`] skips those).
+    /// Keys of an RDB preamble, expired ones included ([`crate::cmd::replay_aof`] skips those).
     pub preamble: Vec<RdbEntry>,
     /// The commands, in order.
     pub entries: Vec<AofEntry>,
@@ -269,129 +268,13 @@ pub fn load(bytes: &[u8]) -> Result<AofLoad, AofError> {
     Ok(out)
 }
 
-/// What [`replay`] did.
+/// What [`crate::cmd::replay_aof`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ReplaySummary {
     /// Keys inserted from the RDB preamble.
     pub preamble_keys: usize,
     /// Commands executed.
     pub commands: usize,
-}
-
-/// Applies a loaded AOF to `store` at time `now_ms`: first the preamble's keys (those
-/// already expired are skipped), then every command, through a [`Session`] as a client's
-/// would run — so replay shares the command code rather than duplicating it.
-///
-/// A transaction's commands run back to back; since replay holds the store throughout,
-/// nothing can interleave with them, which is all MULTI/EXEC guarantees. A command that
-/// replies with an error stops the replay with [`AofError::CommandFailed`]. Replayed
-/// commands are not counted in [`Store::commands_processed`]. Meant for a store being
-/// filled at start-up: on error, discard it. Run it before turning on the store's effects
-/// log, or the replayed commands are logged again.
-pub fn replay(store: &mut Store, load: &AofLoad, now_ms: u64) -> Result<ReplaySummary, AofError> {
-    let mut summary = ReplaySummary::default();
-    for entry in &load.preamble {
-        if entry.db >= store.databases() {
-            return Err(AofError::DbOutOfRange {
-                db: entry.db,
-                offset: entry.offset,
-                databases: store.databases(),
-            });
-        }
-        if entry.expire_at_ms.is_some_and(|at| at <= now_ms) {
-            continue;
-        }
-        store
-            .db(entry.db)
-            .insert(&entry.key, entry.value.clone(), entry.expire_at_ms, now_ms);
-        summary.preamble_keys += 1;
-    }
-
-    let processed = store.commands_processed;
-    let config = SessionConfig {
-        // Replies are dropped after each command; never pause for them.
-        max_pending_output_bytes: usize::MAX,
-        ..SessionConfig::default()
-    };
-    let mut session = Session::new_internal(ClientId::MAX, config);
-    let mut replayer = Replayer {
-        session: &mut session,
-        db: 0,
-    };
-    let result = load.entries.iter().try_for_each(|entry| {
-        let cmds = match entry {
-            AofEntry::Command(cmd) => std::slice::from_ref(cmd),
-            AofEntry::Transaction(cmds) => cmds,
-        };
-        cmds.iter().try_for_each(|cmd| {
-            replayer.run(store, cmd, now_ms)?;
-            summary.commands += 1;
-            Ok(())
-        })
-    });
-    store.commands_processed = processed;
-    result.map(|()| summary)
-}
-
-struct Replayer<'a> {
-    session: &'a mut Session,
-    db: usize,
-}
-
-impl Replayer<'_> {
-    fn run(&mut self, store: &mut Store, cmd: &AofCommand, now_ms: u64) -> Result<(), AofError> {
-        if cmd.db != self.db {
-            if cmd.db >= store.databases() {
-                return Err(AofError::DbOutOfRange {
-                    db: cmd.db,
-                    offset: cmd.offset,
-                    databases: store.databases(),
-                });
-            }
-            let index = itoa::Buffer::new().format(cmd.db).as_bytes().to_vec();
-            self.execute(store, &[&b"SELECT"[..], &index], cmd.offset, now_ms)?;
-            self.db = cmd.db;
-        }
-        self.execute(store, &cmd.args, cmd.offset, now_ms)
-    }
-
-    fn execute<T: AsRef<[u8]>>(
-        &mut self,
-        store: &mut Store,
-        args: &[T],
-        offset: usize,
-        now_ms: u64,
-    ) -> Result<(), AofError> {
-        encode_command(args, self.session.read_buf());
-        self.session.process(store, now_ms);
-        let mut left = false;
-        while let Some(event) = self.session.poll_event() {
-            left |= matches!(event, Event::Close(_) | Event::Shutdown);
-        }
-        let reply = self.session.poll_transmit();
-        let name = || String::from_utf8_lossy(args[0].as_ref()).into_owned();
-        let result = if left || self.session.subscription_count() > 0 {
-            // QUIT, SHUTDOWN, SUBSCRIBE: about connections and servers, not data.
-            Err(AofError::NotReplayable {
-                offset,
-                name: name(),
-            })
-        } else if let Some(text) = reply
-            .strip_prefix(b"-")
-            .or_else(|| reply.strip_prefix(b"!"))
-        {
-            let line = text.split(|&b| b == b'\r').next().unwrap_or_default();
-            Err(AofError::CommandFailed {
-                offset,
-                reply: String::from_utf8_lossy(line).into_owned(),
-            })
-        } else {
-            Ok(())
-        };
-        let n = self.session.poll_transmit().len();
-        self.session.consume_transmit(n);
-        result
-    }
 }
 
 /// Builds the log as commands run: RESP records, with a SELECT whenever the database

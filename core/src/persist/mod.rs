@@ -1,6 +1,6 @@
 //! Persistence formats: RDB snapshots and the append-only file, as bytes in and bytes out.
 //!
-//! - [`rdb`]: write a [`Store`](crate::Store) as an RDB file (version 10, Redis 7.0's)
+//! - [`rdb`]: write a [`Store`] as an RDB file (version 10, Redis 7.0's)
 //!   and read one back, from redish or from Redis.
 //! - [`aof`]: log write commands as RESP, read a log back (telling a torn last record from
 //!   corruption), replay it through the normal command path, and rewrite a dataset as
@@ -39,7 +39,7 @@
 //! // The same dataset as an append-only log, replayed.
 //! let log = aof::rewrite(&store, now);
 //! let mut replayed = Store::default();
-//! aof::replay(&mut replayed, &aof::load(&log).unwrap(), now).unwrap();
+//! redish_core::cmd::replay_aof(&mut replayed, &aof::load(&log).unwrap(), now).unwrap();
 //! assert_eq!(replayed.db(0).get(b"greeting", now), Some(&Value::str(b"hello")));
 //! ```
 

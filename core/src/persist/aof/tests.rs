@@ -3,7 +3,9 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::cmd::replay_aof as replay;
 use crate::persist::rdb;
+use crate::{Session, SessionConfig};
 
 const NOW: u64 = 1_700_000_000_000;
 
@@ -289,7 +291,7 @@ fn rewrite_writes_set_with_pxat_per_db() {
 }
 
 #[test]
-fn replay_runs_commands_through_the_session() {
+fn replay_runs_commands_through_the_executor() {
     let mut log = AofWriter::new();
     log.append(0, &["SET", "a", "1"]);
     log.append(1, &["SET", "b", "2", "PXAT", "1700000009000"]);
@@ -513,4 +515,18 @@ fn effects_log_entries_append_as_they_come() {
     let mut back = Store::default();
     replay(&mut back, &loaded, NOW).unwrap();
     assert_eq!(snapshot(&back), snapshot(&store));
+}
+
+#[test]
+fn replay_does_not_wait_in_a_blocking_command() {
+    // Redis never logs BLPOP, but a hand-written file may hold one: it must not stall the
+    // commands after it (Redis's AOF client may not block either).
+    let mut log = AofWriter::new();
+    log.append(0, &["BLPOP", "empty", "0"]);
+    log.append(0, &["SET", "after", "1"]);
+    let bytes = log.take();
+    let mut store = Store::default();
+    let summary = replay(&mut store, &load(&bytes).unwrap(), NOW).unwrap();
+    assert_eq!(summary.commands, 2);
+    assert_eq!(store.db(0).get(b"after", NOW), Some(&Value::str(b"1")));
 }
