@@ -131,7 +131,7 @@ pub(crate) fn serve_ready(store: &mut Store, now_ms: u64) {
                     super::list::serve(store.db(db), &key, &b.op, &limits, now_ms, &mut out)
                 };
                 if logging {
-                    store.collect_expired_effects();
+                    store.flush_key_events();
                     if let Some(args) = effect {
                         store.push_effect(db, args);
                     }

@@ -226,6 +226,21 @@ impl Ctx<'_> {
         self.propagation = Propagation::Always;
     }
 
+    /// Reports a key event of the selected database (see [`Store::notify`]): `class` from
+    /// [`crate::db::notify`], `event` Redis's name for it. Call it where Redis's command
+    /// calls `notifyKeyspaceEvent`, in the same order.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        self.store.notify(class, event, key, self.conn.db);
+    }
+
+    /// Makes the running write command's lookups count as reads (keyspace hits and misses,
+    /// `keymiss`), for the writes Redis implements with a read lookup: SET … GET, GETDEL,
+    /// GETEX.
+    pub fn read_lookups(&mut self) {
+        self.store.write_lookups = false;
+    }
+
     /// The connection's selected database.
     pub fn db(&mut self) -> &mut Db {
         self.store.db(self.conn.db)
@@ -283,6 +298,8 @@ pub(crate) fn execute(ctx: &mut Ctx, args: Vec<Bytes>) -> Outcome {
     // One lookup gives everything asked of the command below.
     let resolved = super::resolve(&args[0]);
     let stat = resolved.and_then(|r| r.stat_name(&args));
+    ctx.store.sync_key_events();
+    ctx.store.write_lookups = resolved.is_some_and(|r| r.write);
     if let Some(name) = stat {
         ctx.conn.last_cmd = name;
     }
@@ -292,7 +309,7 @@ pub(crate) fn execute(ctx: &mut Ctx, args: Vec<Bytes>) -> Outcome {
         .filter(|r| r.write)
         .map(|_| ctx.store.db(db).hits_misses());
     let outcome = admit_and_run(ctx, args, resolved, stat);
-    if let Some(counts) = reads {
+    if let Some(counts) = reads.filter(|_| ctx.store.write_lookups) {
         ctx.store.db(db).set_hits_misses(counts);
     }
     if !ctx.caller.internal {
@@ -373,9 +390,11 @@ fn admit_and_run(
     let unit = ctx.store.begin_effects_unit();
     let outcome = run(cmd, raw, ctx);
     ctx.store.end_effects_unit(unit);
+    ctx.store.flush_key_events();
     // Clients blocked on keys this command (or transaction) filled are served now, before
     // any other command, as in Redis.
     super::blocking::serve_ready(ctx.store, ctx.now_ms);
+    ctx.store.flush_key_events();
     outcome
 }
 
@@ -500,7 +519,7 @@ fn run(cmd: Result<Command, CmdError>, raw: Option<Vec<Bytes>>, ctx: &mut Ctx) -
     let outer = std::mem::take(&mut ctx.propagation);
     let outcome = dispatch(cmd, ctx);
     let propagation = std::mem::replace(&mut ctx.propagation, outer);
-    ctx.store.collect_expired_effects();
+    ctx.store.flush_key_events();
     match propagation {
         Propagation::AsSent if ctx.store.writes() == writes => {}
         Propagation::AsSent | Propagation::Always => ctx.store.push_effect(db, raw),

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::executor::Ctx;
 use super::{int32_arg, int_arg, Args, CmdError};
-use crate::db::{glob_match, Value};
+use crate::db::{glob_match, notify, Value};
 use crate::resp::Frame;
 
 /// `DEL key [key ...]` and `UNLINK key [key ...]` — removes keys; replies how many existed.
@@ -29,13 +29,14 @@ impl Del {
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         let now = ctx.now_ms;
-        let db = ctx.db();
-        let n = self
-            .keys
-            .iter()
-            .filter(|k| db.remove(k, now).is_some())
-            .count();
-        Ok(Frame::Integer(n as i64))
+        let mut n = 0;
+        for k in &self.keys {
+            if ctx.db().remove(k, now).is_some() {
+                ctx.notify(notify::GENERIC, "del", k);
+                n += 1;
+            }
+        }
+        Ok(Frame::Integer(n))
     }
 }
 
@@ -54,7 +55,13 @@ impl Exists {
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         let now = ctx.now_ms;
         let db = ctx.db();
-        let n = self.keys.iter().filter(|k| db.contains_key(k, now)).count();
+        // A read lookup that leaves the access time alone (Redis's `LOOKUP_NOTOUCH`): it
+        // counts in keyspace_hits/misses and notifies `keymiss`.
+        let n = self
+            .keys
+            .iter()
+            .filter(|k| db.get_untouched(k, now).is_some())
+            .count();
         Ok(Frame::Integer(n as i64))
     }
 }
@@ -72,7 +79,14 @@ impl Touch {
     }
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
-        Exists { keys: self.keys }.apply(ctx)
+        let now = ctx.now_ms;
+        let db = ctx.db();
+        let n = self
+            .keys
+            .iter()
+            .filter(|k| db.get(k, now).is_some())
+            .count();
+        Ok(Frame::Integer(n as i64))
     }
 }
 
@@ -280,11 +294,17 @@ impl Rename {
         if self.key == self.new_key {
             return Ok(if self.nx { Frame::Integer(0) } else { done });
         }
-        if self.nx && db.contains_key(&self.new_key, now) {
-            return Ok(Frame::Integer(0));
+        if db.contains_key(&self.new_key, now) {
+            if self.nx {
+                return Ok(Frame::Integer(0));
+            }
+            // Redis deletes the old destination, then adds the key anew (event `new`).
+            db.remove(&self.new_key, now);
         }
         let (value, expire_at) = db.remove_entry(&self.key, now).expect("checked live above");
         db.insert(&self.new_key, value, expire_at, now);
+        ctx.notify(notify::GENERIC, "rename_from", &self.key);
+        ctx.notify(notify::GENERIC, "rename_to", &self.new_key);
         Ok(done)
     }
 }
@@ -353,6 +373,8 @@ impl CopyKey {
         if src == dst && self.key == self.new_key {
             return Err(CmdError::SameObject);
         }
+        // The source is read as Redis's `lookupKeyRead` does: hits, misses, `keymiss`.
+        ctx.read_lookups();
         let Some((value, expire_at)) = ctx
             .store
             .db(src)
@@ -362,10 +384,16 @@ impl CopyKey {
             return Ok(Frame::Integer(0));
         };
         let target = ctx.store.db(dst);
-        if target.contains_key(&self.new_key, now) && !self.replace {
-            return Ok(Frame::Integer(0));
+        if target.contains_key(&self.new_key, now) {
+            if !self.replace {
+                return Ok(Frame::Integer(0));
+            }
+            // As Redis: the old copy is deleted and the new one added (event `new`).
+            target.remove(&self.new_key, now);
         }
         target.insert(&self.new_key, value, expire_at, now);
+        ctx.store
+            .notify(notify::GENERIC, "copy_to", &self.new_key, dst);
         Ok(Frame::Integer(1))
     }
 }
@@ -402,6 +430,9 @@ impl Move {
         }
         let (value, expire_at) = from.remove_entry(&self.key, now).expect("checked above");
         to.insert(&self.key, value, expire_at, now);
+        ctx.store
+            .notify(notify::GENERIC, "move_from", &self.key, src);
+        ctx.store.notify(notify::GENERIC, "move_to", &self.key, dst);
         Ok(Frame::Integer(1))
     }
 }
@@ -534,11 +565,13 @@ impl Expire {
         }
         if when <= now as i64 {
             db.remove(&self.key, now);
+            ctx.notify(notify::GENERIC, "del", &self.key);
             if ctx.logging() {
                 ctx.propagate(vec![Bytes::from_static(b"DEL"), self.key]);
             }
         } else {
             db.set_expire_at_ms(&self.key, Some(when as u64), now);
+            ctx.notify(notify::GENERIC, "expire", &self.key);
             if ctx.logging() {
                 let at = Bytes::from(when.to_string());
                 ctx.propagate(vec![Bytes::from_static(b"PEXPIREAT"), self.key, at]);
@@ -582,8 +615,11 @@ impl Ttl {
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         let now = ctx.now_ms;
+        let db = ctx.db();
+        // A read lookup first (Redis's `LOOKUP_NOTOUCH`): hits, misses, `keymiss`.
+        let found = db.get_untouched(&self.key, now).is_some();
         Ok(Frame::Integer(
-            match ctx.db().expire_at_ms(&self.key, now) {
+            match db.expire_at_ms(&self.key, now).filter(|_| found) {
                 None => -2,
                 Some(None) => -1,
                 Some(Some(at)) => {
@@ -624,6 +660,7 @@ impl Persist {
         let had = matches!(db.expire_at_ms(&self.key, now), Some(Some(_)));
         if had {
             db.set_expire_at_ms(&self.key, None, now);
+            ctx.notify(notify::GENERIC, "persist", &self.key);
         }
         Ok(Frame::Integer(i64::from(had)))
     }

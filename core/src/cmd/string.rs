@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::executor::Ctx;
 use super::long_double::LongDouble;
 use super::{int_arg, parse_i64, Args, CmdError};
-use crate::db::{Db, Value};
+use crate::db::{notify, Db, Value};
 use crate::resp::{encode_bulk, encode_null, Frame, Limits};
 
 /// Longest string a command may build (Redis's `proto-max-bulk-len`, 512 MiB).
@@ -178,6 +178,9 @@ impl Set {
             SetExpiry::At(ms) => Some(ms),
             SetExpiry::Clear | SetExpiry::Keep => None,
         };
+        if self.get {
+            ctx.read_lookups();
+        }
         let db = ctx.db();
         // The hot case, a plain SET, needs nothing of the old value: no lookup, no copy.
         let (exists, old) = match (self.get, self.condition) {
@@ -201,6 +204,10 @@ impl Set {
             match self.expiry {
                 SetExpiry::Keep => db.insert_keep_ttl(&self.key, value, now),
                 _ => db.insert(&self.key, value, expire_at.map(|at| at.max(0) as u64), now),
+            }
+            ctx.notify(notify::STRING, "set", &self.key);
+            if expire_at.is_some() {
+                ctx.notify(notify::GENERIC, "expire", &self.key);
             }
             // Replayed later, a relative expiry must not restart: log the absolute time.
             if let (SetExpiry::After(_), Some(at), true) = (self.expiry, expire_at, ctx.logging()) {
@@ -316,6 +323,7 @@ impl GetSet {
         let db = ctx.db();
         let old = get_str(db, &self.key, now)?.map(Bytes::copy_from_slice);
         db.insert(&self.key, Value::str(&self.value), None, now);
+        ctx.notify(notify::STRING, "set", &self.key);
         if ctx.logging() {
             ctx.propagate(vec![arg("SET"), self.key, self.value]);
         }
@@ -339,11 +347,13 @@ impl GetDel {
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         let now = ctx.now_ms;
+        ctx.read_lookups();
         let db = ctx.db();
         let Some(value) = get_str(db, &self.key, now)?.map(Bytes::copy_from_slice) else {
             return Ok(Frame::Null);
         };
         db.remove(&self.key, now);
+        ctx.notify(notify::GENERIC, "del", &self.key);
         if ctx.logging() {
             ctx.propagate(vec![arg("DEL"), self.key]);
         }
@@ -417,6 +427,7 @@ impl GetEx {
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         let now = ctx.now_ms;
+        ctx.read_lookups();
         let db = ctx.db();
         let Some(value) = get_str(db, &self.key, now)?.map(Bytes::copy_from_slice) else {
             return Ok(Frame::Null);
@@ -428,6 +439,7 @@ impl GetEx {
                 let db = ctx.db();
                 if matches!(db.expire_at_ms(&self.key, now), Some(Some(_))) {
                     db.set_expire_at_ms(&self.key, None, now);
+                    ctx.notify(notify::GENERIC, "persist", &self.key);
                     if logging {
                         ctx.propagate(vec![arg("PERSIST"), self.key]);
                     }
@@ -448,11 +460,13 @@ impl GetEx {
                 let db = ctx.db();
                 if absolute && when <= now as i64 {
                     db.remove(&self.key, now);
+                    ctx.notify(notify::GENERIC, "del", &self.key);
                     if logging {
                         ctx.propagate(vec![arg("DEL"), self.key]);
                     }
                 } else {
                     db.set_expire_at_ms(&self.key, Some(when as u64), now);
+                    ctx.notify(notify::GENERIC, "expire", &self.key);
                     if logging {
                         let at = Bytes::from(when.to_string());
                         ctx.propagate(vec![arg("PEXPIREAT"), self.key, at]);
@@ -522,7 +536,8 @@ impl MSet {
             return Ok(Frame::Integer(0));
         }
         for (k, v) in &self.pairs {
-            db.insert(k, Value::str(v), None, now);
+            ctx.db().insert(k, Value::str(v), None, now);
+            ctx.notify(notify::STRING, "set", k);
         }
         Ok(if self.nx {
             Frame::Integer(1)
@@ -575,6 +590,7 @@ impl IncrBy {
             .ok_or_else(|| CmdError::err("increment or decrement would overflow"))?;
         let mut buf = itoa::Buffer::new();
         db.insert_keep_ttl(&self.key, Value::str(buf.format(value).as_bytes()), now);
+        ctx.notify(notify::STRING, "incrby", &self.key);
         Ok(Frame::Integer(value))
     }
 }
@@ -612,6 +628,7 @@ impl IncrByFloat {
             .ok_or_else(|| CmdError::err("increment would produce NaN or Infinity"))?;
         let text = Bytes::from(sum.to_human_string());
         db.insert_keep_ttl(&self.key, Value::str(&text), now);
+        ctx.notify(notify::STRING, "incrbyfloat", &self.key);
         // Replicas and replays must not redo float arithmetic: log the result.
         if ctx.logging() {
             ctx.propagate(vec![arg("SET"), self.key, text.clone(), arg("KEEPTTL")]);
@@ -646,6 +663,7 @@ impl Append {
         let joined = match get_str(db, &self.key, now)? {
             None => {
                 db.insert(&self.key, Value::str(&self.value), None, now);
+                ctx.notify(notify::STRING, "append", &self.key);
                 return Ok(Frame::Integer(self.value.len() as i64));
             }
             Some(old) => {
@@ -657,6 +675,7 @@ impl Append {
         };
         let len = joined.len();
         db.insert_keep_ttl(&self.key, Value::Str(joined.into_boxed_slice()), now);
+        ctx.notify(notify::STRING, "append", &self.key);
         Ok(Frame::Integer(len as i64))
     }
 }
@@ -772,6 +791,7 @@ impl SetRange {
         s[self.offset..end].copy_from_slice(&self.value);
         let len = s.len();
         db.insert_keep_ttl(&self.key, Value::Str(s.into_boxed_slice()), now);
+        ctx.notify(notify::STRING, "setrange", &self.key);
         Ok(Frame::Integer(len as i64))
     }
 }

@@ -189,6 +189,9 @@ pub struct Config {
     /// `stop-writes-on-bgsave-error`: with save points set, refuse writes (`-MISCONF`) while
     /// the last background save failed.
     pub stop_writes_on_bgsave_error: bool,
+    /// `notify-keyspace-events`: the classes of key events published (see
+    /// [`crate::db::notify`]); 0, the default, publishes none.
+    pub notify_keyspace_events: u32,
     /// `maxmemory`: bytes; 0 is no limit. Over it (the adapter's `used_memory`), commands
     /// flagged `denyoom` are refused with `-OOM`; nothing is evicted.
     pub maxmemory: u64,
@@ -260,6 +263,7 @@ impl Default for Config {
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             aof_load_truncated: true,
             stop_writes_on_bgsave_error: true,
+            notify_keyspace_events: 0,
             maxmemory: 0,
             maxmemory_policy: MaxmemoryPolicy::NoEviction,
             maxmemory_samples: 5,
@@ -727,6 +731,16 @@ pub static PARAMS: &[Param] = &[
         }
         .to_owned(),
         |c, v| c.stop_writes_on_bgsave_error = yes_no(v)?
+    ),
+    param!(
+        "notify-keyspace-events",
+        None,
+        Mutable,
+        |c| super::notify::format_flags(c.notify_keyspace_events),
+        |c, v| {
+            c.notify_keyspace_events =
+                super::notify::parse_flags(v).ok_or(super::notify::BAD_CLASS)?
+        }
     ),
     param!(
         "maxmemory",

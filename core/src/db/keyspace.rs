@@ -17,6 +17,7 @@ use std::num::NonZeroU64;
 
 use bytes::Bytes;
 
+use super::notify::{DbEvent, KeyEvents};
 use super::small_bytes::SmallBytes;
 use super::snapshot::{CopiedEntry, DbSnapshot};
 use super::types::{Hash, List, Set, ZSet};
@@ -163,9 +164,10 @@ pub struct Db {
     /// The hash of every key, in order: SCAN's cursor space. Built by the first SCAN and kept
     /// from then on, so databases never scanned pay nothing for it.
     scan_index: Option<BTreeSet<u64>>,
-    /// Keys removed by expiry since the store last collected them, when it keeps an effects
-    /// log; `None` (and free) otherwise.
-    expired_log: Option<Vec<Box<[u8]>>>,
+    /// What the keyspace did on its own (expired, created, missed a key) since the store
+    /// last drained it, for the effects log and notifications; empty and free when no one
+    /// asks (see `db/notify.rs`).
+    events: KeyEvents,
     writes: u64,
     /// Lookups by [`Db::get`] that found a live key / found none (INFO keyspace_hits/misses).
     hits: u64,
@@ -203,7 +205,7 @@ impl Db {
             expired_count: 0,
             watches: Watches::default(),
             scan_index: None,
-            expired_log: None,
+            events: KeyEvents::default(),
             writes: 0,
             hits: 0,
             misses: 0,
@@ -278,8 +280,8 @@ impl Db {
     fn expired(&mut self, key: Box<[u8]>) {
         self.expired_count += 1;
         self.touch_watchers(&key);
-        if let Some(log) = &mut self.expired_log {
-            log.push(key);
+        if self.events.wants(DbEvent::Expired) {
+            self.events.queue.push((DbEvent::Expired, key));
         }
     }
 
@@ -345,6 +347,7 @@ impl Db {
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Value> {
         if !self.check_alive(key, now_ms) {
             self.misses += 1;
+            self.events.push(DbEvent::Miss, key);
             return None;
         }
         self.hits += 1;
@@ -365,6 +368,7 @@ impl Db {
     pub fn get_untouched(&mut self, key: &[u8], now_ms: u64) -> Option<&Value> {
         if !self.check_alive(key, now_ms) {
             self.misses += 1;
+            self.events.push(DbEvent::Miss, key);
             return None;
         }
         self.hits += 1;
@@ -436,12 +440,16 @@ impl Db {
             .map(|e| &e.value)
     }
 
-    /// The live value of `key` with its expiry (COPY).
+    /// The live value of `key` with its expiry (COPY): a read lookup, as [`Db::get`].
     pub fn get_with_expire(&mut self, key: &[u8], now_ms: u64) -> Option<(&Value, Option<u64>)> {
         if !self.check_alive(key, now_ms) {
+            self.misses += 1;
+            self.events.push(DbEvent::Miss, key);
             return None;
         }
-        self.find(key).map(|e| (&e.value, e.expire_at_ms()))
+        self.hits += 1;
+        self.find_touch(key, now_ms)
+            .map(|e| (&e.value, e.expire_at_ms()))
     }
 
     /// The live value of `key`, for changing in place (its expiry stays). Counts as a write
@@ -505,10 +513,12 @@ impl Db {
                 if let Some(index) = &mut self.scan_index {
                     index.insert(hash);
                 }
+                self.events.push(DbEvent::New, key);
             }
         }
         if let Some(old) = replaced_expired {
             self.expired(old);
+            self.events.push(DbEvent::New, key);
         }
         self.modified(key);
         self.signal_ready(key);
@@ -842,17 +852,23 @@ impl Db {
         self.watches.keys.len()
     }
 
-    /// Starts or stops recording expired keys for the effects log.
-    pub(crate) fn set_expired_log(&mut self, on: bool) {
-        self.expired_log = on.then(Vec::new);
+    /// Which of the keyspace's own events to queue ([`DbEvent::bit`]); see `db/notify.rs`.
+    pub(crate) fn set_event_mask(&mut self, mask: u8) {
+        self.events.mask = mask;
+        if mask == 0 {
+            self.events.queue = Vec::new();
+        }
     }
 
-    /// The keys removed by expiry since the last call, in order.
-    pub(crate) fn take_expired_log(&mut self) -> Vec<Box<[u8]>> {
-        self.expired_log
-            .as_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
+    /// True if events wait to be drained.
+    #[inline]
+    pub(crate) fn has_events(&self) -> bool {
+        !self.events.queue.is_empty()
+    }
+
+    /// The events since the last call, in order.
+    pub(crate) fn take_events(&mut self) -> Vec<(DbEvent, Box<[u8]>)> {
+        std::mem::take(&mut self.events.queue)
     }
 }
 

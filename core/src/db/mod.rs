@@ -8,6 +8,7 @@ mod clients;
 mod config;
 mod glob;
 mod keyspace;
+pub mod notify;
 mod pause;
 mod pubsub;
 mod server_state;

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use super::blocking::BlockedClients;
+use super::notify::{self, DbEvent};
 use super::server_state::ServerState;
 use super::{ClientId, Db, Message, PubSub, Rng};
 
@@ -118,6 +119,13 @@ pub struct Store {
     pub(crate) snapshot_id: u64,
     /// The adapter's file operations (SAVE, BGSAVE, BGREWRITEAOF), when it has any.
     disk: Option<Box<dyn crate::persist::Disk>>,
+    /// The settings epoch the databases' event queues were set up for.
+    key_events_epoch: u64,
+    /// Some database queues its own key events (see [`Store::flush_key_events`]).
+    key_events_on: bool,
+    /// The running command writes: its lookups are not reads, and a missing key is no
+    /// `keymiss` (Redis's `LOOKUP_WRITE`).
+    pub(crate) write_lookups: bool,
 }
 
 impl Store {
@@ -143,6 +151,9 @@ impl Store {
             pause: Default::default(),
             snapshot_id: 0,
             disk: None,
+            key_events_epoch: 0,
+            key_events_on: false,
+            write_lookups: false,
         }
     }
 
@@ -249,6 +260,7 @@ impl Store {
     /// clients past their deadline: drain [`Store::poll_delivery`] after this call too, and
     /// hand each message ([`Message::Kill`], [`Message::Unblocked`]) to its session.
     pub fn handle_timeout(&mut self, now_ms: u64) -> usize {
+        self.sync_key_events();
         self.handle_client_timeout(now_ms);
         self.handle_blocked_timeout(now_ms);
         // While CLIENT PAUSE lasts the keyspace stays as it is, as in Redis.
@@ -265,7 +277,7 @@ impl Store {
                 break;
             }
         }
-        self.collect_expired_effects();
+        self.flush_key_events();
         removed
     }
 
@@ -342,9 +354,7 @@ impl Store {
     /// Turns the effects log on or off. Turning it off drops what was not polled.
     pub fn set_effects_log(&mut self, on: bool) {
         self.effects = on.then(VecDeque::new);
-        for db in &mut self.dbs {
-            db.set_expired_log(on);
-        }
+        self.set_key_event_masks();
     }
 
     /// True while the effects log is on.
@@ -357,15 +367,94 @@ impl Store {
         self.effects.as_mut()?.pop_front()
     }
 
-    /// Moves the keys the databases removed by expiry into the log, as `DEL`s.
-    pub(crate) fn collect_expired_effects(&mut self) {
-        let Some(effects) = &mut self.effects else {
+    /// Sets the databases' event queues up again if the settings changed since (CONFIG SET
+    /// notify-keyspace-events). Cheap: call it before every command.
+    #[inline]
+    pub(crate) fn sync_key_events(&mut self) {
+        if self.key_events_epoch != self.server.config_epoch {
+            self.set_key_event_masks();
+        }
+    }
+
+    /// Each database queues the events someone consumes: expiries for the effects log or
+    /// `x`, creations for `n`, misses for `m` — the last two only when published.
+    fn set_key_event_masks(&mut self) {
+        self.key_events_epoch = self.server.config_epoch;
+        let flags = self.server.config.notify_keyspace_events;
+        let published =
+            |class: u32| flags & class != 0 && flags & (notify::KEYSPACE | notify::KEYEVENT) != 0;
+        let mut mask = 0;
+        if self.effects.is_some() || published(notify::EXPIRED) {
+            mask |= DbEvent::Expired.bit();
+        }
+        if published(notify::NEW) {
+            mask |= DbEvent::New.bit();
+        }
+        if published(notify::KEY_MISS) {
+            mask |= DbEvent::Miss.bit();
+        }
+        for db in &mut self.dbs {
+            db.set_event_mask(mask);
+        }
+        self.key_events_on = mask != 0;
+    }
+
+    /// Hands the events the databases queued on their own to their consumers, in order:
+    /// an expiry becomes a `DEL` in the effects log and an `expired` notification, a
+    /// creation a `new` one, a read's miss a `keymiss` one. The executor calls it after
+    /// each command and before each event a command reports, so that Redis's order holds
+    /// (`expired` and `new` before the command's own event).
+    pub(crate) fn flush_key_events(&mut self) {
+        if !self.key_events_on {
             return;
-        };
-        for (i, db) in self.dbs.iter_mut().enumerate() {
-            for key in db.take_expired_log() {
-                effects.push_back(Effect::new(i, &[b"DEL", &key]));
+        }
+        for i in 0..self.dbs.len() {
+            if !self.dbs[i].has_events() {
+                continue;
             }
+            for (event, key) in self.dbs[i].take_events() {
+                match event {
+                    DbEvent::Expired => {
+                        if let Some(effects) = &mut self.effects {
+                            effects.push_back(Effect::new(i, &[b"DEL", &key]));
+                        }
+                        self.notify(notify::EXPIRED, "expired", &key, i);
+                    }
+                    DbEvent::New => self.notify(notify::NEW, "new", &key, i),
+                    DbEvent::Miss if self.write_lookups => {}
+                    DbEvent::Miss => self.notify(notify::KEY_MISS, "keymiss", &key, i),
+                }
+            }
+        }
+    }
+
+    /// Reports a key event: `event` (Redis's name: `set`, `lpush`, `expired`…) of class
+    /// `class` ([`crate::db::notify`]) on `key` in database `db`. Published as a keyspace
+    /// notification if `notify-keyspace-events` enables the class; free otherwise.
+    #[inline]
+    pub(crate) fn notify(&mut self, class: u32, event: &str, key: &[u8], db: usize) {
+        if self.server.config.notify_keyspace_events & class != 0 {
+            self.publish_key_event(event, key, db);
+        }
+    }
+
+    #[cold]
+    fn publish_key_event(&mut self, event: &str, key: &[u8], db: usize) {
+        // What the keyspace did first (a `new` before the command's `set`) goes out first.
+        self.flush_key_events();
+        let flags = self.server.config.notify_keyspace_events;
+        let mut index = itoa::Buffer::new();
+        let index = index.format(db).as_bytes();
+        if flags & notify::KEYSPACE != 0 {
+            let channel = [b"__keyspace@", index, b"__:", key].concat();
+            self.publish(
+                &Bytes::from(channel),
+                &Bytes::copy_from_slice(event.as_bytes()),
+            );
+        }
+        if flags & notify::KEYEVENT != 0 {
+            let channel = [b"__keyevent@", index, b"__:", event.as_bytes()].concat();
+            self.publish(&Bytes::from(channel), &Bytes::copy_from_slice(key));
         }
     }
 

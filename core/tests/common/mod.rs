@@ -330,3 +330,4 @@ pub fn now_ms() -> u64 {
 pub fn show(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).replace("\r\n", "\\r\\n")
 }
+pub mod notify;
