@@ -416,3 +416,67 @@ fn maxmemory_refuses_growing_commands() {
     srv.store.process_info_mut().used_memory_bytes = 50 * 1024 * 1024;
     assert_eq!(srv.send(&mut s, "SET k2 v\r\n", &mut []), "+OK\r\n");
 }
+
+#[test]
+fn active_expiry_notifies_expired_and_logs_del_in_order() {
+    // Redis publishes `expired` for a key its expiry cycle removes, with no command running;
+    // the effects log gets the key's DEL at the same point.
+    let mut srv = Server::new();
+    srv.store.set_effects_log(true);
+    let mut sub = srv.connect();
+    let mut c = srv.connect();
+    srv.send(&mut c, "CONFIG SET notify-keyspace-events Ex\r\n", &mut []);
+    assert_eq!(
+        srv.send(&mut c, "CONFIG GET notify-keyspace-events\r\n", &mut []),
+        "*2\r\n$22\r\nnotify-keyspace-events\r\n$2\r\nxE\r\n"
+    );
+    srv.send(&mut sub, "SUBSCRIBE __keyevent@0__:expired\r\n", &mut []);
+    srv.send(&mut c, "SET a 1 PX 100\r\nSET b 2 PX 50\r\n", &mut []);
+    while srv.store.poll_effect().is_some() {}
+    assert_eq!(srv.store.handle_timeout(T0 + 200), 2);
+    srv.route(&mut c, &mut [&mut sub]);
+    let message = |key: &str| {
+        format!("*3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:expired\r\n$1\r\n{key}\r\n")
+    };
+    assert_eq!(
+        take(&mut sub),
+        message("b") + &message("a"),
+        "earliest first"
+    );
+    let dels: Vec<_> = std::iter::from_fn(|| srv.store.poll_effect())
+        .map(|e| e.args)
+        .collect();
+    assert_eq!(dels, [["DEL", "b"], ["DEL", "a"]]);
+    // A flag letter Redis does not know is refused with its text, and changes nothing.
+    assert_eq!(
+        srv.send(&mut c, "CONFIG SET notify-keyspace-events KEq\r\n", &mut []),
+        "-ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - \
+         Invalid event class character. Use 'Ag$lshzxeKEtmdn'.\r\n"
+    );
+    srv.send(
+        &mut c,
+        "CONFIG SET notify-keyspace-events \"\"\r\n",
+        &mut [],
+    );
+    srv.send(&mut c, "SET c 1 PX 10\r\n", &mut []);
+    srv.store.handle_timeout(T0 + 300);
+    srv.route(&mut c, &mut [&mut sub]);
+    assert_eq!(take(&mut sub), "", "off again");
+}
+
+#[test]
+fn an_error_quoting_a_line_break_stays_one_reply_line() {
+    // CONFIG SET quotes the name it does not know; a CR or LF in it must not end the reply
+    // line early (Redis maps both to spaces): the config_set fuzz target reaches such texts.
+    let mut srv = Server::new();
+    let mut c = srv.connect();
+    let reply = srv.send(
+        &mut c,
+        "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$3\r\na\nb\r\n$1\r\nx\r\nPING\r\n",
+        &mut [],
+    );
+    assert_eq!(
+        reply,
+        "-ERR Unknown option or number of arguments for CONFIG SET - 'a b'\r\n+PONG\r\n"
+    );
+}
