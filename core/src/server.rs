@@ -1,6 +1,7 @@
 //! What every adapter's server does besides moving bytes, written once: the command line,
 //! the store a server starts with, the routing of deliveries between sessions, the timer
-//! policy, and the constants of a connection's life (reading, draining, closing).
+//! policy, and each connection's run loop ([`Driver`]: reading, processing, writing,
+//! draining, closing).
 //!
 //! An adapter keeps only what needs its runtime: sockets, tasks, channels, timers, locks.
 //!
@@ -21,6 +22,9 @@ use std::time::Duration;
 
 use crate::db::{ClientConn, Config, Delivery, Message};
 use crate::{Session, SessionConfig, Store, StoreConfig};
+
+mod driver;
+pub use driver::{Action, Driver, Wants};
 
 /// `--help` of a server binary.
 pub const HELP: &str = "\
@@ -320,9 +324,10 @@ pub fn client_conn(peer: SocketAddr, local: Option<SocketAddr>, fd: i64) -> Clie
 
 /// Runs `session` over what it has buffered and routes the deliveries that made: those for
 /// `session` itself are handed to it, every other one goes to `elsewhere` (the adapter
-/// sends it to its connection, which calls [`handle_delivery`]). When `session` gets the
-/// reply of a blocking command it was blocked in, it runs again, so the commands it
-/// pipelined behind it execute now. Call with the store held exclusively.
+/// sends it to its connection, which calls [`Driver::handle_delivery`]). A connection's
+/// [`Driver`] calls this; it is public for callers that run a bare [`Session`]. When
+/// `session` gets the reply of a blocking command it was blocked in, it runs again, so the
+/// commands it pipelined behind it execute now. Call with the store held exclusively.
 ///
 /// Returns true when the session stopped on too much pending output with input possibly
 /// left: call again once some output is written.
