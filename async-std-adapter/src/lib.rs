@@ -2,7 +2,8 @@
 //!
 //! [`redish_core`] knows the protocol, the commands and the data, and its
 //! [`redish_core::server`] module what every server does besides I/O (options, routing,
-//! timer policy, connection limits); [`redish_host`] holds the OS calls. This crate only
+//! timer policy, connection limits, each connection's run loop); [`redish_host`] holds the
+//! OS calls. This crate only
 //! moves bytes and time between sockets and those:
 //!
 //! - [`server`]: listeners, the accept loop, one task per connection, the timer task and

@@ -1,6 +1,7 @@
 //! What every adapter's server does besides moving bytes, written once: the command line,
 //! the store a server starts with, the routing of deliveries between sessions, the timer
-//! policy, and the constants of a connection's life (reading, draining, closing).
+//! policy, and each connection's run loop ([`Driver`]: reading, processing, writing,
+//! draining, closing).
 //!
 //! An adapter keeps only what needs its runtime: sockets, tasks, channels, timers, locks.
 //!
@@ -21,6 +22,9 @@ use std::time::Duration;
 
 use crate::db::{ClientConn, Config, Delivery, Message};
 use crate::{Session, SessionConfig, Store, StoreConfig};
+
+mod driver;
+pub use driver::{Action, Driver, Wants};
 
 /// `--help` of a server binary.
 pub const HELP: &str = "\
@@ -320,9 +324,10 @@ pub fn client_conn(peer: SocketAddr, local: Option<SocketAddr>, fd: i64) -> Clie
 
 /// Runs `session` over what it has buffered and routes the deliveries that made: those for
 /// `session` itself are handed to it, every other one goes to `elsewhere` (the adapter
-/// sends it to its connection, which calls [`handle_delivery`]). When `session` gets the
-/// reply of a blocking command it was blocked in, it runs again, so the commands it
-/// pipelined behind it execute now. Call with the store held exclusively.
+/// sends it to its connection, which calls [`Driver::handle_delivery`]). A connection's
+/// [`Driver`] calls this; it is public for callers that run a bare [`Session`]. When
+/// `session` gets the reply of a blocking command it was blocked in, it runs again, so the
+/// commands it pipelined behind it execute now. Call with the store held exclusively.
 ///
 /// Returns true when the session stopped on too much pending output with input possibly
 /// left: call again once some output is written.
@@ -394,39 +399,6 @@ pub fn handle_timers(
 pub fn timer_sleep_ms(next: Option<u64>, now_ms: u64) -> u64 {
     next.map_or(MAX_TIMER_SLEEP_MS, |at| at.saturating_sub(now_ms).max(1))
         .min(MAX_TIMER_SLEEP_MS)
-}
-
-/// Where reading from a client stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Input {
-    /// Reading as usual.
-    Open,
-    /// The server shuts down: take what the socket already holds, without waiting for more.
-    Draining,
-    /// No more reading (end of stream, or shutdown drain over).
-    Done,
-}
-
-/// True when a connection should wait for more input: reading is open, the session takes
-/// input, and a session that executes nothing for now (blocked, sleeping) has not buffered
-/// [`conn::MAX_STALLED_INPUT_BYTES`] already — past that the client is pushed back.
-pub fn should_read(session: &Session, input: Input) -> bool {
-    let stalled = session.is_blocked() || session.poll_timeout().is_some();
-    input == Input::Open
-        && session.wants_read()
-        && !(stalled && session.input_len() >= conn::MAX_STALLED_INPUT_BYTES)
-}
-
-/// True when a connection is done: closing or at the end of its input, with nothing left
-/// to write or run (`paused`: see [`process_and_route`]). A sleeping session (DEBUG SLEEP)
-/// still owes its reply; a blocked one (BLPOP) whose client has gone is dropped, as Redis
-/// does.
-pub fn is_finished(session: &Session, input: Input, paused: bool) -> bool {
-    let closing = session.is_closing();
-    (closing || input == Input::Done)
-        && session.poll_transmit().is_empty()
-        && !paused
-        && (closing || session.poll_timeout().is_none())
 }
 
 #[cfg(test)]
@@ -622,22 +594,5 @@ mod tests {
             waiter.poll_transmit(),
             b"*2\r\n$1\r\nq\r\n$1\r\nv\r\n$-1\r\n"
         );
-    }
-
-    #[test]
-    fn connection_predicates() {
-        let mut store = Store::default();
-        let mut s = Session::new(store.next_client_id(), SessionConfig::default());
-        assert!(should_read(&s, Input::Open));
-        assert!(!should_read(&s, Input::Draining));
-        assert!(!is_finished(&s, Input::Open, false));
-        assert!(is_finished(&s, Input::Done, false));
-        s.handle_bytes(b"PING\r\nQUIT\r\n");
-        process_and_route(&mut s, &mut store, 0, |_| {});
-        assert!(!is_finished(&s, Input::Open, false), "replies to write");
-        let n = s.poll_transmit().len();
-        s.consume_transmit(n);
-        assert!(is_finished(&s, Input::Open, false));
-        assert!(!should_read(&s, Input::Open));
     }
 }

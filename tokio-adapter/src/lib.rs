@@ -3,9 +3,10 @@
 //! [`redish_core`] knows the protocol, the commands and the data but does no I/O. This crate
 //! moves bytes and time between sockets and that core, and nothing more:
 //!
-//! - [`server`]: the TCP server — accept loop, one task per connection driving a
-//!   [`redish_core::Session`], pub/sub routing between connections, active expiry, client
-//!   limit and graceful shutdown. The `server` binary is a thin wrapper around it.
+//! - [`server`]: the TCP server — accept loop, one task per connection doing what its
+//!   [`redish_core::server::Driver`] says, pub/sub routing between connections, active
+//!   expiry, client limit and graceful shutdown. The `server` binary is a thin wrapper
+//!   around it.
 //! - [`client`]: an async client (`GET`, `SET`, pipelines, RESP3, pub/sub) built on the
 //!   core's RESP codec. The `cli` binary is built on it.
 //! - [`cli`]: redis-cli's way of printing replies and splitting command lines.

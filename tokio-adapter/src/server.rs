@@ -6,9 +6,9 @@
 //! connection takes the lock once per batch of input (all the commands one read brought
 //! in), so each command runs atomically with respect to every other connection, as in Redis.
 //!
-//! What does not need Tokio (the store a server starts with, routing, the timer policy, the
-//! constants of a connection's life) is [`redish_core::server`], shared with the async-std
-//! adapter.
+//! What does not need Tokio (the store a server starts with, routing, the timer policy, each
+//! connection's run loop, [`redish_core::server::Driver`]) is [`redish_core::server`],
+//! shared with the async-std adapter.
 //!
 //! The lock is Tokio's async mutex rather than `std`'s: the store is serial anyway, and a
 //! connection task waiting for it then frees its worker thread for other connections' socket
