@@ -72,6 +72,10 @@ pub enum Event {
 ///
 /// # The adapter's loop
 ///
+/// The servers do not write this loop themselves: [`crate::server::Driver`] runs it, and an
+/// adapter answers the driver's actions with socket calls. Code that drives a bare session
+/// (tests, another runtime) follows these steps:
+///
 /// 1. Read from the socket into [`Session::read_buf`] (or pass bytes to
 ///    [`Session::handle_bytes`]) — only while [`Session::wants_read`] is true; otherwise
 ///    stop reading, which pushes back on the client.

@@ -2,11 +2,11 @@
 //!
 //! Every change to a key is one key event: the database, the key and Redis's event name
 //! (`set`, `lpush`, `expired`…) with the class it belongs to. Commands report theirs with
-//! [`crate::Store::notify`] as they make the change, in the order Redis's commands call
+//! `Store::notify` as they make the change, in the order Redis's commands call
 //! `notifyKeyspaceEvent`; the keyspace itself reports what it does on its own — a key
 //! created (`new`), removed because its time passed (`expired`), looked up and missing
 //! (`keymiss`) — through its event queue, which the store drains before the command's next
-//! event and after the command ([`crate::Store::flush_key_events`]). With the class enabled,
+//! event and after the command (`Store::flush_key_events`). With the class enabled,
 //! each event is published on `__keyspace@<db>__:<key>` (message: the event) when `K` is
 //! set, then on `__keyevent@<db>__:<event>` (message: the key) when `E` is.
 
