@@ -17,7 +17,8 @@
 //! against the store on its behalf, while the key holds elements. The reply, written in the
 //! waiting client's protocol, goes into the store's deliveries as a
 //! [`Message::Unblocked`] for that client; serving may push onto other keys (BLMOVE), which
-//! makes them ready in turn. Every served pop is logged as its non-blocking form.
+//! makes them ready in turn. Every served pop is logged as its non-blocking form, and
+//! reports its keyspace events (`lpop`, `zpopmin`, `del`…) as the command would have.
 //!
 //! # Timeouts
 //! [`crate::Store::poll_timeout`] includes the earliest deadline of a blocked client, and
@@ -117,7 +118,6 @@ pub(crate) fn serve_ready(store: &mut Store, now_ms: u64) {
                     _ => continue,
                 }
                 let b = store.take_blocked(client).expect("checked above");
-                let limits = store.type_limits();
                 let logging = store.effects_enabled();
                 let mut buf = BytesMut::new();
                 let mut out = Out {
@@ -125,10 +125,12 @@ pub(crate) fn serve_ready(store: &mut Store, now_ms: u64) {
                     proto: b.proto,
                 };
                 let unit = store.begin_effects_unit();
+                // Served in the client's database, which gets the events (Redis notifies
+                // them on `receiver->db`).
                 let effect = if is_zset {
-                    super::zset::serve(store.db(db), &key, &b.op, now_ms, &mut out)
+                    super::zset::serve(store, db, &key, &b.op, now_ms, &mut out)
                 } else {
-                    super::list::serve(store.db(db), &key, &b.op, &limits, now_ms, &mut out)
+                    super::list::serve(store, db, &key, &b.op, now_ms, &mut out)
                 };
                 if logging {
                     store.flush_key_events();

@@ -6,6 +6,10 @@
 //! the connection blocked (see [`super::blocking`]); inside MULTI it replies as a timeout
 //! at once, as Redis does. Served or not, blocking commands are logged as their
 //! non-blocking forms (`LPOP`, `LMOVE`, …), so a replay never blocks.
+//!
+//! Keyspace events are reported where Redis 7.0's `t_list.c` and `blocked.c` notify them,
+//! in the same order: the push on the destination before the pop on the source (LMOVE), the
+//! generic `del` last when a command empties a list, and nothing for a no-op.
 
 use bytes::Bytes;
 
@@ -15,7 +19,7 @@ use super::reply::Out;
 use super::{int_arg, Args, CmdError, Command};
 use crate::db::types::list::End;
 use crate::db::types::{List, TypeLimits};
-use crate::db::{BlockedOp, Db, Value};
+use crate::db::{notify, BlockedOp, Db, Store, Value};
 
 /// A list command, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -449,36 +453,83 @@ fn push(
 }
 
 /// LMOVE's work once both keys are checked: pops from `src` (a non-empty list), pushes onto
-/// `dst` (missing or a list). Returns the element.
+/// `dst` (missing or a list), and reports the events as Redis's `lmoveGenericCommand`:
+/// the push on `dst`, the pop on `src`, `del` if that emptied it. Returns the element.
 pub(crate) fn move_element(
-    db: &mut Db,
+    store: &mut Store,
+    db: usize,
     src: &[u8],
     dst: &[u8],
     from: End,
     to: End,
-    limits: &TypeLimits,
     now: u64,
 ) -> Vec<u8> {
-    if src == dst {
-        return change(db, src, now, |l| {
+    let limits = &store.type_limits();
+    let (v, emptied) = if src == dst {
+        // Popped and pushed back at once: the list never empties.
+        let v = change(store.db(db), src, now, |l| {
             let v = l.pop(from).expect("not empty");
             l.push(to, &v, limits);
             (v, true)
         });
-    }
-    let v = change(db, src, now, |l| (l.pop(from).expect("not empty"), true));
-    push(db, dst, to, &[Bytes::copy_from_slice(&v)], limits, now).expect("checked a list");
+        (v, false)
+    } else {
+        let (v, emptied) = change(store.db(db), src, now, |l| {
+            ((l.pop(from).expect("not empty"), l.is_empty()), true)
+        });
+        push(
+            store.db(db),
+            dst,
+            to,
+            &[Bytes::copy_from_slice(&v)],
+            limits,
+            now,
+        )
+        .expect("checked a list");
+        (v, emptied)
+    };
+    store.notify(notify::LIST, push_event(to), dst, db);
+    report_pop(store, src, from, emptied, db);
     v
 }
 
-/// Pops up to `count` elements from the non-empty list at `key`, writing `[key, [elements]]`
-/// (`nested`) or just the elements.
-pub(crate) fn pop_range(db: &mut Db, key: &[u8], end: End, count: usize, now: u64) -> Vec<Vec<u8>> {
-    change(db, key, now, |l| {
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpush",
+        End::Right => "rpush",
+    }
+}
+
+/// Reports a pop from `key` (Redis's `listElementsRemoved`): `lpop` or `rpop`, then `del`
+/// if the pop emptied the list (which the keyspace already removed).
+fn report_pop(store: &mut Store, key: &[u8], end: End, emptied: bool, db: usize) {
+    let event = match end {
+        End::Left => "lpop",
+        End::Right => "rpop",
+    };
+    store.notify(notify::LIST, event, key, db);
+    if emptied {
+        store.notify(notify::GENERIC, "del", key, db);
+    }
+}
+
+/// Pops up to `count` (at least one) elements from the non-empty list at `key` in database
+/// `db` and reports it ([`report_pop`]).
+fn pop_range(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    end: End,
+    count: usize,
+    now: u64,
+) -> Vec<Vec<u8>> {
+    let (v, emptied) = change(store.db(db), key, now, |l| {
         let n = count.min(l.len());
         let popped: Vec<Vec<u8>> = (0..n).filter_map(|_| l.pop(end)).collect();
-        (popped, n > 0)
-    })
+        ((popped, l.is_empty()), n > 0)
+    });
+    report_pop(store, key, end, emptied, db);
+    v
 }
 
 fn write_elements(out: &mut Out, elements: &[Vec<u8>]) {
@@ -495,27 +546,28 @@ fn pop_name(end: End) -> Bytes {
     })
 }
 
-/// Serves a blocked client's list operation from `key` (a non-empty list in `db`): writes
-/// its reply to `out` and returns the effect to log, or writes WRONGTYPE (BLMOVE onto a
-/// key of another type) and returns `None`.
+/// Serves a blocked client's list operation from `key` (a non-empty list in database
+/// `db`, the client's): writes its reply to `out`, reports the events there as Redis's
+/// `serveClientBlockedOnList` does, and returns the effect to log; or writes WRONGTYPE
+/// (BLMOVE onto a key of another type) and returns `None`, with no event.
 pub(crate) fn serve(
-    db: &mut Db,
+    store: &mut Store,
+    db: usize,
     key: &Bytes,
     op: &BlockedOp,
-    limits: &TypeLimits,
     now: u64,
     out: &mut Out,
 ) -> Option<Vec<Bytes>> {
     match op {
         BlockedOp::Pop { end } => {
-            let v = pop_range(db, key, *end, 1, now);
+            let v = pop_range(store, db, key, *end, 1, now);
             out.array(2);
             out.bulk(key);
             out.bulk(&v[0]);
             Some(vec![pop_name(*end), key.clone()])
         }
         BlockedOp::MPop { end, count } => {
-            let v = pop_range(db, key, *end, *count, now);
+            let v = pop_range(store, db, key, *end, *count, now);
             out.array(2);
             out.bulk(key);
             write_elements(out, &v);
@@ -528,11 +580,11 @@ pub(crate) fn serve(
             to,
             rpoplpush,
         } => {
-            if !matches!(db.get(dst, now), None | Some(Value::List(_))) {
+            if !matches!(store.db(db).get(dst, now), None | Some(Value::List(_))) {
                 out.error(&CmdError::WrongType);
                 return None;
             }
-            let v = move_element(db, key, dst, *from, *to, limits, now);
+            let v = move_element(store, db, key, dst, *from, *to, now);
             out.bulk(&v);
             Some(if *rpoplpush {
                 vec![Bytes::from_static(b"RPOPLPUSH"), key.clone(), dst.clone()]
@@ -612,18 +664,21 @@ impl ListCmd {
                 let n = if only_existing && read(db, &key, now)?.is_none() {
                     0
                 } else {
-                    push(db, &key, end, &elements, &limits, now)?
+                    let n = push(db, &key, end, &elements, &limits, now)?;
+                    ctx.notify(notify::LIST, push_event(end), &key);
+                    n
                 };
                 ctx.out().int(n as i64);
             }
             ListCmd::Pop { key, end, count } => {
                 // One lookup, and the reply written straight from the list's chunks.
                 let (db, mut out) = ctx.db_out();
+                // Ok(None): COUNT 0, nothing popped; Ok(Some(emptied)) otherwise.
                 let popped = db.update(&key, now, |v| match v {
                     Value::List(l) => match count {
                         None => {
                             l.pop_with(end, |e| out.bulk(e));
-                            (Ok(()), true)
+                            (Ok(Some(l.is_empty())), true)
                         }
                         Some(n) => {
                             let n = n.min(l.len());
@@ -631,13 +686,18 @@ impl ListCmd {
                             for _ in 0..n {
                                 l.pop_with(end, |e| out.bulk(e));
                             }
-                            (Ok(()), n > 0)
+                            (Ok((n > 0).then_some(l.is_empty())), n > 0)
                         }
                     },
                     _ => (Err(CmdError::WrongType), false),
                 });
                 match (popped, count) {
-                    (Some(r), _) => r?,
+                    (Some(r), _) => {
+                        if let Some(emptied) = r? {
+                            let db = ctx.conn.db;
+                            report_pop(ctx.store, &key, end, emptied, db);
+                        }
+                    }
                     (None, Some(_)) => out.null_array(),
                     (None, None) => out.null(),
                 }
@@ -691,6 +751,7 @@ impl ListCmd {
                     l.set(i, &element, &limits);
                     ((), true)
                 });
+                ctx.notify(notify::LIST, "lset", &key);
                 ctx.out().ok();
             }
             ListCmd::Insert {
@@ -711,6 +772,9 @@ impl ListCmd {
                         }
                     })
                 };
+                if n > 0 {
+                    ctx.notify(notify::LIST, "linsert", &key);
+                }
                 ctx.out().int(n);
             }
             ListCmd::Rem {
@@ -719,14 +783,20 @@ impl ListCmd {
                 element,
             } => {
                 let db = ctx.db();
-                let n = if read(db, &key, now)?.is_none() {
-                    0
+                let (n, emptied) = if read(db, &key, now)?.is_none() {
+                    (0, false)
                 } else {
                     change(db, &key, now, |l| {
                         let n = l.remove(&element, count.unsigned_abs() as usize, count < 0);
-                        (n, n > 0)
+                        ((n, l.is_empty()), n > 0)
                     })
                 };
+                if n > 0 {
+                    ctx.notify(notify::LIST, "lrem", &key);
+                }
+                if emptied {
+                    ctx.notify(notify::GENERIC, "del", &key);
+                }
                 ctx.out().int(n as i64);
             }
             ListCmd::Trim { key, start, stop } => {
@@ -738,16 +808,21 @@ impl ListCmd {
                         None => true,
                         Some((s, e)) => s > 0 || e + 1 < len,
                     };
-                    change(db, &key, now, |l| {
+                    let emptied = change(db, &key, now, |l| {
                         match range {
                             None => l.trim(0, 0, false),
                             Some((s, e)) => l.trim(s, e, true),
                         }
-                        ((), changed)
+                        (l.is_empty(), changed)
                     });
-                    // Redis signals the key even when nothing was cut (WATCH sees it).
+                    // Redis signals the key even when nothing was cut (WATCH sees it), and
+                    // notifies `ltrim` then too.
                     if !changed {
                         db.touch(&key);
+                    }
+                    ctx.notify(notify::LIST, "ltrim", &key);
+                    if emptied {
+                        ctx.notify(notify::GENERIC, "del", &key);
                     }
                 }
                 ctx.out().ok();
@@ -806,7 +881,8 @@ impl ListCmd {
                     return Ok(());
                 }
                 read(db, &dst, now)?;
-                let v = move_element(db, &src, &dst, from, to, &limits, now);
+                let db = ctx.conn.db;
+                let v = move_element(ctx.store, db, &src, &dst, from, to, now);
                 if timeout_ms.is_some() && ctx.logging() {
                     let args = if rpoplpush {
                         vec![Bytes::from_static(b"RPOPLPUSH"), src, dst]
@@ -829,12 +905,12 @@ impl ListCmd {
                 count,
                 timeout_ms,
             } => {
-                let db = ctx.db();
                 for key in &keys {
-                    if read(db, key, now)?.is_none() {
+                    if read(ctx.db(), key, now)?.is_none() {
                         continue;
                     }
-                    let v = pop_range(db, key, end, count.unwrap_or(1), now);
+                    let db = ctx.conn.db;
+                    let v = pop_range(ctx.store, db, key, end, count.unwrap_or(1), now);
                     let mut out = ctx.out();
                     out.array(2);
                     out.bulk(key);

@@ -7,6 +7,10 @@
 //! Scores print as Redis 7.0's `addReplyDouble`: `%.17g` (see [`super::reply::fmt_score`]),
 //! a bulk string in RESP2 and a double in RESP3. Pairs of member and score are flat in RESP2
 //! and nested `[member, score]` arrays in RESP3, as Redis replies them.
+//!
+//! Keyspace events are reported where Redis 7.0's `t_zset.c` notifies them, in the same
+//! order: the command's event, then the generic `del` when it emptied the key, and nothing
+//! when it changed nothing.
 
 use bytes::Bytes;
 
@@ -18,7 +22,7 @@ use super::reply::{
 use super::{int_arg, parse_i64, Args, CmdError, Command};
 use crate::db::types::zset::{LexBound, LexRange, ScoreRange};
 use crate::db::types::{Set, TypeLimits, ZSet};
-use crate::db::{BlockedOp, Db, Value};
+use crate::db::{notify, BlockedOp, Db, Store, Value};
 
 /// Members with their scores, in order.
 type Scored = Vec<(Vec<u8>, f64)>;
@@ -839,13 +843,22 @@ fn rem_span(z: &ZSet, by: &RangeBy) -> Option<(usize, usize)> {
     (n > 0).then(|| (first, first + n - 1))
 }
 
-/// Pops up to `count` members from the non-empty sorted set at `key`.
-fn pop_members(db: &mut Db, key: &[u8], max: bool, count: usize, now: u64) -> Vec<(Vec<u8>, f64)> {
-    change(db, key, now, |z| {
+/// Pops up to `count` (at least one) members from the non-empty sorted set at `key` in
+/// database `db`, reporting it as Redis's `genericZpopCommand`: `zpopmin` or `zpopmax`, then
+/// `del` if it emptied the key.
+fn pop_members(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    max: bool,
+    count: usize,
+    now: u64,
+) -> Vec<(Vec<u8>, f64)> {
+    let (popped, emptied) = change(store.db(db), key, now, |z| {
         let len = z.len();
         let n = count.min(len);
         if n == 0 {
-            return (Vec::new(), false);
+            return ((Vec::new(), false), false);
         }
         let mut popped = if max {
             z.remove_rank_range(len - n, len - 1)
@@ -855,8 +868,16 @@ fn pop_members(db: &mut Db, key: &[u8], max: bool, count: usize, now: u64) -> Ve
         if max {
             popped.reverse();
         }
-        (popped, true)
-    })
+        ((popped, z.is_empty()), true)
+    });
+    if !popped.is_empty() {
+        let event = if max { "zpopmax" } else { "zpopmin" };
+        store.notify(notify::ZSET, event, key, db);
+        if emptied {
+            store.notify(notify::GENERIC, "del", key, db);
+        }
+    }
+    popped
 }
 
 fn pop_name(max: bool) -> Bytes {
@@ -885,10 +906,12 @@ fn write_bzpop(out: &mut Out, key: &[u8], popped: &[(Vec<u8>, f64)]) {
     }
 }
 
-/// Serves a blocked client's sorted set operation from `key` (a non-empty sorted set):
-/// writes its reply and returns the effect to log.
+/// Serves a blocked client's sorted set operation from `key` (a non-empty sorted set in
+/// database `db`, the client's): writes its reply, reports the events there, and returns
+/// the effect to log.
 pub(crate) fn serve(
-    db: &mut Db,
+    store: &mut Store,
+    db: usize,
     key: &Bytes,
     op: &BlockedOp,
     now: u64,
@@ -896,12 +919,12 @@ pub(crate) fn serve(
 ) -> Option<Vec<Bytes>> {
     match op {
         BlockedOp::ZPop { max } => {
-            let popped = pop_members(db, key, *max, 1, now);
+            let popped = pop_members(store, db, key, *max, 1, now);
             write_bzpop(out, key, &popped);
             Some(vec![pop_name(*max), key.clone()])
         }
         BlockedOp::ZMPop { max, count } => {
-            let popped = pop_members(db, key, *max, *count, now);
+            let popped = pop_members(store, db, key, *max, *count, now);
             write_mpop(out, key, &popped);
             Some(vec![
                 pop_name(*max),
@@ -1175,6 +1198,14 @@ impl ZSetCmd {
                 if outcomes.iter().any(|o| matches!(o, AddOutcome::Nan)) {
                     return Err(CmdError::err("resulting score is not a number (NaN)"));
                 }
+                // Redis notifies only when a member was added or its score changed.
+                if outcomes
+                    .iter()
+                    .any(|o| matches!(o, AddOutcome::Added(_) | AddOutcome::Updated(_)))
+                {
+                    let event = if flags.incr { "zincr" } else { "zadd" };
+                    ctx.notify(notify::ZSET, event, &key);
+                }
                 let mut out = ctx.out();
                 if flags.incr {
                     match outcomes.first() {
@@ -1199,14 +1230,20 @@ impl ZSetCmd {
             }
             ZSetCmd::Rem { key, members } => {
                 let db = ctx.db();
-                let n = if read(db, &key, now)?.is_some() {
+                let (n, emptied) = if read(db, &key, now)?.is_some() {
                     change(db, &key, now, |z| {
                         let n = members.iter().filter(|m| z.remove(m).is_some()).count();
-                        (n, n > 0)
+                        ((n, z.is_empty()), n > 0)
                     })
                 } else {
-                    0
+                    (0, false)
                 };
+                if n > 0 {
+                    ctx.notify(notify::ZSET, "zrem", &key);
+                    if emptied {
+                        ctx.notify(notify::GENERIC, "del", &key);
+                    }
+                }
                 ctx.out().int(n as i64);
             }
             ZSetCmd::Score {
@@ -1270,6 +1307,11 @@ impl ZSetCmd {
                 with_scores,
                 name: _,
             } => {
+                if dst.is_some() {
+                    // ZRANGESTORE reads its source as Redis's `lookupKeyRead` does: hits,
+                    // misses, `keymiss`.
+                    ctx.read_lookups();
+                }
                 let db = ctx.db();
                 let items = read(db, &key, now)?.map(|z| select(z, &by, rev, limit));
                 match dst {
@@ -1280,14 +1322,9 @@ impl ZSetCmd {
                     Some(dst) => {
                         let items = items.unwrap_or_default();
                         let n = items.len();
-                        store_result(
-                            db,
-                            &dst,
-                            &items,
-                            matches!(by, RangeBy::Rank(..)),
-                            &limits,
-                            now,
-                        );
+                        let by_rank = matches!(by, RangeBy::Rank(..));
+                        let stored = store_result(db, &dst, &items, by_rank, &limits, now);
+                        stored.notify(ctx, "zrangestore", &dst);
                         ctx.out().int(n as i64);
                     }
                 }
@@ -1305,7 +1342,8 @@ impl ZSetCmd {
                     ctx.out().array(0);
                     return Ok(());
                 }
-                let popped = pop_members(db, &key, max, count.unwrap_or(1), now);
+                let db = ctx.conn.db;
+                let popped = pop_members(ctx.store, db, &key, max, count.unwrap_or(1), now);
                 let mut out = ctx.out();
                 if count.is_some() {
                     write_pairs(&mut out, &popped, true);
@@ -1321,12 +1359,12 @@ impl ZSetCmd {
                 count,
                 timeout_ms,
             } => {
-                let db = ctx.db();
                 for key in &keys {
-                    if read(db, key, now)?.is_none() {
+                    if read(ctx.db(), key, now)?.is_none() {
                         continue;
                     }
-                    let popped = pop_members(db, key, max, count.unwrap_or(1), now);
+                    let db = ctx.conn.db;
+                    let popped = pop_members(ctx.store, db, key, max, count.unwrap_or(1), now);
                     let mut out = ctx.out();
                     let effect = match count {
                         Some(_) => {
@@ -1360,15 +1398,26 @@ impl ZSetCmd {
             }
             ZSetCmd::RemRange { key, by } => {
                 let db = ctx.db();
-                let n = match read(db, &key, now)? {
-                    None => 0,
+                let (n, emptied) = match read(db, &key, now)? {
+                    None => (0, false),
                     Some(z) => match rem_span(z, &by) {
-                        None => 0,
-                        Some((s, e)) => {
-                            change(db, &key, now, |z| (z.remove_rank_range(s, e).len(), true))
-                        }
+                        None => (0, false),
+                        Some((s, e)) => change(db, &key, now, |z| {
+                            ((z.remove_rank_range(s, e).len(), z.is_empty()), true)
+                        }),
                     },
                 };
+                if n > 0 {
+                    let event = match by {
+                        RangeBy::Rank(..) => "zremrangebyrank",
+                        RangeBy::Score(_) => "zremrangebyscore",
+                        RangeBy::Lex(_) => "zremrangebylex",
+                    };
+                    ctx.notify(notify::ZSET, event, &key);
+                    if emptied {
+                        ctx.notify(notify::GENERIC, "del", &key);
+                    }
+                }
                 ctx.out().int(n as i64);
             }
             ZSetCmd::SetOp {
@@ -1378,18 +1427,30 @@ impl ZSetCmd {
                 options,
                 card,
             } => {
+                if dst.is_some() {
+                    // Redis 7.0 reads the inputs of the STORE forms with `lookupKeyRead`
+                    // too: hits, misses, `keymiss`.
+                    ctx.read_lookups();
+                }
                 let db = ctx.db();
                 let (result, cardinality, o) = set_op(db, &keys, op, options, card, now)?;
                 if card {
                     ctx.out().int(cardinality as i64);
                 } else if let Some(dst) = dst {
                     let n = result.len();
-                    if result.is_empty() {
-                        db.remove(&dst, now);
+                    let stored = if result.is_empty() {
+                        Stored::from_removal(db.remove(&dst, now))
                     } else {
                         let z = ZSet::from_pairs(result.iter().map(|(m, s)| (&m[..], *s)), &limits);
                         db.insert(&dst, Value::ZSet(Box::new(z)), None, now);
-                    }
+                        Stored::Set
+                    };
+                    let event = match op {
+                        SetOp::Union => "zunionstore",
+                        SetOp::Inter => "zinterstore",
+                        SetOp::Diff => "zdiffstore",
+                    };
+                    stored.notify(ctx, event, &dst);
                     ctx.out().int(n as i64);
                 } else {
                     write_pairs(&mut ctx.out(), &result, o.with_scores);
@@ -1427,8 +1488,37 @@ impl ZSetCmd {
     }
 }
 
-/// Stores a result of ZRANGESTORE / ZUNIONSTORE & co. at `dst`: replaces it, or deletes it
-/// when the result is empty.
+/// What a *STORE command did to its destination.
+enum Stored {
+    /// Wrote the (non-empty) result.
+    Set,
+    /// The result was empty and the destination existed: removed.
+    Deleted,
+    /// The result was empty and there was no destination.
+    Nothing,
+}
+
+impl Stored {
+    fn from_removal(old: Option<Value>) -> Stored {
+        match old {
+            Some(_) => Stored::Deleted,
+            None => Stored::Nothing,
+        }
+    }
+
+    /// Reports it as Redis does: the command's `event` for a stored result, the generic
+    /// `del` for a destination an empty result removed.
+    fn notify(self, ctx: &mut Ctx, event: &str, dst: &[u8]) {
+        match self {
+            Stored::Set => ctx.notify(notify::ZSET, event, dst),
+            Stored::Deleted => ctx.notify(notify::GENERIC, "del", dst),
+            Stored::Nothing => {}
+        }
+    }
+}
+
+/// Stores a result of ZRANGESTORE at `dst`: replaces it, or deletes it when the result is
+/// empty.
 fn store_result(
     db: &mut Db,
     dst: &[u8],
@@ -1436,10 +1526,9 @@ fn store_result(
     by_rank: bool,
     limits: &TypeLimits,
     now: u64,
-) {
+) -> Stored {
     if items.is_empty() {
-        db.remove(dst, now);
-        return;
+        return Stored::from_removal(db.remove(dst, now));
     }
     // As Redis: a rank range of known length over the listpack limit starts as a skiplist;
     // otherwise a listpack that converts as members are added.
@@ -1448,6 +1537,7 @@ fn store_result(
         z.insert(m, *s, limits);
     }
     db.insert(dst, Value::ZSet(Box::new(z)), None, now);
+    Stored::Set
 }
 
 /// ZRANDMEMBER, with HRANDFIELD's cases.
