@@ -11,7 +11,7 @@ use super::long_double::LongDouble;
 use super::reply::{random_count, scan_reply, Out, ScanOptions};
 use super::{int_arg, parse_i64, Args, CmdError, Command};
 use crate::db::types::Hash;
-use crate::db::{Db, Value};
+use crate::db::{notify, Db, Value};
 
 /// A hash command, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -324,6 +324,8 @@ impl HashCmd {
                     let added = pairs.iter().filter(|(f, v)| h.set(f, v, &limits)).count();
                     (added, true)
                 })?;
+                // Redis notifies even when no value changed (HMSET too is an `hset`).
+                ctx.notify(notify::HASH, "hset", &key);
                 let mut out = ctx.out();
                 if hmset {
                     out.ok();
@@ -340,6 +342,9 @@ impl HashCmd {
                     h.set(&field, &value, &limits);
                     (true, true)
                 })?;
+                if set {
+                    ctx.notify(notify::HASH, "hset", &key);
+                }
                 ctx.out().int(i64::from(set));
             }
             HashCmd::HGet { key, field } => {
@@ -362,14 +367,21 @@ impl HashCmd {
             }
             HashCmd::HDel { key, fields } => {
                 let db = ctx.db();
-                let n = if read(db, &key, now)?.is_some() {
+                let (n, emptied) = if read(db, &key, now)?.is_some() {
                     write(db, &key, now, |h| {
                         let n = fields.iter().filter(|f| h.remove(f)).count();
-                        (n, n > 0)
+                        ((n, h.is_empty()), n > 0)
                     })?
                 } else {
-                    0
+                    (0, false)
                 };
+                if n > 0 {
+                    ctx.notify(notify::HASH, "hdel", &key);
+                    // The keyspace removed the emptied hash with its key: Redis's `del`.
+                    if emptied {
+                        ctx.notify(notify::GENERIC, "del", &key);
+                    }
+                }
                 ctx.out().int(n as i64);
             }
             HashCmd::HExists { key, field } => {
@@ -438,6 +450,7 @@ impl HashCmd {
                     );
                     (Ok(value), true)
                 })??;
+                ctx.notify(notify::HASH, "hincrby", &key);
                 ctx.out().int(value);
             }
             HashCmd::HIncrByFloat { key, field, delta } => {
@@ -461,6 +474,7 @@ impl HashCmd {
                     h.set(&field, &text, &limits);
                     (Ok(text), true)
                 })??;
+                ctx.notify(notify::HASH, "hincrbyfloat", &key);
                 // Replicas and replays must not redo float arithmetic: log the result.
                 if ctx.logging() {
                     let arg = |s: &'static str| Bytes::from_static(s.as_bytes());

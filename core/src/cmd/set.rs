@@ -12,7 +12,7 @@ use super::reply::{count_arg, scan_reply, ScanOptions};
 use super::{parse_i64, Args, CmdError, Command};
 use crate::db::types::set::Member;
 use crate::db::types::{Set, TypeLimits};
-use crate::db::{Db, Value};
+use crate::db::{notify, Db, Value};
 
 /// A set command, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -295,18 +295,28 @@ impl SetCmd {
         match self {
             SetCmd::Add { key, members } => {
                 let n = add(ctx.db(), &key, &members, &limits, now)?;
+                if n > 0 {
+                    ctx.notify(notify::SET, "sadd", &key);
+                }
                 ctx.out().int(n as i64);
             }
             SetCmd::Rem { key, members } => {
                 let db = ctx.db();
-                let n = if read(db, &key, now)?.is_some() {
+                let (n, emptied) = if read(db, &key, now)?.is_some() {
                     change(db, &key, now, |s| {
                         let n = members.iter().filter(|m| s.remove(m)).count();
-                        (n, n > 0)
+                        ((n, s.is_empty()), n > 0)
                     })
                 } else {
-                    0
+                    (0, false)
                 };
+                if n > 0 {
+                    ctx.notify(notify::SET, "srem", &key);
+                    // The keyspace removed the emptied set with its key: Redis's `del`.
+                    if emptied {
+                        ctx.notify(notify::GENERIC, "del", &key);
+                    }
+                }
                 ctx.out().int(n as i64);
             }
             SetCmd::Members { key } => {
@@ -343,25 +353,39 @@ impl SetCmd {
             SetCmd::RandMember { key, count } => return srandmember(ctx, &key, count),
             SetCmd::Move { src, dst, member } => {
                 let db = ctx.db();
-                if read(db, &src, now)?.is_none() {
-                    ctx.out().int(0);
-                    return Ok(());
+                // Redis looks both keys up (expiring them) before it checks either type.
+                let src_is_set = db.get(&src, now).map(|v| matches!(v, Value::Set(_)));
+                let dst_is_set = db.get(&dst, now).map(|v| matches!(v, Value::Set(_)));
+                match (src_is_set, dst_is_set) {
+                    (None, _) => {
+                        ctx.out().int(0);
+                        return Ok(());
+                    }
+                    (Some(false), _) | (_, Some(false)) => return Err(CmdError::WrongType),
+                    _ => {}
                 }
-                read(db, &dst, now)?;
                 if src == dst {
                     let found = read(db, &src, now)?.is_some_and(|s| s.contains(&member));
                     ctx.out().int(i64::from(found));
                     return Ok(());
                 }
-                let removed = change(db, &src, now, |s| {
+                let (removed, emptied) = change(db, &src, now, |s| {
                     let r = s.remove(&member);
-                    (r, r)
+                    ((r, s.is_empty()), r)
                 });
                 if !removed {
                     ctx.out().int(0);
                     return Ok(());
                 }
-                add(db, &dst, &[member], &limits, now)?;
+                // Redis's order: the source's events, then the destination is created
+                // (`new`) and gets its `sadd` only if the member was not there yet.
+                ctx.notify(notify::SET, "srem", &src);
+                if emptied {
+                    ctx.notify(notify::GENERIC, "del", &src);
+                }
+                if add(ctx.db(), &dst, &[member], &limits, now)? > 0 {
+                    ctx.notify(notify::SET, "sadd", &dst);
+                }
                 ctx.out().int(1);
             }
             SetCmd::Op {
@@ -421,6 +445,10 @@ fn spop(ctx: &mut Ctx, key: Bytes, count: Option<usize>) -> Result<(), CmdError>
             let m = change(db, &key, now, |s| {
                 (s.pop_random(rng).expect("not empty"), true)
             });
+            ctx.notify(notify::SET, "spop", &key);
+            if size == 1 {
+                ctx.notify(notify::GENERIC, "del", &key);
+            }
             if logging {
                 ctx.propagate(vec![arg("SREM"), key, Bytes::copy_from_slice(&m)]);
             }
@@ -428,11 +456,16 @@ fn spop(ctx: &mut Ctx, key: Bytes, count: Option<usize>) -> Result<(), CmdError>
         }
         Some(0) => ctx.out().set(0),
         Some(n) if n >= size => {
-            let all: Vec<Vec<u8>> = match db.get(&key, now) {
+            let all: Vec<Vec<u8>> = match db.peek(&key, now) {
                 Some(Value::Set(s)) => s.iter().map(|m| m.to_vec()).collect(),
                 _ => unreachable!("checked a set"),
             };
             db.remove(&key, now);
+            // Redis replies through SMEMBERS's code, a read lookup: this SPOP counts one
+            // keyspace hit, which our one lookup gives (the members were peeked).
+            ctx.read_lookups();
+            ctx.notify(notify::SET, "spop", &key);
+            ctx.notify(notify::GENERIC, "del", &key);
             if logging {
                 ctx.propagate(vec![arg("DEL"), key]);
             }
@@ -446,6 +479,7 @@ fn spop(ctx: &mut Ctx, key: Bytes, count: Option<usize>) -> Result<(), CmdError>
             let popped: Vec<Vec<u8>> = change(db, &key, now, |s| {
                 ((0..n).filter_map(|_| s.pop_random(rng)).collect(), true)
             });
+            ctx.notify(notify::SET, "spop", &key);
             if logging {
                 let mut args = vec![arg("SREM"), key];
                 args.extend(popped.iter().map(|m| Bytes::copy_from_slice(m)));
@@ -520,6 +554,11 @@ fn set_op(
 ) -> Result<(), CmdError> {
     let now = ctx.now_ms;
     let limits = ctx.store.type_limits();
+    if dst.is_some() {
+        // Redis reads the sources of the STORE forms with `lookupKeyRead`: they count in
+        // keyspace_hits/misses and a missing one notifies `keymiss`.
+        ctx.read_lookups();
+    }
     let db = ctx.db();
     let mut present = Vec::with_capacity(keys.len());
     for k in keys {
@@ -609,8 +648,15 @@ fn set_op(
             if n > 0 {
                 result.shrink_to_fit();
                 db.insert(&dst, Value::Set(Box::new(result)), None, now);
-            } else {
-                db.remove(&dst, now);
+                let event = match op {
+                    SetOpKind::Inter => "sinterstore",
+                    SetOpKind::Union => "sunionstore",
+                    SetOpKind::Diff => "sdiffstore",
+                };
+                ctx.notify(notify::SET, event, &dst);
+            } else if db.remove(&dst, now).is_some() {
+                // An empty result deletes the destination, whatever it held.
+                ctx.notify(notify::GENERIC, "del", &dst);
             }
             ctx.out().int(n as i64);
         }
