@@ -390,10 +390,13 @@ fn admit_and_run(
     let unit = ctx.store.begin_effects_unit();
     let outcome = run(cmd, raw, ctx);
     ctx.store.end_effects_unit(unit);
-    ctx.store.flush_key_events();
     // Clients blocked on keys this command (or transaction) filled are served now, before
     // any other command, as in Redis.
     super::blocking::serve_ready(ctx.store, ctx.now_ms);
+    // Once, after serving: the command's own keyspace events were already handed on —
+    // by `run` when there is an effects log (inside the unit, so their DELs go with it),
+    // and by the first event a served client publishes otherwise — so this flush keeps
+    // the order and costs one pass per command.
     ctx.store.flush_key_events();
     outcome
 }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::executor::Ctx;
 use super::{int32_arg, int_arg, Args, CmdError};
-use crate::db::{glob_match, notify, Value};
+use crate::db::{glob_match, notify, Db, Value};
 use crate::resp::Frame;
 
 /// `DEL key [key ...]` and `UNLINK key [key ...]` — removes keys; replies how many existed.
@@ -53,17 +53,22 @@ impl Exists {
     }
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
-        let now = ctx.now_ms;
-        let db = ctx.db();
         // A read lookup that leaves the access time alone (Redis's `LOOKUP_NOTOUCH`): it
         // counts in keyspace_hits/misses and notifies `keymiss`.
-        let n = self
-            .keys
-            .iter()
-            .filter(|k| db.get_untouched(k, now).is_some())
-            .count();
-        Ok(Frame::Integer(n as i64))
+        Ok(count_live(ctx, &self.keys, Db::get_untouched))
     }
+}
+
+/// How many of `keys` `lookup` finds live in the selected database.
+fn count_live(
+    ctx: &mut Ctx,
+    keys: &[Bytes],
+    lookup: for<'a> fn(&'a mut Db, &[u8], u64) -> Option<&'a Value>,
+) -> Frame {
+    let now = ctx.now_ms;
+    let db = ctx.db();
+    let n = keys.iter().filter(|k| lookup(db, k, now).is_some()).count();
+    Frame::Integer(n as i64)
 }
 
 /// `TOUCH key [key ...]` — how many of the keys exist. There is no LRU clock to update.
@@ -79,14 +84,8 @@ impl Touch {
     }
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
-        let now = ctx.now_ms;
-        let db = ctx.db();
-        let n = self
-            .keys
-            .iter()
-            .filter(|k| db.get(k, now).is_some())
-            .count();
-        Ok(Frame::Integer(n as i64))
+        // A read lookup that counts as an access.
+        Ok(count_live(ctx, &self.keys, Db::get))
     }
 }
 
