@@ -222,9 +222,16 @@ fn sets() {
             "PEXPIRE d 3",
             "@sleep 8",
             "SUNIONSTORE d a",
-            // Not covered, a known difference: an empty result stored onto a destination
-            // already past its time. Redis's dbDelete skips the expiry check and notifies
-            // `del`; our keyspace removes no key without first expiring it (`expired`).
+            // An empty result stored onto a destination already past its time: Redis's
+            // dbDelete skips the expiry check and notifies `del`, not `expired`.
+            "SADD d 1",
+            "PEXPIRE d 3",
+            "@sleep 8",
+            "SINTERSTORE d a nope",
+            "SADD d 1",
+            "PEXPIRE d 3",
+            "@sleep 8",
+            "SDIFFSTORE d a a",
         ],
     );
 }

@@ -266,6 +266,16 @@ fn sorted_set_stores() {
             "ZRANGESTORE u1 u1 0 0",
             "ZRANGESTORE s u2 0 -1",
             "ZRANGESTORE dst u2 x 1",
+            // An empty result onto a destination past its time: `del`, as Redis's
+            // dbDelete skips the expiry check.
+            "ZADD dst 1 a",
+            "PEXPIRE dst 3",
+            "@sleep 8",
+            "ZINTERSTORE dst 2 u1 nope",
+            "ZADD dst 1 a",
+            "PEXPIRE dst 3",
+            "@sleep 8",
+            "ZRANGESTORE dst nope 0 -1",
         ],
     );
 }

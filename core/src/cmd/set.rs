@@ -654,7 +654,7 @@ fn set_op(
                     SetOpKind::Diff => "sdiffstore",
                 };
                 ctx.notify(notify::SET, event, &dst);
-            } else if db.remove(&dst, now).is_some() {
+            } else if db.delete(&dst) {
                 // An empty result deletes the destination, whatever it held.
                 ctx.notify(notify::GENERIC, "del", &dst);
             }

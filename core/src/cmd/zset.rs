@@ -1439,7 +1439,7 @@ impl ZSetCmd {
                 } else if let Some(dst) = dst {
                     let n = result.len();
                     let stored = if result.is_empty() {
-                        Stored::from_removal(db.remove(&dst, now))
+                        Stored::from_removal(db.delete(&dst))
                     } else {
                         let z = ZSet::from_pairs(result.iter().map(|(m, s)| (&m[..], *s)), &limits);
                         db.insert(&dst, Value::ZSet(Box::new(z)), None, now);
@@ -1499,10 +1499,11 @@ enum Stored {
 }
 
 impl Stored {
-    fn from_removal(old: Option<Value>) -> Stored {
-        match old {
-            Some(_) => Stored::Deleted,
-            None => Stored::Nothing,
+    fn from_removal(deleted: bool) -> Stored {
+        if deleted {
+            Stored::Deleted
+        } else {
+            Stored::Nothing
         }
     }
 
@@ -1528,7 +1529,7 @@ fn store_result(
     now: u64,
 ) -> Stored {
     if items.is_empty() {
-        return Stored::from_removal(db.remove(dst, now));
+        return Stored::from_removal(db.delete(dst));
     }
     // As Redis: a rank range of known length over the listpack limit starts as a skiplist;
     // otherwise a listpack that converts as members are added.

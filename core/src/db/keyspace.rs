@@ -619,6 +619,17 @@ impl Db {
         if !self.check_alive(key, now_ms) {
             return None;
         }
+        self.unlink(key)
+    }
+
+    /// Removes `key` whether or not its time has passed, as Redis's `dbDelete` does: the
+    /// *STORE commands delete a destination an empty result leaves with it, and notify
+    /// `del` even for a key that was due to expire. Returns whether a key was there.
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        self.unlink(key).is_some()
+    }
+
+    fn unlink(&mut self, key: &[u8]) -> Option<(Value, Option<u64>)> {
         let e = self.take(key)?;
         let expire_at_ms = e.expire_at_ms();
         let Entry { key, value, .. } = *e;
