@@ -103,7 +103,15 @@ pub(crate) fn block(ctx: &mut Ctx, keys: Vec<Bytes>, timeout_ms: u64, op: Blocke
 
 /// Serves the clients blocked on keys that became ready, until no key is ready. Run after
 /// every command (after EXEC, not inside it); cheap when nothing is ready.
+#[inline]
 pub(crate) fn serve_ready(store: &mut Store, now_ms: u64) {
+    // Only a waiting client makes a key ready: with none, there is nothing to look for.
+    if store.blocked.len() > 0 {
+        serve_ready_keys(store, now_ms);
+    }
+}
+
+fn serve_ready_keys(store: &mut Store, now_ms: u64) {
     while store.has_ready_keys() {
         for (db, key) in store.take_ready_keys() {
             let key = Bytes::from(Vec::from(key));

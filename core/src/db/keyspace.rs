@@ -528,11 +528,15 @@ impl Db {
     /// Redis's `signalKeyAsReady` when a key is added.
     #[inline]
     fn signal_ready(&mut self, key: &[u8]) {
-        let b = &mut self.blocking;
-        if b.awaited.is_empty()
-            || !b.awaited.contains_key(key)
-            || b.ready.iter().any(|k| **k == *key)
-        {
+        if !self.blocking.awaited.is_empty() {
+            self.signal_awaited(key);
+        }
+    }
+
+    #[cold]
+    fn signal_awaited(&mut self, key: &[u8]) {
+        let b = &self.blocking;
+        if !b.awaited.contains_key(key) || b.ready.iter().any(|k| **k == *key) {
             return;
         }
         if self.find(key).is_some_and(|e| e.value.wakes_blocked()) {

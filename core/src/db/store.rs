@@ -404,10 +404,14 @@ impl Store {
     /// creation a `new` one, a read's miss a `keymiss` one. The executor calls it after
     /// each command and before each event a command reports, so that Redis's order holds
     /// (`expired` and `new` before the command's own event).
+    #[inline]
     pub(crate) fn flush_key_events(&mut self) {
-        if !self.key_events_on {
-            return;
+        if self.key_events_on {
+            self.flush_queued_key_events();
         }
+    }
+
+    fn flush_queued_key_events(&mut self) {
         for i in 0..self.dbs.len() {
             if !self.dbs[i].has_events() {
                 continue;
@@ -472,11 +476,16 @@ impl Store {
     }
 
     /// Wraps the unit's effects in MULTI/EXEC when there is more than one.
+    #[inline]
     pub(crate) fn end_effects_unit(&mut self, start: usize) {
-        let Some(effects) = &mut self.effects else {
-            return;
-        };
-        if effects.len() > start + 1 {
+        if self.effects.as_ref().is_some_and(|e| e.len() > start + 1) {
+            self.wrap_effects_unit(start);
+        }
+    }
+
+    #[cold]
+    fn wrap_effects_unit(&mut self, start: usize) {
+        if let Some(effects) = &mut self.effects {
             let db = effects[start].db;
             effects.insert(start, Effect::new(db, &[b"MULTI"]));
             let last = effects.back().map_or(db, |e| e.db);
