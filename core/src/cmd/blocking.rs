@@ -105,8 +105,7 @@ pub(crate) fn block(ctx: &mut Ctx, keys: Vec<Bytes>, timeout_ms: u64, op: Blocke
 /// every command (after EXEC, not inside it); cheap when nothing is ready.
 #[inline]
 pub(crate) fn serve_ready(store: &mut Store, now_ms: u64) {
-    // Only a waiting client makes a key ready: with none, there is nothing to look for.
-    if store.blocked.len() > 0 {
+    if store.has_ready_keys() {
         serve_ready_keys(store, now_ms);
     }
 }

@@ -232,9 +232,11 @@ impl super::Store {
         }
     }
 
-    /// True if some key is ready for its blocked clients.
+    /// True if some key is ready for its blocked clients. Only a waiting client makes a key
+    /// ready: with none (as after almost every command), no database needs a look.
+    #[inline]
     pub(crate) fn has_ready_keys(&self) -> bool {
-        self.dbs().iter().any(super::Db::has_ready_keys)
+        self.blocked_clients() > 0 && self.dbs().iter().any(super::Db::has_ready_keys)
     }
 
     /// The keys made ready since the last call: (database, key), database by database.

@@ -533,7 +533,6 @@ impl Db {
         }
     }
 
-    #[cold]
     fn signal_awaited(&mut self, key: &[u8]) {
         let b = &self.blocking;
         if !b.awaited.contains_key(key) || b.ready.iter().any(|k| **k == *key) {
