@@ -7,7 +7,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::cmd;
 use crate::cmd::executor::{self, Caller, ConnState, Ctx, Outcome};
 pub use crate::cmd::ReplyMode;
-use crate::db::{ClientId, Message, Store};
+use crate::db::{encode_invalidation, ClientId, Message, Store};
 use crate::resp::{encode, Frame, Limits, Protocol, ProtocolError, RequestDecoder};
 
 /// Limits of one connection.
@@ -338,9 +338,49 @@ impl Session {
                 self.conn.reply = ReplyMode::On;
             }
         }
+        // Invalidations of keys this command changed go right after its reply — even
+        // when the reply itself is not sent (CLIENT REPLY OFF), as in Redis.
+        if store.tracking.has_pending() {
+            self.write_own_invalidations(store);
+        }
         if self.conn.close_after_reply {
             self.conn.close_after_reply = false;
             self.close(CloseReason::Killed);
+        }
+    }
+
+    #[cold]
+    fn write_own_invalidations(&mut self, store: &mut Store) {
+        for what in store.tracking.take_pending() {
+            match store.route_invalidation(self.conn.id, what) {
+                Some((to, message)) if to == self.conn.id => {
+                    self.write_push(&message);
+                }
+                Some((to, message)) => store.deliver(to, message),
+                None => {}
+            }
+        }
+    }
+
+    /// Writes a client-side caching message; false if this connection gets nothing of it
+    /// (RESP2 without a subscription).
+    fn write_push(&mut self, message: &Message) -> bool {
+        match message {
+            Message::Invalidate { what, redirected } => encode_invalidation(
+                what,
+                *redirected,
+                self.conn.proto,
+                self.conn.is_subscribed(),
+                &mut self.output,
+            ),
+            Message::TrackingRedirBroken(id) if self.conn.proto == Protocol::Resp3 => {
+                let out = &mut self.output;
+                out.extend_from_slice(b">2\r\n");
+                crate::resp::encode_bulk(out, b"tracking-redir-broken");
+                encode(&Frame::Integer(*id as i64), Protocol::Resp3, out);
+                true
+            }
+            _ => false,
         }
     }
 
@@ -362,10 +402,19 @@ impl Session {
             self.close(CloseReason::Killed);
             return;
         }
-        let Some(frame) = message.to_frame() else {
-            return;
-        };
-        encode(&frame, self.conn.proto, &mut self.output);
+        if matches!(
+            message,
+            Message::Invalidate { .. } | Message::TrackingRedirBroken(_)
+        ) {
+            if !self.write_push(message) {
+                return;
+            }
+        } else {
+            let Some(frame) = message.to_frame() else {
+                return;
+            };
+            encode(&frame, self.conn.proto, &mut self.output);
+        }
         let pending = self.output.len();
         let over_soft = pending > self.config.pubsub_soft_limit_bytes;
         if !over_soft {
@@ -407,6 +456,7 @@ impl Session {
         store.take_blocked(self.conn.id);
         store.release_client(self.conn.id);
         store.clients_mut().remove(self.conn.id);
+        store.disable_tracking(self.conn.id);
         self.conn.multi = None;
         store.unwatch_all(self.conn.id, std::mem::take(&mut self.conn.watched));
         for ch in self.conn.channels.drain() {

@@ -1,4 +1,8 @@
-//! CLIENT: ID, GETNAME, SETNAME, INFO, LIST, KILL, NO-EVICT, REPLY, PAUSE, UNPAUSE, HELP.
+//! CLIENT: ID, GETNAME, SETNAME, INFO, LIST, KILL, NO-EVICT, REPLY, PAUSE, UNPAUSE, TRACKING,
+//! CACHING, GETREDIR, TRACKINGINFO, HELP.
+//!
+//! CLIENT TRACKING keeps its state in the store (`db/tracking.rs`); the connection keeps
+//! only what the executor asks per command (tracking on, CLIENT CACHING).
 //!
 //! CLIENT PAUSE only records the pause in the store (`db/pause.rs`); each session holds its
 //! own commands back while it lasts (`Session::process`), this one's included, as in Redis.
@@ -16,7 +20,7 @@ use bytes::Bytes;
 use super::command::{help, subcommand};
 use super::executor::{ConnState, Ctx};
 use super::{Args, CmdError};
-use crate::db::{ClientId, ClientType, PauseKind, Store};
+use crate::db::{ClientId, ClientType, PauseKind, Store, TrackingOptions};
 use crate::resp::{Frame, Protocol};
 
 /// CLIENT REPLY: whether the connection gets replies.
@@ -61,6 +65,16 @@ pub enum Client {
     },
     /// `CLIENT UNPAUSE`: end the pause; the held commands run.
     Unpause,
+    /// `CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p …] [BCAST] [OPTIN] [OPTOUT]
+    /// [NOLOOP]`: the arguments after the subcommand, checked when it runs (REDIRECT must
+    /// name a connected client).
+    Tracking(Vec<Bytes>),
+    /// `CLIENT CACHING YES|NO`.
+    Caching(Bytes),
+    /// `CLIENT GETREDIR`.
+    GetRedir,
+    /// `CLIENT TRACKINGINFO`.
+    TrackingInfo,
     /// `CLIENT HELP`.
     Help,
 }
@@ -118,6 +132,10 @@ impl Client {
             }
             "client|list" => Client::List(parse_list(args.rest())?),
             "client|unpause" => Client::Unpause,
+            "client|tracking" => Client::Tracking(args.rest()),
+            "client|caching" => Client::Caching(args.required()?),
+            "client|getredir" => Client::GetRedir,
+            "client|trackinginfo" => Client::TrackingInfo,
             "client|pause" => parse_pause(&sub, args.rest())?,
             _ => Client::Kill(parse_kill(args.rest())?),
         })
@@ -143,7 +161,8 @@ impl Client {
                 sync_self(ctx);
                 let mut line = String::new();
                 if let Some(c) = ctx.store.clients().get(ctx.conn.id) {
-                    c.write_line(ctx.conn.id, ctx.now_ms, &mut line);
+                    let t = ctx.store.tracking.get(ctx.conn.id);
+                    c.write_line(ctx.conn.id, t, ctx.now_ms, &mut line);
                 }
                 line.push('\n');
                 Ok(text_reply(line, ctx.conn.proto))
@@ -158,7 +177,7 @@ impl Client {
                         ListFilter::Ids(ids) => ids.contains(&id),
                     };
                     if shown {
-                        c.write_line(id, ctx.now_ms, &mut out);
+                        c.write_line(id, ctx.store.tracking.get(id), ctx.now_ms, &mut out);
                         out.push('\n');
                     }
                 }
@@ -182,9 +201,150 @@ impl Client {
                 ctx.store.unpause_clients();
                 Ok(Frame::OK)
             }
+            Client::Tracking(rest) => tracking(rest, ctx),
+            Client::Caching(v) => caching(&v, ctx),
+            Client::GetRedir => Ok(Frame::Integer(
+                ctx.store
+                    .tracking
+                    .get(ctx.conn.id)
+                    .map_or(-1, |t| t.redirect as i64),
+            )),
+            Client::TrackingInfo => Ok(tracking_info(ctx)),
             Client::Help => Ok(help("CLIENT", HELP)),
         }
     }
+}
+
+/// CLIENT TRACKING, as Redis's `clientCommand`: the options are read first (REDIRECT's
+/// client must exist now), then ON checks them against each other and the current mode.
+fn tracking(rest: Vec<Bytes>, ctx: &mut Ctx) -> Result<Frame, CmdError> {
+    let (mode, opts) = rest.split_first().expect("arity checked");
+    let mut o = TrackingOptions::default();
+    let mut i = 0;
+    while i < opts.len() {
+        let more = i + 1 < opts.len();
+        let opt = opts[i].to_ascii_lowercase();
+        match opt.as_slice() {
+            b"redirect" if more => {
+                i += 1;
+                if o.redirect != 0 {
+                    return Err(CmdError::err(
+                        "A client can only redirect to a single other client",
+                    ));
+                }
+                let id = super::parse_i64(&opts[i]).ok_or(CmdError::NotInteger)?;
+                let exists = u64::try_from(id)
+                    .ok()
+                    .and_then(|id| ctx.store.clients().get(id))
+                    .is_some_and(|c| !c.killed);
+                if !exists {
+                    return Err(CmdError::err(
+                        "The client ID you want redirect to does not exist",
+                    ));
+                }
+                o.redirect = id as ClientId;
+            }
+            b"bcast" => o.bcast = true,
+            b"optin" => o.optin = true,
+            b"optout" => o.optout = true,
+            b"noloop" => o.noloop = true,
+            b"prefix" if more => {
+                i += 1;
+                o.prefixes.push(opts[i].clone());
+            }
+            _ => return Err(CmdError::Syntax),
+        }
+        i += 1;
+    }
+    let id = ctx.conn.id;
+    match mode.to_ascii_lowercase().as_slice() {
+        b"on" => {
+            ctx.store
+                .tracking
+                .check_enable(id, &o)
+                .map_err(CmdError::err)?;
+            ctx.conn.tracking = !o.bcast;
+            ctx.store.enable_tracking(id, o);
+        }
+        b"off" => {
+            ctx.store.disable_tracking(id);
+            ctx.conn.tracking = false;
+            ctx.conn.caching = false;
+        }
+        _ => return Err(CmdError::Syntax),
+    }
+    Ok(Frame::OK)
+}
+
+/// CLIENT CACHING YES|NO: the next command's reads are remembered (OPTIN) or not (OPTOUT).
+fn caching(v: &[u8], ctx: &mut Ctx) -> Result<Frame, CmdError> {
+    let Some(t) = ctx.store.tracking.get(ctx.conn.id) else {
+        return Err(CmdError::err(
+            "CLIENT CACHING can be called only when the client is in tracking mode with \
+             OPTIN or OPTOUT mode enabled",
+        ));
+    };
+    if v.eq_ignore_ascii_case(b"yes") {
+        if !t.optin {
+            return Err(CmdError::err(
+                "CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            ));
+        }
+    } else if v.eq_ignore_ascii_case(b"no") {
+        if !t.optout {
+            return Err(CmdError::err(
+                "CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            ));
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    ctx.conn.caching = true;
+    Ok(Frame::OK)
+}
+
+/// CLIENT TRACKINGINFO: flags, redirect and prefixes, in Redis's order.
+fn tracking_info(ctx: &mut Ctx) -> Frame {
+    let bulk = |s: &'static str| Frame::Bulk(Bytes::from_static(s.as_bytes()));
+    let t = ctx.store.tracking.get(ctx.conn.id);
+    let mut flags = Vec::new();
+    let (redirect, prefixes) = match t {
+        None => {
+            flags.push(bulk("off"));
+            (-1, Vec::new())
+        }
+        Some(t) => {
+            flags.push(bulk("on"));
+            if t.bcast {
+                flags.push(bulk("bcast"));
+            }
+            if t.optin {
+                flags.push(bulk("optin"));
+                if ctx.conn.caching {
+                    flags.push(bulk("caching-yes"));
+                }
+            }
+            if t.optout {
+                flags.push(bulk("optout"));
+                if ctx.conn.caching {
+                    flags.push(bulk("caching-no"));
+                }
+            }
+            if t.noloop {
+                flags.push(bulk("noloop"));
+            }
+            if t.broken_redirect {
+                flags.push(bulk("broken_redirect"));
+            }
+            let prefixes = t.prefixes.iter().cloned().map(Frame::Bulk).collect();
+            (t.redirect as i64, prefixes)
+        }
+    };
+    Frame::Map(vec![
+        (bulk("flags"), Frame::Set(flags)),
+        (bulk("redirect"), Frame::Integer(redirect)),
+        (bulk("prefixes"), Frame::Array(prefixes)),
+    ])
 }
 
 fn on_off(v: &[u8]) -> Option<bool> {

@@ -171,8 +171,21 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     (
         "client",
         &[
-            "getname", "help", "id", "info", "kill", "list", "no-evict", "pause", "reply",
-            "setname", "unpause",
+            "caching",
+            "getname",
+            "getredir",
+            "help",
+            "id",
+            "info",
+            "kill",
+            "list",
+            "no-evict",
+            "pause",
+            "reply",
+            "setname",
+            "tracking",
+            "trackinginfo",
+            "unpause",
         ],
     ),
     (
@@ -721,6 +734,40 @@ fn get_keys(args: &[Bytes], with_flags: bool) -> Result<Frame, CmdError> {
             "Invalid number of arguments specified for command",
         ));
     }
+    let keys = key_positions(m, args);
+    if keys.is_empty() {
+        return Err(CmdError::err("The command has no key arguments"));
+    }
+    // SET's flags depend on its GET option (Redis's `setGetKeys`).
+    let get_option = m.name == "set" && args[3..].iter().any(|a| a.eq_ignore_ascii_case(b"GET"));
+    let set_flags: &'static [&'static str] = if get_option {
+        &["RW", "access", "update"]
+    } else {
+        &["OW", "update"]
+    };
+    Ok(Frame::Array(
+        keys.into_iter()
+            .map(|(i, flags)| {
+                let flags = if m.name == "set" { set_flags } else { flags };
+                let key = Frame::Bulk(args[i].clone());
+                if with_flags {
+                    Frame::Array(vec![key, simple_set(flags)])
+                } else {
+                    key
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// The keys of a request (`args[0]` is the command name, arity already checked) as the
+/// positions its key specifications find, each with the spec's flags, in spec order: what
+/// COMMAND GETKEYS answers, and what client-side caching remembers for a read.
+pub(crate) fn key_positions(
+    m: &CommandMeta,
+    args: &[Bytes],
+) -> Vec<(usize, &'static [&'static str])> {
+    let n = args.len() as i32;
     let mut keys: Vec<(usize, &'static [&'static str])> = Vec::new();
     for ks in m.key_specs {
         let first = match ks.begin {
@@ -777,29 +824,18 @@ fn get_keys(args: &[Bytes], with_flags: bool) -> Result<Frame, CmdError> {
             i += step;
         }
     }
-    if keys.is_empty() {
-        return Err(CmdError::err("The command has no key arguments"));
-    }
-    // SET's flags depend on its GET option (Redis's `setGetKeys`).
-    let get_option = m.name == "set" && args[3..].iter().any(|a| a.eq_ignore_ascii_case(b"GET"));
-    let set_flags: &'static [&'static str] = if get_option {
-        &["RW", "access", "update"]
-    } else {
-        &["OW", "update"]
-    };
-    Ok(Frame::Array(
-        keys.into_iter()
-            .map(|(i, flags)| {
-                let flags = if m.name == "set" { set_flags } else { flags };
-                let key = Frame::Bulk(args[i].clone());
-                if with_flags {
-                    Frame::Array(vec![key, simple_set(flags)])
-                } else {
-                    key
-                }
-            })
-            .collect(),
-    ))
+    keys
+}
+
+/// The key arguments of a request for the command (or subcommand) named `name`: see
+/// [`key_positions`].
+pub(crate) fn keys_of(name: &str, args: &[Bytes]) -> Vec<Bytes> {
+    meta(name).map_or_else(Vec::new, |m| {
+        key_positions(m, args)
+            .into_iter()
+            .map(|(i, _)| args[i].clone())
+            .collect()
+    })
 }
 
 #[cfg(test)]

@@ -224,7 +224,7 @@ impl Auth {
 
 /// `RESET` — returns the connection to its state at connect: leaves MULTI and drops the
 /// WATCHes, leaves every channel and pattern, selects database 0, speaks RESP2, forgets its
-/// name and reply mode, and must AUTH again if a password is set. Replies `+RESET`.
+/// name, reply mode and tracking, and must AUTH again if a password is set. Replies `+RESET`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reset;
 
@@ -240,6 +240,9 @@ impl Reset {
         for p in ctx.conn.patterns.drain() {
             ctx.store.pubsub.punsubscribe(id, &p);
         }
+        ctx.store.disable_tracking(id);
+        ctx.conn.tracking = false;
+        ctx.conn.caching = false;
         ctx.conn.db = 0;
         ctx.conn.proto = Protocol::Resp2;
         ctx.conn.name = None;

@@ -19,7 +19,7 @@ use super::executor::Ctx;
 use super::{Args, CmdError};
 use crate::db::{DebugCommand, Value};
 use crate::persist::rdb;
-use crate::resp::Frame;
+use crate::resp::{Frame, Protocol};
 
 /// `DEBUG <subcommand> …`.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +118,7 @@ impl Debug {
                 }
                 let snapshot = rdb::to_vec(ctx.store, now);
                 ctx.store.flush_all();
+                ctx.store.signal_flushed(ctx.conn.proto == Protocol::Resp3);
                 rdb::load_into(ctx.store, &snapshot, now)
                     .map_err(|e| CmdError::err(format_args!("Error trying to load the RDB dump: {e}")))?;
                 Ok(Some(Frame::OK))

@@ -107,6 +107,10 @@ pub(crate) struct ConnState {
     /// A request CLIENT PAUSE holds back, and the pause's end when it was held: executes
     /// nothing until the pause is over.
     pub held: Option<(Vec<Bytes>, u64)>,
+    /// CLIENT TRACKING is on, not in BCAST mode: the keys of its reads are remembered.
+    pub tracking: bool,
+    /// CLIENT CACHING yes (OPTIN) or no (OPTOUT), for the next command (or transaction).
+    pub caching: bool,
 }
 
 impl ConnState {
@@ -130,6 +134,8 @@ impl ConnState {
             close_after_reply: false,
             blocked: false,
             held: None,
+            tracking: false,
+            caching: false,
         }
     }
 
@@ -299,6 +305,17 @@ pub(crate) fn execute(ctx: &mut Ctx, args: Vec<Bytes>) -> Outcome {
     let resolved = super::resolve(&args[0]);
     let stat = resolved.and_then(|r| r.stat_name(&args));
     ctx.store.sync_key_events();
+    if !ctx.caller.internal {
+        ctx.store.limit_tracking();
+    }
+    // Invalidations for keys this caller changes wait for its reply (and NOLOOP skips
+    // them); a script's commands keep their caller's.
+    let current = if ctx.caller.internal {
+        None
+    } else {
+        Some(ctx.conn.id)
+    };
+    let outer_current = std::mem::replace(&mut ctx.store.tracking.current, current);
     ctx.store.write_lookups = resolved.is_some_and(|r| r.write);
     if let Some(name) = stat {
         ctx.conn.last_cmd = name;
@@ -314,6 +331,15 @@ pub(crate) fn execute(ctx: &mut Ctx, args: Vec<Bytes>) -> Outcome {
     }
     if !ctx.caller.internal {
         count(ctx.store, stat, &outcome);
+    }
+    ctx.store.tracking.current = outer_current;
+    // CLIENT CACHING lasts for one command, or one transaction (Redis's `resetClient`).
+    if ctx.conn.caching
+        && ctx.conn.multi.is_none()
+        && outcome != Outcome::Held
+        && !resolved.is_some_and(|r| r.spec.name == "client")
+    {
+        ctx.conn.caching = false;
     }
     outcome
 }
@@ -372,6 +398,12 @@ fn admit_and_run(
     };
     // The request is kept for the effects log only when there is one.
     let raw = ctx.store.effects_enabled().then(|| args.clone());
+    // A tracking client's reads: their keys are remembered once the command ran.
+    let tracked = if ctx.conn.tracking {
+        tracked_keys(resolved, stat, &args)
+    } else {
+        None
+    };
     if let Some(multi) = &mut ctx.conn.multi {
         if !spec.skips_queue() {
             // Nothing more is kept once the transaction is doomed, as in Redis.
@@ -380,6 +412,7 @@ fn admit_and_run(
                     cmd: spec.parse(args),
                     raw,
                     stat: stat.filter(|_| !ctx.caller.internal),
+                    tracked,
                 });
             }
             ctx.reply(Frame::simple("QUEUED"));
@@ -398,7 +431,37 @@ fn admit_and_run(
     // and by the first event a served client publishes otherwise — so this flush keeps
     // the order and costs one pass per command.
     ctx.store.flush_key_events();
+    if let Some(keys) = tracked {
+        remember(ctx, &keys);
+    }
     outcome
+}
+
+/// The keys a read by a tracking client makes it remember (Redis's `trackingRememberKeys`,
+/// for commands flagged `readonly`), or `None` for a command that does not read.
+#[cold]
+fn tracked_keys(
+    resolved: Option<&'static Resolved>,
+    stat: Option<&'static str>,
+    args: &[Bytes],
+) -> Option<Vec<Bytes>> {
+    let r = resolved?;
+    let name = stat?;
+    let readonly = if r.container {
+        super::command::meta(name).is_some_and(|m| m.flags.contains(&"readonly"))
+    } else {
+        r.readonly
+    };
+    readonly.then(|| super::command::keys_of(name, args))
+}
+
+/// Remembers `keys` for the running tracking client, after its command's own changes were
+/// handed on (so that a read that expired a key invalidates it first, then remembers it).
+fn remember(ctx: &mut Ctx, keys: &[Bytes]) {
+    if !keys.is_empty() {
+        let (id, caching) = (ctx.conn.id, ctx.conn.caching);
+        ctx.store.tracking.remember(id, caching, keys);
+    }
 }
 
 /// The admission checks of [`execute`], in its order.
@@ -554,6 +617,10 @@ fn exec(ctx: &mut Ctx) -> Outcome {
             for q in queued {
                 // QUIT and SHUTDOWN are never queued, so this cannot close.
                 let outcome = run(q.cmd, q.raw, ctx);
+                if let Some(keys) = q.tracked {
+                    ctx.store.flush_key_events();
+                    remember(ctx, &keys);
+                }
                 if !ctx.caller.internal {
                     ctx.store.commands_processed += 1;
                 }

@@ -152,7 +152,10 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
             add("client_recent_max_input_buffer", s("0"));
             add("client_recent_max_output_buffer", s("0"));
             add("blocked_clients", blocked.to_string());
-            add("tracking_clients", s("0"));
+            add(
+                "tracking_clients",
+                store.tracking.client_count().to_string(),
+            );
             add("clients_in_timeout_table", s("0"));
         }
         "memory" => {
@@ -396,13 +399,14 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
                 "active_defrag_key_misses",
                 "total_active_defrag_time",
                 "current_active_defrag_time",
-                "tracking_total_keys",
-                "tracking_total_items",
-                "tracking_total_prefixes",
-                "unexpected_error_replies",
             ] {
                 add(k, s("0"));
             }
+            let t = &store.tracking;
+            add("tracking_total_keys", t.total_keys().to_string());
+            add("tracking_total_items", t.total_items().to_string());
+            add("tracking_total_prefixes", t.total_prefixes().to_string());
+            add("unexpected_error_replies", s("0"));
             add(
                 "total_error_replies",
                 store.stats().total_error_replies.to_string(),

@@ -434,6 +434,9 @@ pub(crate) struct Resolved {
     pub container: bool,
     /// Flag `denyoom`: refused while memory is over `maxmemory`.
     pub denyoom: bool,
+    /// Flag `readonly`: a tracking client remembers its keys (for a container, see the
+    /// subcommand's flags).
+    pub readonly: bool,
 }
 
 impl Resolved {
@@ -472,6 +475,7 @@ pub(crate) fn resolve(name: &[u8]) -> Option<&'static Resolved> {
                     no_auth: flag("no_auth"),
                     container: command::is_container(spec.name),
                     denyoom: flag("denyoom"),
+                    readonly: flag("readonly"),
                 };
                 (spec.name.as_bytes(), r)
             })

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use super::command::{help, subcommand};
 use super::executor::Ctx;
 use super::{int32_arg, Args, CmdError};
-use crate::resp::Frame;
+use crate::resp::{Frame, Protocol};
 
 /// `DBSIZE` — keys in the selected database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,7 @@ impl FlushDb {
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         ctx.db().clear();
+        ctx.store.signal_flushed(ctx.conn.proto == Protocol::Resp3);
         // Logged even when the database was empty already, as Redis does.
         ctx.force_propagation();
         Ok(Frame::OK)
@@ -54,6 +55,7 @@ impl FlushAll {
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         ctx.store.flush_all();
+        ctx.store.signal_flushed(ctx.conn.proto == Protocol::Resp3);
         ctx.force_propagation();
         Ok(Frame::OK)
     }

@@ -31,6 +31,8 @@ pub(crate) struct Queued {
     pub raw: Option<Vec<Bytes>>,
     /// The name INFO commandstats counts it under, once EXEC runs it.
     pub stat: Option<&'static str>,
+    /// A tracking client's read: the keys to remember once it ran.
+    pub tracked: Option<Vec<Bytes>>,
 }
 
 /// The state of a connection between MULTI and EXEC/DISCARD.

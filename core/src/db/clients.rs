@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
-use super::ClientId;
+use super::{ClientId, TrackingClient};
 
 /// Socket facts about a connection, given by the adapter when it accepts one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -116,7 +116,13 @@ impl ClientInfo {
     /// One line of CLIENT LIST, as Redis 7.0 writes it (without the newline). Buffer sizes
     /// Redis reports from its allocator (`qbuf`, `argv-mem`, `rbs`, …) are 0; `omem` and
     /// `tot-mem` are the unwritten output.
-    pub fn write_line(&self, id: ClientId, now_ms: u64, out: &mut String) {
+    pub fn write_line(
+        &self,
+        id: ClientId,
+        tracking: Option<&TrackingClient>,
+        now_ms: u64,
+        out: &mut String,
+    ) {
         let mut flags = String::new();
         if self.sub + self.psub > 0 {
             flags.push('P');
@@ -126,6 +132,15 @@ impl ClientInfo {
         }
         if self.blocked {
             flags.push('b');
+        }
+        if let Some(t) = tracking {
+            flags.push('t');
+            if t.broken_redirect {
+                flags.push('R');
+            }
+            if t.bcast {
+                flags.push('B');
+            }
         }
         if self.dirty_cas {
             flags.push('d');
@@ -148,7 +163,7 @@ impl ClientInfo {
             out,
             "id={id} addr={} laddr={} fd={} name={name} age={} idle={} flags={flags} db={} \
              sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 \
-             rbp=0 obl=0 oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
+             rbp=0 obl=0 oll=0 omem={} tot-mem={} events={} cmd={} user=default redir={} resp={}",
             self.conn.addr,
             self.conn.laddr,
             self.conn.fd,
@@ -166,6 +181,7 @@ impl ClientInfo {
             } else {
                 self.cmd
             },
+            tracking.map_or(-1, |t| t.redirect as i64),
             self.resp,
         );
     }

@@ -199,6 +199,9 @@ pub struct Config {
     pub maxmemory_policy: MaxmemoryPolicy,
     /// `maxmemory-samples`.
     pub maxmemory_samples: u64,
+    /// `tracking-table-max-keys`: most keys the client-side caching table remembers before
+    /// it forgets (and invalidates) some; 0 is no limit.
+    pub tracking_table_max_keys: u64,
     /// `enable-debug-command` (immutable).
     pub enable_debug_command: DebugCommand,
     /// `hash-max-listpack-entries` (alias `hash-max-ziplist-entries`).
@@ -267,6 +270,7 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: MaxmemoryPolicy::NoEviction,
             maxmemory_samples: 5,
+            tracking_table_max_keys: 1_000_000,
             enable_debug_command: DebugCommand::No,
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
@@ -762,6 +766,13 @@ pub static PARAMS: &[Param] = &[
         Mutable,
         |c| c.maxmemory_samples.to_string(),
         |c, v| { c.maxmemory_samples = int_in(v, 1, 64)? as u64 }
+    ),
+    param!(
+        "tracking-table-max-keys",
+        None,
+        Mutable,
+        |c| c.tracking_table_max_keys.to_string(),
+        |c, v| { c.tracking_table_max_keys = int_in(v, 0, LONG_MAX)? as u64 }
     ),
     param!(
         "enable-debug-command",

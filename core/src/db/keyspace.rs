@@ -264,8 +264,19 @@ impl Db {
         self.touch_watchers(key);
     }
 
+    /// What Redis's `signalModifiedKey` does: dirties the key's watchers, and queues the
+    /// change for client-side caching while some client tracks.
     #[inline]
     fn touch_watchers(&mut self, key: &[u8]) {
+        if self.events.mask & DbEvent::Modified.bit() != 0 {
+            self.events.queue.push((DbEvent::Modified, key.into()));
+        }
+        self.touch_watchers_only(key);
+    }
+
+    /// Dirties the clients watching `key`.
+    #[inline]
+    fn touch_watchers_only(&mut self, key: &[u8]) {
         let w = &mut self.watches;
         if w.keys.is_empty() {
             return;
@@ -279,9 +290,14 @@ impl Db {
     /// change, and the effects log (if on) a `DEL`.
     fn expired(&mut self, key: Box<[u8]>) {
         self.expired_count += 1;
-        self.touch_watchers(&key);
+        // Redis notifies `expired` before it signals the change.
+        let modified = self.events.wants(DbEvent::Modified).then(|| key.clone());
+        self.touch_watchers_only(&key);
         if self.events.wants(DbEvent::Expired) {
             self.events.queue.push((DbEvent::Expired, key));
+        }
+        if let Some(key) = modified {
+            self.events.queue.push((DbEvent::Modified, key));
         }
     }
 

@@ -15,6 +15,7 @@ mod server_state;
 mod small_bytes;
 mod snapshot;
 mod store;
+mod tracking;
 pub mod types;
 
 pub use blocking::{Blocked, BlockedOp};
@@ -30,6 +31,7 @@ pub use pubsub::{Message, PubSub};
 pub use server_state::{CmdStat, PersistenceInfo, ProcessInfo, Stats};
 pub use snapshot::{Snapshot, SnapshotEntry, SnapshotStep};
 pub use store::{Delivery, Effect, Store, StoreConfig};
+pub use tracking::{encode_invalidation, Invalidated, TrackingClient, TrackingOptions};
 pub use types::TypeLimits;
 
 /// Identifies a connection across the server (CLIENT ID, pub/sub routing).

@@ -112,6 +112,9 @@ pub(crate) enum DbEvent {
     New,
     /// Looked up by a read and missing.
     Miss,
+    /// Changed: written, removed or expired (Redis's `signalModifiedKey`), for client-side
+    /// caching's invalidations.
+    Modified,
 }
 
 impl DbEvent {
@@ -121,12 +124,14 @@ impl DbEvent {
             DbEvent::Expired => 1,
             DbEvent::New => 2,
             DbEvent::Miss => 4,
+            DbEvent::Modified => 8,
         }
     }
 }
 
 /// A database's queue of [`DbEvent`]s. Empty and free unless someone consumes them: the
-/// effects log wants expiries, notifications the classes they are set for.
+/// effects log wants expiries, notifications the classes they are set for, client-side
+/// caching every change while some client tracks.
 #[derive(Debug, Default)]
 pub(crate) struct KeyEvents {
     /// Which events to queue ([`DbEvent::bit`]).

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
+use super::tracking::Invalidated;
 use super::{glob_match, ClientId};
 use crate::resp::Frame;
 
@@ -39,6 +40,18 @@ pub enum Message {
     /// [`crate::Session::process`] so it runs now. (A pause that runs out wakes the session
     /// through its own [`crate::Session::poll_timeout`] instead.)
     Resume,
+    /// Client-side caching: keys a tracking client may hold changed (see `db/tracking.rs`).
+    /// `redirected`: the receiver gets them on behalf of another client (REDIRECT), so a
+    /// RESP2 receiver in subscribed mode sees them on `__redis__:invalidate`.
+    Invalidate {
+        /// The keys, or all of them.
+        what: Invalidated,
+        /// Sent to the REDIRECT target of the tracking client.
+        redirected: bool,
+    },
+    /// The client this tracking connection redirected its invalidations to is gone: a RESP3
+    /// connection gets a `tracking-redir-broken` push with that id.
+    TrackingRedirBroken(ClientId),
 }
 
 impl Message {
@@ -75,7 +88,11 @@ impl Message {
                 channel,
                 payload,
             } => pattern.as_ref().map_or(0, |p| p.len()) + channel.len() + payload.len(),
-            Message::Kill | Message::Resume => 0,
+            Message::Kill | Message::Resume | Message::TrackingRedirBroken(_) => 0,
+            Message::Invalidate { what, .. } => match what {
+                Invalidated::Keys(keys) => keys.iter().map(Bytes::len).sum(),
+                Invalidated::All { .. } => 0,
+            },
             Message::Unblocked(reply) => reply.len(),
         }
     }

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use super::blocking::BlockedClients;
 use super::notify::{self, DbEvent};
 use super::server_state::ServerState;
+use super::tracking::{Invalidated, Tracking, TrackingOptions};
 use super::{ClientId, Db, Message, PubSub, Rng};
 
 /// Redis's reply to writes while `stop-writes-on-bgsave-error` holds them back.
@@ -126,6 +127,8 @@ pub struct Store {
     /// The running command writes: its lookups are not reads, and a missing key is no
     /// `keymiss` (Redis's `LOOKUP_WRITE`).
     pub(crate) write_lookups: bool,
+    /// Client-side caching (CLIENT TRACKING; see `db/tracking.rs`).
+    pub(crate) tracking: Tracking,
 }
 
 impl Store {
@@ -154,6 +157,7 @@ impl Store {
             key_events_epoch: 0,
             key_events_on: false,
             write_lookups: false,
+            tracking: Tracking::default(),
         }
     }
 
@@ -233,7 +237,15 @@ impl Store {
     }
 
     /// The next message for some connection — published, or a [`Message::Kill`] — in order.
+    ///
+    /// Drained, it also hands out what waits for the server to be about to sleep, as
+    /// Redis's `beforeSleep`: the BCAST invalidations collected meanwhile.
     pub fn poll_delivery(&mut self) -> Option<Delivery> {
+        if self.deliveries.is_empty() && self.tracking.broadcast_due() {
+            let mut sends = Vec::new();
+            self.tracking.broadcast(|id, what| sends.push((id, what)));
+            self.send_invalidations(sends);
+        }
         self.deliveries.pop_front()
     }
 
@@ -393,6 +405,9 @@ impl Store {
         if published(notify::KEY_MISS) {
             mask |= DbEvent::Miss.bit();
         }
+        if self.tracking.active() {
+            mask |= DbEvent::Modified.bit();
+        }
         for db in &mut self.dbs {
             db.set_event_mask(mask);
         }
@@ -427,9 +442,126 @@ impl Store {
                     DbEvent::New => self.notify(notify::NEW, "new", &key, i),
                     DbEvent::Miss if self.write_lookups => {}
                     DbEvent::Miss => self.notify(notify::KEY_MISS, "keymiss", &key, i),
+                    DbEvent::Modified => self.invalidate_key(&key),
                 }
             }
         }
+    }
+
+    /// Client-side caching: `key` changed. Its tracking clients (other than the running
+    /// one, whose invalidations wait for its reply) get a delivery.
+    fn invalidate_key(&mut self, key: &[u8]) {
+        let mut sends = Vec::new();
+        self.tracking
+            .invalidate(key, true, |id, what| sends.push((id, what)));
+        self.send_invalidations(sends);
+    }
+
+    fn send_invalidations(&mut self, sends: Vec<(ClientId, Invalidated)>) {
+        for (id, what) in sends {
+            if let Some((to, message)) = self.route_invalidation(id, what) {
+                self.deliver(to, message);
+            }
+        }
+    }
+
+    /// Where an invalidation for tracking client `id` goes, as Redis's
+    /// `sendTrackingMessage`: to the client itself, or to its REDIRECT target; a target
+    /// that is gone marks the redirection broken and tells the tracking client (RESP3
+    /// only, when its session writes it).
+    pub(crate) fn route_invalidation(
+        &mut self,
+        id: ClientId,
+        what: Invalidated,
+    ) -> Option<(ClientId, Message)> {
+        let redirect = self.tracking.get(id)?.redirect;
+        if redirect == 0 {
+            return Some((
+                id,
+                Message::Invalidate {
+                    what,
+                    redirected: false,
+                },
+            ));
+        }
+        if self
+            .server
+            .clients
+            .get(redirect)
+            .filter(|c| !c.killed)
+            .is_none()
+        {
+            self.tracking.set_broken(id);
+            return Some((id, Message::TrackingRedirBroken(redirect)));
+        }
+        Some((
+            redirect,
+            Message::Invalidate {
+                what,
+                redirected: true,
+            },
+        ))
+    }
+
+    /// A database was emptied (FLUSHDB, FLUSHALL, DEBUG RELOAD): every tracking client is
+    /// told all its keys are invalid (a null), as Redis's `trackingInvalidateKeysOnFlush`.
+    /// `current_resp3`: the running client's protocol.
+    pub(crate) fn signal_flushed(&mut self, current_resp3: bool) {
+        if !self.tracking.active() {
+            return;
+        }
+        let clients = &self.server.clients;
+        let current = self.tracking.current;
+        let mut sends = Vec::new();
+        self.tracking.invalidate_all(
+            |id| {
+                if Some(id) == current {
+                    current_resp3
+                } else {
+                    clients.get(id).is_some_and(|c| c.resp == 3)
+                }
+            },
+            |id, what| sends.push((id, what)),
+        );
+        self.send_invalidations(sends);
+    }
+
+    /// CLIENT TRACKING ON, checked: the databases start queueing their changes with the
+    /// first tracking client.
+    pub(crate) fn enable_tracking(&mut self, client: ClientId, options: TrackingOptions) {
+        let was = self.tracking.active();
+        self.tracking.enable(client, options);
+        if !was {
+            self.set_key_event_masks();
+        }
+    }
+
+    /// CLIENT TRACKING OFF, RESET, or the connection closed.
+    pub(crate) fn disable_tracking(&mut self, client: ClientId) {
+        if self.tracking.get(client).is_none() {
+            return;
+        }
+        self.tracking.disable(client);
+        if !self.tracking.active() {
+            self.set_key_event_masks();
+        }
+    }
+
+    /// Keeps the table of remembered keys within `tracking-table-max-keys`, invalidating
+    /// random keys past it (Redis's `trackingLimitUsedSlots`, run before each command).
+    #[inline]
+    pub(crate) fn limit_tracking(&mut self) {
+        if self.tracking.active() {
+            self.limit_tracking_table();
+        }
+    }
+
+    fn limit_tracking_table(&mut self) {
+        let max = self.server.config.tracking_table_max_keys;
+        let mut sends = Vec::new();
+        self.tracking
+            .limit(max, &mut self.rng, |id, what| sends.push((id, what)));
+        self.send_invalidations(sends);
     }
 
     /// Reports a key event: `event` (Redis's name: `set`, `lpush`, `expired`…) of class
