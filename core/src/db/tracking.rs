@@ -250,7 +250,7 @@ impl Tracking {
             return Err("OPTIN and OPTOUT are not compatible with BCAST".into());
         }
         if o.optin && o.optout {
-            return Err("You can't use both OPTIN and OPTOUT".into());
+            return Err("You can't specify both OPTIN mode and OPTOUT mode".into());
         }
         if current.is_some_and(|c| (o.optin && c.optout) || (o.optout && c.optin)) {
             return Err(
@@ -572,7 +572,7 @@ mod tests {
         });
         assert_eq!(
             t.check_enable(1, &both).unwrap_err(),
-            "You can't use both OPTIN and OPTOUT"
+            "You can't specify both OPTIN mode and OPTOUT mode"
         );
         let overlap = opts(&|o| {
             o.bcast = true;
