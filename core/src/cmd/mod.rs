@@ -15,6 +15,7 @@
 //! `pub use` line above names (`string.rs`). Its metadata for COMMAND INFO and DOCS (flags,
 //! key positions, ACL categories) is in `command_table.rs`.
 
+mod bits;
 pub(crate) mod blocking;
 mod client;
 pub mod command;
@@ -42,6 +43,7 @@ mod zset;
 
 use bytes::Bytes;
 
+pub use bits::BitCmd;
 pub(crate) use client::sync as client_sync;
 pub use client::{Client, KillFilter, ListFilter, ReplyMode};
 pub use command::CommandCmd;
@@ -147,6 +149,8 @@ pub enum Command {
     Sets(SetCmd),
     /// The sorted set commands (ZADD, ZRANGE, BZPOPMIN, …).
     ZSet(ZSetCmd),
+    /// The bitmap commands (SETBIT, BITCOUNT, BITFIELD, …).
+    Bits(BitCmd),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -416,6 +420,14 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("zintercard", -3, false, zset::parse),
     spec!("zrandmember", -2, false, zset::parse),
     spec!("zscan", -3, false, zset::parse),
+    // Bitmaps (cmd/bits.rs).
+    spec!("setbit", 4, false, bits::parse),
+    spec!("getbit", 3, false, bits::parse),
+    spec!("bitcount", -2, false, bits::parse),
+    spec!("bitpos", -3, false, bits::parse),
+    spec!("bitop", -4, false, bits::parse),
+    spec!("bitfield", -2, false, bits::parse),
+    spec!("bitfield_ro", -2, false, bits::parse),
 ];
 
 /// The spec of the command named `name`, in any case.
@@ -561,6 +573,7 @@ impl Command {
             Command::List(c) => c.name(),
             Command::Sets(c) => c.name(),
             Command::ZSet(c) => c.name(),
+            Command::Bits(c) => c.name(),
         };
         spec(name.as_bytes()).expect("every command has a spec")
     }
