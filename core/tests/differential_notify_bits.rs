@@ -58,6 +58,40 @@ fn bitmaps() {
 }
 
 #[test]
+fn hyperloglogs() {
+    check(
+        FLAGS,
+        &[
+            "PFADD h a b",
+            "PFADD h a",
+            "PFADD h",
+            "PFADD h2",
+            "PFCOUNT h",
+            "PFCOUNT h",
+            "PFCOUNT h h2 nope",
+            "PFCOUNT nope",
+            "PFMERGE m h h2",
+            "PFMERGE m",
+            "PFMERGE h2 nope",
+            "PFDEBUG ENCODING h",
+            "PFDEBUG TODENSE h",
+            "PFDEBUG TODENSE h",
+            "PFDEBUG GETREG nope",
+            "SET s x",
+            "PFADD s a",
+            "PFMERGE s h",
+            "PFCOUNT s",
+            "SET e v PX 3",
+            "@sleep 6",
+            "PFMERGE e h",
+            "SET e2 v PX 3",
+            "@sleep 6",
+            "PFADD e2 a",
+        ],
+    );
+}
+
+#[test]
 fn random_bitmaps() {
     random(
         FLAGS,

@@ -26,6 +26,7 @@ mod debug;
 mod error;
 pub(crate) mod executor;
 mod hash;
+mod hll;
 mod info;
 mod keys;
 mod list;
@@ -53,6 +54,7 @@ pub use connection::{Auth, Echo, Hello, Ping, ReadOnly, Reset, Select};
 pub use debug::Debug;
 pub use error::CmdError;
 pub use hash::HashCmd;
+pub use hll::HllCmd;
 pub use info::Info;
 pub use keys::{
     CopyKey, Del, Exists, Expire, ExpireCondition, Keys, Move, Persist, RandomKey, Rename, Scan,
@@ -151,6 +153,8 @@ pub enum Command {
     ZSet(ZSetCmd),
     /// The bitmap commands (SETBIT, BITCOUNT, BITFIELD, …).
     Bits(BitCmd),
+    /// The HyperLogLog commands (PFADD, PFCOUNT, PFMERGE, …).
+    Hll(HllCmd),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -428,6 +432,12 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("bitop", -4, false, bits::parse),
     spec!("bitfield", -2, false, bits::parse),
     spec!("bitfield_ro", -2, false, bits::parse),
+    // HyperLogLog (cmd/hll.rs).
+    spec!("pfadd", -2, false, hll::parse),
+    spec!("pfcount", -2, false, hll::parse),
+    spec!("pfmerge", -2, false, hll::parse),
+    spec!("pfdebug", 3, false, hll::parse),
+    spec!("pfselftest", 1, false, hll::parse),
 ];
 
 /// The spec of the command named `name`, in any case.
@@ -574,6 +584,7 @@ impl Command {
             Command::Sets(c) => c.name(),
             Command::ZSet(c) => c.name(),
             Command::Bits(c) => c.name(),
+            Command::Hll(c) => c.name(),
         };
         spec(name.as_bytes()).expect("every command has a spec")
     }
