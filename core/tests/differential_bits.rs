@@ -477,6 +477,23 @@ fn random_sequences() {
 }
 
 #[test]
+fn substr() {
+    both_protocols(&[
+        "SET s HelloWorld",
+        "SUBSTR s 0 4",
+        "SUBSTR s -3 -1",
+        "SUBSTR s 5 100",
+        "SUBSTR s -1 -5",
+        "SUBSTR s 9223372036854775807 1",
+        "SUBSTR s x 1",
+        "SUBSTR nokey 0 1",
+        "LPUSH l a",
+        "SUBSTR l 0 1",
+        "SUBSTR s 0",
+    ]);
+}
+
+#[test]
 fn command_metadata() {
     let names = [
         "setbit",
@@ -491,6 +508,7 @@ fn command_metadata() {
         "pfmerge",
         "pfdebug",
         "pfselftest",
+        "substr",
     ];
     let mut lines = Vec::new();
     for n in names {
@@ -578,6 +596,11 @@ fn hyperloglog() {
         "PFCOUNT over",
         "PFADD over a b c d",
         "PFDEBUG TODENSE over",
+        "SET past HYLL\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x7f\\xff\\x80\\xff\\xf0",
+        "PFMERGE past nokey",
+        "PFCOUNT past g",
+        "PFCOUNT past",
+        "PFADD past a b c",
         "SET cached HYLL\\x01\\x00\\x00\\x00\\x2a\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x7f\\xff",
         "PFCOUNT cached",
         "PFADD cached zz",

@@ -525,8 +525,10 @@ fn merge(max: &mut [u8; REGISTERS], s: &[u8]) -> Result<(), Corrupt> {
         match op {
             Op::Zero(n) | Op::XZero(n) => i += n,
             Op::Val(v, n) => {
+                // A run past the last register is corrupt (the fix of CVE-2025-32023 that
+                // Debian's 7.0.15 carries; unpatched Redis stopped here and accepted it).
                 if i + n > REGISTERS {
-                    break;
+                    return Err(Corrupt);
                 }
                 for m in &mut max[i..i + n] {
                     *m = (*m).max(v);

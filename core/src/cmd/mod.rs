@@ -243,6 +243,9 @@ pub const COMMANDS: &[CommandSpec] = &[
         .map(Command::StrLen)),
     spec!("getrange", 4, false, |a| GetRange::parse(a)
         .map(Command::GetRange)),
+    // SUBSTR is GETRANGE under its pre-2.4 name (`Command::spec` reports `getrange`).
+    spec!("substr", 4, false, |a| GetRange::parse(a)
+        .map(Command::GetRange)),
     spec!("setrange", 4, false, |a| SetRange::parse(a)
         .map(Command::SetRange)),
     spec!("lcs", -3, false, |a| Lcs::parse(a).map(Command::Lcs)),
