@@ -725,7 +725,8 @@ fn get_keys(args: &[Bytes], with_flags: bool) -> Result<Frame, CmdError> {
         }
         (m, _) => m,
     };
-    let Some(m) = m else {
+    // Redis's `doesCommandHaveKeys` comes before the arity check.
+    let Some(m) = m.filter(|m| !m.key_specs.is_empty()) else {
         return Err(CmdError::err("The command has no key arguments"));
     };
     let n = args.len() as i32;

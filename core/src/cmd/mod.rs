@@ -15,6 +15,7 @@
 //! `pub use` line above names (`string.rs`). Its metadata for COMMAND INFO and DOCS (flags,
 //! key positions, ACL categories) is in `command_table.rs`.
 
+mod bits;
 pub(crate) mod blocking;
 mod client;
 pub mod command;
@@ -25,6 +26,7 @@ mod debug;
 mod error;
 pub(crate) mod executor;
 mod hash;
+mod hll;
 mod info;
 mod keys;
 mod list;
@@ -42,6 +44,7 @@ mod zset;
 
 use bytes::Bytes;
 
+pub use bits::BitCmd;
 pub(crate) use client::sync as client_sync;
 pub use client::{Client, KillFilter, ListFilter, ReplyMode};
 pub use command::CommandCmd;
@@ -51,6 +54,7 @@ pub use connection::{Auth, Echo, Hello, Ping, ReadOnly, Reset, Select};
 pub use debug::Debug;
 pub use error::CmdError;
 pub use hash::HashCmd;
+pub use hll::HllCmd;
 pub use info::Info;
 pub use keys::{
     CopyKey, Del, Exists, Expire, ExpireCondition, Keys, Move, Persist, RandomKey, Rename, Scan,
@@ -147,6 +151,10 @@ pub enum Command {
     Sets(SetCmd),
     /// The sorted set commands (ZADD, ZRANGE, BZPOPMIN, …).
     ZSet(ZSetCmd),
+    /// The bitmap commands (SETBIT, BITCOUNT, BITFIELD, …).
+    Bits(BitCmd),
+    /// The HyperLogLog commands (PFADD, PFCOUNT, PFMERGE, …).
+    Hll(HllCmd),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -234,6 +242,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("strlen", 2, false, |a| StrLen::parse(a)
         .map(Command::StrLen)),
     spec!("getrange", 4, false, |a| GetRange::parse(a)
+        .map(Command::GetRange)),
+    // SUBSTR is GETRANGE under its pre-2.4 name (`Command::spec` reports `getrange`).
+    spec!("substr", 4, false, |a| GetRange::parse(a)
         .map(Command::GetRange)),
     spec!("setrange", 4, false, |a| SetRange::parse(a)
         .map(Command::SetRange)),
@@ -416,6 +427,20 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("zintercard", -3, false, zset::parse),
     spec!("zrandmember", -2, false, zset::parse),
     spec!("zscan", -3, false, zset::parse),
+    // Bitmaps (cmd/bits.rs).
+    spec!("setbit", 4, false, bits::parse),
+    spec!("getbit", 3, false, bits::parse),
+    spec!("bitcount", -2, false, bits::parse),
+    spec!("bitpos", -3, false, bits::parse),
+    spec!("bitop", -4, false, bits::parse),
+    spec!("bitfield", -2, false, bits::parse),
+    spec!("bitfield_ro", -2, false, bits::parse),
+    // HyperLogLog (cmd/hll.rs).
+    spec!("pfadd", -2, false, hll::parse),
+    spec!("pfcount", -2, false, hll::parse),
+    spec!("pfmerge", -2, false, hll::parse),
+    spec!("pfdebug", 3, false, hll::parse),
+    spec!("pfselftest", 1, false, hll::parse),
 ];
 
 /// The spec of the command named `name`, in any case.
@@ -565,6 +590,8 @@ impl Command {
             Command::List(c) => c.name(),
             Command::Sets(c) => c.name(),
             Command::ZSet(c) => c.name(),
+            Command::Bits(c) => c.name(),
+            Command::Hll(c) => c.name(),
         };
         spec(name.as_bytes()).expect("every command has a spec")
     }

@@ -1,5 +1,6 @@
 //! String commands: GET, SET, SETNX, SETEX, PSETEX, GETSET, GETDEL, GETEX, MGET, MSET,
-//! MSETNX, INCR, DECR, INCRBY, DECRBY, INCRBYFLOAT, APPEND, STRLEN, GETRANGE, SETRANGE, LCS.
+//! MSETNX, INCR, DECR, INCRBY, DECRBY, INCRBYFLOAT, APPEND, STRLEN, GETRANGE (and SUBSTR),
+//! SETRANGE, LCS.
 //!
 //! Numbers follow Redis exactly: integers parse as `string2ll` (see [`super::parse_i64`]),
 //! floats as `strtold` and print as `%.17Lf` in 80-bit `long double` (see

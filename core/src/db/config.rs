@@ -218,6 +218,9 @@ pub struct Config {
     pub zset_max_listpack_entries: u64,
     /// `zset-max-listpack-value` (alias `zset-max-ziplist-value`).
     pub zset_max_listpack_value: u64,
+    /// `hll-sparse-max-bytes`: the largest sparse HyperLogLog; past it PFADD converts it to
+    /// the dense encoding.
+    pub hll_sparse_max_bytes: u64,
     /// Parameters named through [`crate::Store::set_setting`] that redish does not model:
     /// CONFIG GET reports them as given.
     extra: Vec<(String, String)>,
@@ -279,6 +282,7 @@ impl Default for Config {
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            hll_sparse_max_bytes: 3000,
             extra: Vec::new(),
             changed: 0,
         }
@@ -829,6 +833,13 @@ pub static PARAMS: &[Param] = &[
         Mutable,
         |c| c.zset_max_listpack_value.to_string(),
         |c, v| c.zset_max_listpack_value = int_in(v, 0, LONG_MAX)? as u64
+    ),
+    param!(
+        "hll-sparse-max-bytes",
+        None,
+        Mutable,
+        |c| c.hll_sparse_max_bytes.to_string(),
+        |c, v| c.hll_sparse_max_bytes = memory_in(v, 0, LONG_MAX)? as u64
     ),
 ];
 
