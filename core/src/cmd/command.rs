@@ -201,6 +201,7 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
         ],
     ),
     ("config", &["get", "help", "resetstat", "rewrite", "set"]),
+    ("script", &["exists", "flush", "help", "kill", "load"]),
     ("function", &["flush", "help", "list", "stats"]),
     (
         "object",

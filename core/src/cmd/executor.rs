@@ -28,6 +28,11 @@ pub(crate) struct Caller {
     /// Blocking commands reply as a timeout at once instead of waiting (Redis's
     /// `CLIENT_DENY_BLOCKING`): nothing would ever wake the caller.
     pub deny_blocking: bool,
+    /// A script's `redis.call`: admitted by the script's own checks (`cmd/script.rs`) and
+    /// counted in INFO as Redis counts them, but part of the script's execution unit —
+    /// its effects are wrapped with the script's, and blocked clients are served after the
+    /// script, not in the middle of it.
+    pub script: bool,
 }
 
 impl Caller {
@@ -35,11 +40,19 @@ impl Caller {
     pub const CLIENT: Caller = Caller {
         internal: false,
         deny_blocking: false,
+        script: false,
     };
     /// A command of the append-only file, replayed at start-up.
     pub const AOF: Caller = Caller {
         internal: true,
         deny_blocking: true,
+        script: false,
+    };
+    /// A command a script runs.
+    pub const SCRIPT: Caller = Caller {
+        internal: false,
+        deny_blocking: true,
+        script: true,
     };
 }
 
@@ -182,6 +195,9 @@ pub(crate) struct Ctx<'a> {
     caller: Caller,
     out: &'a mut BytesMut,
     propagation: Propagation,
+    /// The failed command's error was counted in errorstats already (a script's error from
+    /// `redis.call`): count it in `failed_calls` only.
+    error_counted: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -202,6 +218,7 @@ impl<'a> Ctx<'a> {
             caller,
             out,
             propagation: Propagation::AsSent,
+            error_counted: false,
         }
     }
 }
@@ -225,6 +242,16 @@ impl Ctx<'_> {
             Propagation::Replace(ops) => ops.push(args),
             p => *p = Propagation::Replace(vec![args]),
         }
+    }
+
+    /// Logs nothing for the request itself (EVAL: the script's commands log their own).
+    pub fn propagate_nothing(&mut self) {
+        self.propagation = Propagation::Replace(Vec::new());
+    }
+
+    /// The error this command fails with was counted in errorstats already.
+    pub fn error_already_counted(&mut self) {
+        self.error_counted = true;
     }
 
     /// Logs the request as sent even if it changed nothing.
@@ -330,7 +357,8 @@ pub(crate) fn execute(ctx: &mut Ctx, args: Vec<Bytes>) -> Outcome {
         ctx.store.db(db).set_hits_misses(counts);
     }
     if !ctx.caller.internal {
-        count(ctx.store, stat, &outcome);
+        let counted = std::mem::take(&mut ctx.error_counted);
+        count(ctx.store, stat, &outcome, counted);
     }
     ctx.store.tracking.current = outer_current;
     // CLIENT CACHING lasts for one command, or one transaction (Redis's `resetClient`).
@@ -345,7 +373,7 @@ pub(crate) fn execute(ctx: &mut Ctx, args: Vec<Bytes>) -> Outcome {
 }
 
 /// INFO's statistics for one request: commandstats, errorstats, `total_commands_processed`.
-fn count(store: &mut Store, stat: Option<&'static str>, outcome: &Outcome) {
+fn count(store: &mut Store, stat: Option<&'static str>, outcome: &Outcome, counted: bool) {
     let rejected = match outcome {
         // Counted when EXEC runs it, or when the pause lets it run.
         Outcome::Queued | Outcome::Held => return,
@@ -358,9 +386,9 @@ fn count(store: &mut Store, stat: Option<&'static str>, outcome: &Outcome) {
     }
     let code = outcome.error().map(|e| e.code().as_bytes());
     match stat {
-        Some(name) => store.stats_mut().record(name, rejected, code),
+        Some(name) => store.stats_mut().record(name, rejected, code, counted),
         None => {
-            if let Some(code) = code {
+            if let Some(code) = code.filter(|_| !counted) {
                 store.stats_mut().record_error(code);
             }
         }
@@ -420,6 +448,15 @@ fn admit_and_run(
         }
     }
     let cmd = spec.parse(args);
+    if ctx.caller.script {
+        // Part of the script's unit: its effects are wrapped, and clients served, with it.
+        let outcome = run(cmd, raw, ctx);
+        ctx.store.flush_key_events();
+        if let Some(keys) = tracked {
+            remember(ctx, &keys);
+        }
+        return outcome;
+    }
     let unit = ctx.store.begin_effects_unit();
     let outcome = run(cmd, raw, ctx);
     ctx.store.end_effects_unit(unit);
@@ -487,7 +524,9 @@ fn admit(
             Some(_) => {}
         }
     }
-    let trusted = ctx.caller.internal;
+    // A script's commands passed the script's checks (`cmd/script.rs`) and run under
+    // its EVAL's admission: no AUTH, OOM, MISCONF or pause of their own.
+    let trusted = ctx.caller.internal || ctx.caller.script;
     if !trusted && !ctx.conn.authenticated && !r.no_auth {
         let e = CmdError::Other("NOAUTH Authentication required.".into());
         return Err(Refusal::Reject(e));
@@ -624,9 +663,10 @@ fn exec(ctx: &mut Ctx) -> Outcome {
                 if !ctx.caller.internal {
                     ctx.store.commands_processed += 1;
                 }
+                let counted = std::mem::take(&mut ctx.error_counted);
                 if let Some(name) = q.stat {
                     let code = outcome.error().map(|e| e.code().as_bytes());
-                    ctx.store.stats_mut().record(name, false, code);
+                    ctx.store.stats_mut().record(name, false, code, counted);
                 }
             }
             ctx.in_exec = false;
@@ -675,6 +715,7 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Outcome {
         Ok(Command::ZSet(c)) => c.apply(ctx).map(|()| None),
         Ok(Command::Bits(c)) => c.apply(ctx).map(Some),
         Ok(Command::Hll(c)) => c.apply(ctx).map(Some),
+        Ok(Command::Script(c)) => c.apply(ctx).map(Some),
         // DEBUG SLEEP: the session replies when the time is up.
         Ok(Command::Debug(c)) => c.apply(ctx),
         Ok(Command::Echo(c)) => Ok(Some(Frame::Bulk(c.message))),

@@ -190,24 +190,28 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
                 "total_system_memory_human",
                 human(process.total_system_memory_bytes),
             );
-            for k in ["used_memory_lua", "used_memory_vm_eval"] {
-                add(k, s("0"));
-            }
-            add("used_memory_lua_human", s("0B"));
-            for k in [
-                "used_memory_scripts_eval",
+            let lua = store.scripts.engine_memory() as u64;
+            let scripts = store.scripts.memory() as u64;
+            add("used_memory_lua", lua.to_string());
+            add("used_memory_vm_eval", lua.to_string());
+            add("used_memory_lua_human", human(lua));
+            add("used_memory_scripts_eval", scripts.to_string());
+            add(
                 "number_of_cached_scripts",
+                store.scripts.len().to_string(),
+            );
+            for k in [
                 "number_of_functions",
                 "number_of_libraries",
                 "used_memory_vm_functions",
-                "used_memory_vm_total",
             ] {
                 add(k, s("0"));
             }
-            add("used_memory_vm_total_human", s("0B"));
+            add("used_memory_vm_total", lua.to_string());
+            add("used_memory_vm_total_human", human(lua));
             add("used_memory_functions", s("0"));
-            add("used_memory_scripts", s("0"));
-            add("used_memory_scripts_human", s("0B"));
+            add("used_memory_scripts", scripts.to_string());
+            add("used_memory_scripts_human", human(scripts));
             add("maxmemory", config.maxmemory.to_string());
             add("maxmemory_human", human(config.maxmemory));
             add("maxmemory_policy", s(config.maxmemory_policy.name()));

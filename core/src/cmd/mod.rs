@@ -35,6 +35,7 @@ mod object;
 mod persist;
 mod pubsub;
 mod replay;
+mod script;
 pub(crate) mod reply;
 mod server;
 mod set;
@@ -65,6 +66,7 @@ pub use object::Object;
 pub use persist::PersistCmd;
 pub use pubsub::{PSubscribe, PUnsubscribe, PubSubCmd, Publish, Subscribe, Unsubscribe};
 pub use replay::replay_aof;
+pub use script::{sha1_hex, Eval, ScriptCmd};
 pub use server::{DbSize, FlushAll, FlushDb, Function, LastSave, Shutdown, SwapDb, Time};
 pub use set::{SetCmd, SetOpKind};
 pub use string::{
@@ -155,6 +157,8 @@ pub enum Command {
     Bits(BitCmd),
     /// The HyperLogLog commands (PFADD, PFCOUNT, PFMERGE, …).
     Hll(HllCmd),
+    /// The scripting commands (EVAL, EVALSHA, SCRIPT, …).
+    Script(ScriptCmd),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -441,6 +445,12 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("pfmerge", -2, false, hll::parse),
     spec!("pfdebug", 3, false, hll::parse),
     spec!("pfselftest", 1, false, hll::parse),
+    // Scripting (cmd/script.rs).
+    spec!("eval", -3, false, script::parse),
+    spec!("evalsha", -3, false, script::parse),
+    spec!("eval_ro", -3, false, script::parse),
+    spec!("evalsha_ro", -3, false, script::parse),
+    spec!("script", -2, false, script::parse),
 ];
 
 /// The spec of the command named `name`, in any case.
@@ -592,6 +602,7 @@ impl Command {
             Command::ZSet(c) => c.name(),
             Command::Bits(c) => c.name(),
             Command::Hll(c) => c.name(),
+            Command::Script(c) => c.name(),
         };
         spec(name.as_bytes()).expect("every command has a spec")
     }

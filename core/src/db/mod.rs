@@ -11,6 +11,7 @@ mod keyspace;
 pub mod notify;
 mod pause;
 mod pubsub;
+mod script;
 mod server_state;
 mod small_bytes;
 mod snapshot;
@@ -28,6 +29,9 @@ pub use glob::glob_match;
 pub use keyspace::{Db, Value};
 pub use pause::PauseKind;
 pub use pubsub::{Message, PubSub};
+pub use script::{
+    CachedScript, ScriptEngine, ScriptFlags, ScriptHost, ScriptReply, ScriptRun, ScriptSha, Scripts,
+};
 pub use server_state::{CmdStat, PersistenceInfo, ProcessInfo, Stats};
 pub use snapshot::{Snapshot, SnapshotEntry, SnapshotStep};
 pub use store::{Delivery, Effect, Store, StoreConfig};

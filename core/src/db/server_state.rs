@@ -168,7 +168,15 @@ pub struct Stats {
 impl Stats {
     /// Counts a call of `name`: `rejected` before it ran, or run and failed with error code
     /// `error`.
-    pub(crate) fn record(&mut self, name: &'static str, rejected: bool, error: Option<&[u8]>) {
+    /// `counted`: the error was counted in errorstats already (a script's, from the
+    /// `redis.call` that raised it); it still makes the call a failed one.
+    pub(crate) fn record(
+        &mut self,
+        name: &'static str,
+        rejected: bool,
+        error: Option<&[u8]>,
+        counted: bool,
+    ) {
         let next = self.cmds.len();
         let (_, s) = self.cmds.entry(name).or_insert((next, CmdStat::default()));
         if rejected {
@@ -179,7 +187,7 @@ impl Stats {
                 s.failed_calls += 1;
             }
         }
-        if let Some(code) = error {
+        if let Some(code) = error.filter(|_| !counted) {
             self.record_error(code);
         }
     }
