@@ -94,6 +94,8 @@ pub fn server_store(
         .new_store(port, random_seeds(), now_ms())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     process::init(store.process_info_mut());
+    // Before loading: functions in the files need the engine.
+    store.set_script_engine(redish_lua::engine());
     let (persistence, _loaded) = persist::Persistence::open(&mut store, now_ms())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     Ok((store, persistence))

@@ -1,1 +1,475 @@
-//! placeholder
+//! Lua scripting for redish: the [`ScriptEngine`] of EVAL, EVALSHA and SCRIPT, on Lua 5.1 as
+//! Redis embeds it.
+//!
+//! The engine is `mlua` with its vendored Lua 5.1: scripts written for Redis rely on 5.1's
+//! semantics (no integers, `unpack`, `getn`-era tables), and a vendored build needs no
+//! system library. It lives in its own crate so that `redish-core` stays a light parser
+//! crate; the server plugs it in with [`redish_core::Store::set_script_engine`].
+//!
+//! What a script sees is Redis 7.0's environment (`prelude.lua`): the base, table, string
+//! and math libraries without `print`, `loadfile`, `dofile`, `setfenv`/`getfenv`; read-only
+//! globals and library tables (`Script attempted to access nonexistent global variable`,
+//! `Attempt to modify a readonly table`); `KEYS` and `ARGV`; the `redis` table; `bit`; and
+//! `math.random` on Redis's own 48-bit generator, so a script draws the same numbers here as
+//! on redis-server. Values cross between RESP and Lua by Redis's rules, both ways
+//! (`convert.rs`).
+
+mod bit;
+mod convert;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use redish_core::db::{ScriptEngine, ScriptHost, ScriptReply, ScriptRun, ScriptSha};
+use redish_core::resp::{Frame, Protocol};
+
+const PRELUDE: &str = include_str!("prelude.lua");
+
+/// Redis's version, as `redis.REDIS_VERSION` and `REDIS_VERSION_NUM` give it.
+const REDIS_VERSION: &str = "7.0.15";
+const REDIS_VERSION_NUM: u32 = 0x07_00_0f;
+
+/// The Lua engine: one interpreter and the compiled scripts.
+pub struct LuaEngine {
+    lua: Lua,
+    /// The prelude's bridge table: `run`, `env`, and the `call` slot each run fills.
+    bridge: Table,
+    scripts: HashMap<ScriptSha, Function>,
+    /// `math.random`'s generator: Redis's `redisLrand48` state, kept across SCRIPT FLUSH
+    /// (it is process state in Redis too).
+    rand: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for LuaEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LuaEngine")
+            .field("scripts", &self.scripts.len())
+            .finish()
+    }
+}
+
+impl Default for LuaEngine {
+    fn default() -> Self {
+        LuaEngine::new()
+    }
+}
+
+impl LuaEngine {
+    /// A fresh interpreter with Redis's libraries and sandbox.
+    pub fn new() -> LuaEngine {
+        let rand = Arc::new(AtomicU64::new(LRAND48_START));
+        let (lua, bridge) = interpreter(&rand).expect("the prelude runs on a fresh interpreter");
+        LuaEngine {
+            lua,
+            bridge,
+            scripts: HashMap::new(),
+            rand,
+        }
+    }
+}
+
+/// The state `redisLrand48` starts from (its `X2:X1:X0`).
+const LRAND48_START: u64 = 0x1234_abcd_330e;
+
+/// One step of the 48-bit generator: its next 31-bit output.
+fn lrand48(state: &AtomicU64) -> i32 {
+    let x = state.load(Ordering::Relaxed);
+    let next = x.wrapping_mul(0x5_deec_e66d).wrapping_add(0xb) & ((1 << 48) - 1);
+    state.store(next, Ordering::Relaxed);
+    (next >> 17) as i32
+}
+
+fn interpreter(rand: &Arc<AtomicU64>) -> mlua::Result<(Lua, Table)> {
+    // The debug library is "unsafe" to mlua; the prelude keeps it for the error handler
+    // alone and removes it from the scripts' globals, as Redis does.
+    let lua = unsafe {
+        Lua::unsafe_new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG,
+            LuaOptions::new(),
+        )
+    };
+    let globals = lua.globals();
+    let redis = lua.create_table()?;
+    let bridge = lua.create_table()?;
+    redis_api(&lua, &redis, &bridge)?;
+    math_random(&lua, &globals.raw_get("math")?, rand)?;
+    globals.raw_set("redis", redis.clone())?;
+    globals.raw_set("bit", bit::library(&lua)?)?;
+    bridge.raw_set("redis", redis)?;
+    lua.load(PRELUDE)
+        .set_name("=redish")
+        .call::<()>((bridge.clone(), globals))?;
+    Ok((lua, bridge))
+}
+
+/// An error a Rust function of the `redis` table raises: Redis raises a table
+/// (`{err = line}`), which mlua cannot, so this travels as the Lua error and the error
+/// handler turns it back into that table (`bridge.unwrap`).
+#[derive(Debug, Clone)]
+struct Raised {
+    line: String,
+    counted: bool,
+}
+
+impl std::fmt::Display for Raised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+impl std::error::Error for Raised {}
+
+/// Raises Redis's error for `msg` (`ERR ` is prefixed as `luaPushError` does).
+fn fail<T>(msg: &str) -> mlua::Result<T> {
+    Err(mlua::Error::external(Raised {
+        line: format!("ERR {msg}"),
+        counted: false,
+    }))
+}
+
+fn number(v: Option<&Value>) -> Option<f64> {
+    match v {
+        Some(Value::Integer(i)) => Some(*i as f64),
+        Some(Value::Number(n)) => Some(*n),
+        Some(Value::String(s)) => std::str::from_utf8(&s.as_bytes()).ok()?.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The parts of the `redis` table (and the bridge functions) that need no running script.
+fn redis_api(lua: &Lua, redis: &Table, bridge: &Table) -> mlua::Result<()> {
+    redis.raw_set("REDIS_VERSION", REDIS_VERSION)?;
+    redis.raw_set("REDIS_VERSION_NUM", REDIS_VERSION_NUM)?;
+    for (name, level) in [
+        ("LOG_DEBUG", 0),
+        ("LOG_VERBOSE", 1),
+        ("LOG_NOTICE", 2),
+        ("LOG_WARNING", 3),
+    ] {
+        redis.raw_set(name, level)?;
+    }
+    for (name, flags) in [
+        ("REPL_NONE", 0),
+        ("REPL_AOF", 1),
+        ("REPL_SLAVE", 2),
+        ("REPL_REPLICA", 2),
+        ("REPL_ALL", 3),
+    ] {
+        redis.raw_set(name, flags)?;
+    }
+    bridge.raw_set(
+        "unwrap",
+        lua.create_function(|lua, err: mlua::Error| {
+            // The error itself, under mlua's wrapping of a callback's failure.
+            let mut e = &err;
+            while let mlua::Error::CallbackError { cause, .. } = e {
+                e = cause.as_ref();
+            }
+            let msg = match e {
+                mlua::Error::ExternalError(x) => match x.downcast_ref::<Raised>() {
+                    Some(r) => return Ok((convert::error_table(lua, &r.line, r.counted)?, false)),
+                    None => x.to_string(),
+                },
+                mlua::Error::RuntimeError(m) => m.clone(),
+                e => e.to_string(),
+            };
+            Ok((Value::String(lua.create_string(msg)?), true))
+        })?,
+    )?;
+    redis.raw_set(
+        "sha1hex",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() != 1 {
+                return fail("wrong number of arguments");
+            }
+            let body = match lua.coerce_string(args[0].clone())? {
+                Some(s) => s.as_bytes().to_vec(),
+                None => Vec::new(),
+            };
+            let sha = redish_core::cmd::sha1_hex(&body);
+            lua.create_string(sha)
+        })?,
+    )?;
+    redis.raw_set(
+        "error_reply",
+        lua.create_function(|lua, args: MultiValue| {
+            let msg = match args.front() {
+                Some(Value::String(s)) if args.len() == 1 => s.as_bytes().to_vec(),
+                _ => return fail("wrong number or type of arguments"),
+            };
+            let text = String::from_utf8_lossy(&msg);
+            let line = convert::error_line(text.strip_prefix('-').unwrap_or(&text));
+            convert::error_table(lua, &line, false)
+        })?,
+    )?;
+    redis.raw_set(
+        "status_reply",
+        lua.create_function(|lua, args: MultiValue| {
+            let msg = match args.front() {
+                Some(Value::String(s)) if args.len() == 1 => s.clone(),
+                _ => return fail("wrong number or type of arguments"),
+            };
+            let t = lua.create_table()?;
+            t.raw_set("ok", msg)?;
+            Ok(t)
+        })?,
+    )?;
+    // No debugger: breakpoint answers false and debug does nothing, as Redis outside LDB.
+    redis.raw_set(
+        "breakpoint",
+        lua.create_function(|_, _: MultiValue| Ok(false))?,
+    )?;
+    redis.raw_set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+    // Effects replication is the only mode of Redis 7.
+    redis.raw_set(
+        "replicate_commands",
+        lua.create_function(|_, _: MultiValue| Ok(true))?,
+    )?;
+    Ok(())
+}
+
+/// Lua's name for the type of an argument (`no value` when it is missing).
+pub(crate) fn type_name(v: Option<&Value>) -> &'static str {
+    match v {
+        None => "no value",
+        Some(Value::Nil) => "nil",
+        Some(Value::Boolean(_)) => "boolean",
+        Some(Value::Integer(_) | Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Table(_)) => "table",
+        Some(Value::Function(_)) => "function",
+        Some(Value::Thread(_)) => "thread",
+        Some(_) => "userdata",
+    }
+}
+
+fn runtime<T>(msg: &str) -> mlua::Result<T> {
+    Err(mlua::Error::runtime(msg))
+}
+
+/// `math.random` and `math.randomseed` on `redisLrand48`, as Redis replaces them.
+fn math_random(lua: &Lua, math: &Table, rand: &Arc<AtomicU64>) -> mlua::Result<()> {
+    let state = rand.clone();
+    math.raw_set(
+        "random",
+        lua.create_function(move |_, args: MultiValue| {
+            const MAX: f64 = i32::MAX as f64;
+            let r = f64::from(lrand48(&state) % i32::MAX) / MAX;
+            let arg = |i: usize| number(args.get(i)).map(f64::floor).ok_or(i);
+            let bad = |i: usize| {
+                runtime(&format!(
+                    "bad argument #{} to 'random' (number expected, got {})",
+                    i + 1,
+                    type_name(args.get(i))
+                ))
+            };
+            let n = match args.len() {
+                0 => r,
+                1 => match arg(0) {
+                    Err(i) => return bad(i),
+                    Ok(u) if u < 1.0 => {
+                        return runtime("bad argument #1 to 'random' (interval is empty)")
+                    }
+                    Ok(u) => (r * u).floor() + 1.0,
+                },
+                2 => match (arg(0), arg(1)) {
+                    (Ok(l), Ok(u)) if l <= u => (r * (u - l + 1.0)).floor() + l,
+                    (Ok(_), Ok(_)) => {
+                        return runtime("bad argument #2 to 'random' (interval is empty)")
+                    }
+                    (Err(i), _) | (_, Err(i)) => return bad(i),
+                },
+                _ => return runtime("wrong number of arguments"),
+            };
+            Ok(n)
+        })?,
+    )?;
+    let state = rand.clone();
+    math.raw_set(
+        "randomseed",
+        lua.create_function(move |_, args: MultiValue| {
+            let Some(seed) = number(args.front()) else {
+                return runtime("bad argument #1 to 'randomseed' (number expected)");
+            };
+            let seed = seed as i64 as i32 as u32;
+            state.store((u64::from(seed) << 16) | 0x330e, Ordering::Relaxed);
+            Ok(())
+        })?,
+    )?;
+    Ok(())
+}
+
+impl ScriptEngine for LuaEngine {
+    fn load(&mut self, sha: &ScriptSha, body: &[u8]) -> Result<(), String> {
+        let env: Table = self.bridge.raw_get("env").map_err(|e| format!("ERR {e}"))?;
+        let f = self
+            .lua
+            .load(body)
+            .set_name("@user_script")
+            .set_environment(env)
+            .into_function()
+            .map_err(|e| {
+                let msg = match e {
+                    mlua::Error::SyntaxError { message, .. } => message,
+                    e => e.to_string(),
+                };
+                format!("ERR Error compiling script (new function): {msg}")
+            })?;
+        self.scripts.insert(*sha, f);
+        Ok(())
+    }
+
+    fn run(&mut self, run: ScriptRun<'_>, host: &mut dyn ScriptHost) -> ScriptReply {
+        let Some(f) = self.scripts.get(run.sha).cloned() else {
+            return ScriptReply {
+                frame: Frame::Error("NOSCRIPT No matching script. Please use EVAL.".into()),
+                error_counted: false,
+            };
+        };
+        let sha = String::from_utf8_lossy(run.sha).into_owned();
+        match self.run_script(&f, &run, host) {
+            Ok(Ok(frame)) => ScriptReply {
+                frame,
+                error_counted: false,
+            },
+            Ok(Err(e)) => ScriptReply {
+                frame: Frame::Error(e.line(&sha).into()),
+                error_counted: e.counted,
+            },
+            Err(e) => ScriptReply {
+                frame: Frame::Error(format!("ERR Error running script {sha}, {e}").into()),
+                error_counted: false,
+            },
+        }
+    }
+
+    fn flush(&mut self) {
+        self.scripts.clear();
+        let (lua, bridge) =
+            interpreter(&self.rand).expect("the prelude runs on a fresh interpreter");
+        self.lua = lua;
+        self.bridge = bridge;
+    }
+
+    fn used_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+}
+
+impl LuaEngine {
+    /// Runs `f` with `KEYS`, `ARGV` and a `redis.call` bound to `host`: the reply, or the
+    /// script's error (`Err` of the outer result: the interpreter itself failed).
+    fn run_script(
+        &self,
+        f: &Function,
+        run: &ScriptRun<'_>,
+        host: &mut dyn ScriptHost,
+    ) -> mlua::Result<Result<Frame, convert::ScriptError>> {
+        let lua = &self.lua;
+        let globals = lua.globals();
+        globals.raw_set("KEYS", convert::string_array(lua, run.keys)?)?;
+        globals.raw_set("ARGV", convert::string_array(lua, run.argv)?)?;
+        let redis: Table = self.bridge.raw_get("redis")?;
+        let host = RefCell::new(host);
+        let resp = Cell::new(Protocol::Resp2);
+        let runner: Function = self.bridge.raw_get("run")?;
+        lua.scope(|scope| {
+            let call = |raise: bool| {
+                let (host, resp) = (&host, &resp);
+                move |lua: &Lua, args: MultiValue| -> mlua::Result<Value> {
+                    let failed = |line: String, counted: bool| {
+                        if raise {
+                            Err(mlua::Error::external(Raised { line, counted }))
+                        } else {
+                            convert::error_table(lua, &line, counted)
+                        }
+                    };
+                    let argv = match convert::command_args(&args) {
+                        Ok(argv) => argv,
+                        Err(msg) => return failed(format!("ERR {msg}"), false),
+                    };
+                    let reply = host.borrow_mut().call(argv, resp.get());
+                    match reply {
+                        Ok(frame) => convert::frame_to_lua(lua, &frame, resp.get()),
+                        Err(e) => failed(e.text, e.counted),
+                    }
+                }
+            };
+            let pcall = scope.create_function(call(false))?;
+            let call = scope.create_function(call(true))?;
+            let setresp = scope.create_function(|_, args: MultiValue| {
+                if args.len() != 1 {
+                    return fail("redis.setresp() requires one argument.");
+                }
+                match number(args.front()) {
+                    Some(2.0) => resp.set(Protocol::Resp2),
+                    Some(3.0) => resp.set(Protocol::Resp3),
+                    _ => return fail("RESP version must be 2 or 3."),
+                }
+                Ok(())
+            })?;
+            let log = scope.create_function(|lua, args: MultiValue| {
+                if args.len() < 2 {
+                    return fail("redis.log() requires two arguments or more.");
+                }
+                let Some(level) =
+                    number(args.front()).filter(|_| !matches!(args[0], Value::String(_)))
+                else {
+                    return fail("First argument must be a number (log level).");
+                };
+                if !(0.0..=3.0).contains(&level) {
+                    return fail("Invalid debug level.");
+                }
+                let mut line = Vec::new();
+                for (i, a) in args.iter().skip(1).enumerate() {
+                    if i > 0 {
+                        line.push(b' ');
+                    }
+                    if let Some(s) = lua.coerce_string(a.clone())? {
+                        line.extend_from_slice(&s.as_bytes());
+                    }
+                }
+                host.borrow_mut().log(level as u8, &line);
+                Ok(())
+            })?;
+            let set_repl = scope.create_function(|_, args: MultiValue| {
+                if args.len() != 1 {
+                    return fail("redis.set_repl() requires one argument.");
+                }
+                match number(args.front()) {
+                    Some(flags) if (0.0..=3.0).contains(&flags) => {
+                        host.borrow_mut().set_repl(flags as u8);
+                        Ok(())
+                    }
+                    _ => fail(
+                        "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                    ),
+                }
+            })?;
+            redis.raw_set("call", call)?;
+            redis.raw_set("pcall", pcall)?;
+            redis.raw_set("setresp", setresp)?;
+            redis.raw_set("log", log)?;
+            redis.raw_set("set_repl", set_repl)?;
+            let (ok, value): (bool, Value) = runner.call(f.clone())?;
+            if !ok {
+                return Ok(Err(convert::ScriptError::from_value(&value)));
+            }
+            Ok(match convert::lua_to_frame(&value, run.caller_proto, resp.get()) {
+                Frame::Error(e) => Err(convert::ScriptError::returned(
+                    String::from_utf8_lossy(&e).into_owned(),
+                    convert::counted(&value),
+                )),
+                frame => Ok(frame),
+            })
+        })
+    }
+}
+
+/// A boxed engine, for [`redish_core::Store::set_script_engine`].
+pub fn engine() -> Box<dyn ScriptEngine> {
+    Box::new(LuaEngine::new())
+}

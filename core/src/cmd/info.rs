@@ -196,10 +196,7 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
             add("used_memory_vm_eval", lua.to_string());
             add("used_memory_lua_human", human(lua));
             add("used_memory_scripts_eval", scripts.to_string());
-            add(
-                "number_of_cached_scripts",
-                store.scripts.len().to_string(),
-            );
+            add("number_of_cached_scripts", store.scripts.len().to_string());
             for k in [
                 "number_of_functions",
                 "number_of_libraries",

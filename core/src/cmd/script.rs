@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use super::command::subcommand;
 use super::executor::{self, Caller, ConnState, Ctx, Outcome};
 use super::{Args, CmdError};
-use crate::db::{CachedScript, ScriptFlags, ScriptHost, ScriptRun, ScriptSha};
+use crate::db::{CachedScript, CallError, ScriptFlags, ScriptHost, ScriptRun, ScriptSha};
 use crate::resp::{Decoder, Frame, Limits, Protocol};
 
 /// The SHA1 of `body` in lower-case hex, as SCRIPT LOAD answers and `redis.sha1hex` gives.
@@ -80,9 +80,7 @@ pub(crate) fn parse(args: &mut Args) -> Result<super::Command, CmdError> {
                         ScriptCmd::Flush
                     }
                     Some(_) => {
-                        return Err(CmdError::err(
-                            "SCRIPT FLUSH only support SYNC|ASYNC option",
-                        ))
+                        return Err(CmdError::err("SCRIPT FLUSH only support SYNC|ASYNC option"))
                     }
                 },
                 "script|kill" => ScriptCmd::Kill,
@@ -192,11 +190,18 @@ fn eval(ctx: &mut Ctx, e: Eval) -> Result<Frame, CmdError> {
     let sha = if e.by_sha {
         digest_arg(&e.script)
             .filter(|s| ctx.store.scripts.contains(s))
-            .ok_or_else(|| CmdError::Other("NOSCRIPT No matching script. Please use EVAL.".into()))?
+            .ok_or_else(|| {
+                CmdError::Other("NOSCRIPT No matching script. Please use EVAL.".into())
+            })?
     } else {
         load(ctx, &e.script)?
     };
-    let flags = ctx.store.scripts.get(&sha).map(|s| s.flags).unwrap_or_default();
+    let flags = ctx
+        .store
+        .scripts
+        .get(&sha)
+        .map(|s| s.flags)
+        .unwrap_or_default();
     // A script's own writes are logged command by command; EVAL itself never.
     ctx.propagate_nothing();
     let Some(mut engine) = ctx.store.scripts.take_engine() else {
@@ -290,11 +295,17 @@ impl Host<'_, '_> {
 }
 
 impl ScriptHost for Host<'_, '_> {
-    fn call(&mut self, args: Vec<Bytes>, proto: Protocol) -> Result<Frame, String> {
+    fn call(&mut self, args: Vec<Bytes>, proto: Protocol) -> Result<Frame, CallError> {
+        let refused = |text: String| CallError {
+            text,
+            counted: false,
+        };
         if args.is_empty() {
-            return Err("ERR Please specify at least one argument for this redis lib call".into());
+            return Err(refused(
+                "ERR Please specify at least one argument for this redis lib call".into(),
+            ));
         }
-        self.admit(&args)?;
+        self.admit(&args).map_err(refused)?;
         self.conn.proto = proto;
         self.out.clear();
         let outcome = {
@@ -309,7 +320,10 @@ impl ScriptHost for Host<'_, '_> {
             executor::execute(&mut inner, args)
         };
         match outcome {
-            Outcome::Failed(e) | Outcome::Rejected(e) => Err(e.to_string()),
+            Outcome::Failed(e) | Outcome::Rejected(e) => Err(CallError {
+                text: e.to_string(),
+                counted: true,
+            }),
             _ => {
                 // Our own reply: no limit applies but the nesting depth's.
                 let limits = Limits {
@@ -328,7 +342,13 @@ impl ScriptHost for Host<'_, '_> {
     }
 
     fn log(&mut self, level: u8, message: &[u8]) {
-        self.ctx.store.script_log(level, message);
+        // Redis writes these to its log at the level given; the server's log is `tracing`.
+        let message = String::from_utf8_lossy(message);
+        match level {
+            0 => tracing::debug!(target: "redis.log", "{message}"),
+            1 | 2 => tracing::info!(target: "redis.log", "{message}"),
+            _ => tracing::warn!(target: "redis.log", "{message}"),
+        }
     }
 
     fn set_repl(&mut self, _flags: u8) {
@@ -362,7 +382,10 @@ mod tests {
     #[test]
     fn sha1_is_redis_digest() {
         assert_eq!(&sha1_hex(b""), b"da39a3ee5e6b4b0d3255bfef95601890afd80709");
-        assert_eq!(&sha1_hex(b"return 1"), b"e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+        assert_eq!(
+            &sha1_hex(b"return 1"),
+            b"e0e1f9fabfc9d4800c877a703b823ac0578ff8db"
+        );
     }
 
     #[test]
@@ -376,12 +399,13 @@ mod tests {
             err(b"#!luax\nreturn 1"),
             "ERR Unexpected engine in script shebang: #!luax"
         );
+        assert_eq!(err(b"#!lua"), "ERR Invalid script shebang");
         assert_eq!(
             err(b"#!lua name=x\n"),
             "ERR Unknown lua shebang option: name=x"
         );
         assert_eq!(
-            err(b"#!lua flags=bogus"),
+            err(b"#!lua flags=bogus\n"),
             "ERR Unexpected flag in script shebang: bogus"
         );
     }

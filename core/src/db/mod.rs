@@ -30,7 +30,8 @@ pub use keyspace::{Db, Value};
 pub use pause::PauseKind;
 pub use pubsub::{Message, PubSub};
 pub use script::{
-    CachedScript, ScriptEngine, ScriptFlags, ScriptHost, ScriptReply, ScriptRun, ScriptSha, Scripts,
+    CachedScript, CallError, ScriptEngine, ScriptFlags, ScriptHost, ScriptReply, ScriptRun,
+    ScriptSha, Scripts,
 };
 pub use server_state::{CmdStat, PersistenceInfo, ProcessInfo, Stats};
 pub use snapshot::{Snapshot, SnapshotEntry, SnapshotStep};

@@ -32,12 +32,22 @@ pub struct ScriptRun<'a> {
     pub caller_proto: Protocol,
 }
 
+/// Why a `redis.call` failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallError {
+    /// The whole error line, code first (`ERR …`), without `-`.
+    pub text: String,
+    /// The command ran and failed, so INFO errorstats counted the error already (not so
+    /// for a refusal of the script's own checks).
+    pub counted: bool,
+}
+
 /// What a running script may ask of the server.
 pub trait ScriptHost {
     /// Runs one command for `redis.call` / `redis.pcall` and returns its reply, decoded, in
     /// the protocol the script chose with `redis.setresp` (`proto`). A refusal or a failure
-    /// is an `Err` holding the whole error line (`ERR …`, without `-`).
-    fn call(&mut self, args: Vec<Bytes>, proto: Protocol) -> Result<Frame, String>;
+    /// is an `Err`.
+    fn call(&mut self, args: Vec<Bytes>, proto: Protocol) -> Result<Frame, CallError>;
 
     /// `redis.log(level, message)`: level 0 (debug) to 3 (warning), as Redis's `LL_*`.
     fn log(&mut self, level: u8, message: &[u8]);
@@ -98,14 +108,14 @@ impl ScriptFlags {
         if !body.starts_with(b"#!") {
             return Ok((ScriptFlags::default(), 0));
         }
-        let len = memchr::memchr(b'\n', body).unwrap_or(body.len());
+        let Some(len) = memchr::memchr(b'\n', body) else {
+            return Err("ERR Invalid script shebang".into());
+        };
         let line = String::from_utf8_lossy(&body[..len]);
         let mut parts = line.split_ascii_whitespace();
         let engine = parts.next().unwrap_or("#!");
         if engine != "#!lua" {
-            return Err(format!(
-                "ERR Unexpected engine in script shebang: {engine}"
-            ));
+            return Err(format!("ERR Unexpected engine in script shebang: {engine}"));
         }
         let mut flags = ScriptFlags {
             shebang: true,
@@ -122,18 +132,13 @@ impl ScriptFlags {
                     "allow-stale" => flags.allow_stale = true,
                     "no-cluster" => flags.no_cluster = true,
                     "allow-cross-slot-keys" => flags.allow_cross_slot = true,
-                    _ => {
-                        return Err(format!(
-                            "ERR Unexpected flag in script shebang: {flag}"
-                        ))
-                    }
+                    _ => return Err(format!("ERR Unexpected flag in script shebang: {flag}")),
                 }
             }
         }
         Ok((flags, len))
     }
 }
-
 
 /// A script's reply.
 #[derive(Debug, Clone, PartialEq)]

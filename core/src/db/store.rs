@@ -122,8 +122,6 @@ pub struct Store {
     disk: Option<Box<dyn crate::persist::Disk>>,
     /// The script cache and the engine that runs it (see `db/script.rs`).
     pub scripts: super::Scripts,
-    /// `redis.log` lines not yet written by the adapter: level and message.
-    script_log: VecDeque<(u8, Bytes)>,
     /// The settings epoch the databases' event queues were set up for.
     key_events_epoch: u64,
     /// Some database queues its own key events (see [`Store::flush_key_events`]).
@@ -159,7 +157,6 @@ impl Store {
             snapshot_id: 0,
             disk: None,
             scripts: Default::default(),
-            script_log: VecDeque::new(),
             key_events_epoch: 0,
             key_events_on: false,
             write_lookups: false,
@@ -378,21 +375,6 @@ impl Store {
     /// Plugs a script engine in, for EVAL and its kin.
     pub fn set_script_engine(&mut self, engine: Box<dyn super::ScriptEngine>) {
         self.scripts.set_engine(engine);
-    }
-
-    /// Queues a `redis.log` line for the adapter's log ([`Store::poll_script_log`]); the
-    /// queue is bounded, as a script in a loop must not grow it without end.
-    pub(crate) fn script_log(&mut self, level: u8, message: &[u8]) {
-        if self.script_log.len() < 1024 {
-            self.script_log
-                .push_back((level, Bytes::copy_from_slice(message)));
-        }
-    }
-
-    /// The oldest `redis.log` line not yet written: its level (0 debug … 3 warning) and
-    /// text.
-    pub fn poll_script_log(&mut self) -> Option<(u8, Bytes)> {
-        self.script_log.pop_front()
     }
 
     /// True while the effects log is on.
