@@ -60,6 +60,16 @@ pub fn command_args(args: &MultiValue) -> Result<Vec<Bytes>, &'static str> {
 
 /// C's `%.17g`.
 pub fn fmt_g17(x: f64) -> String {
+    fmt_g(x, 17)
+}
+
+/// C's `%.14g`: how Lua 5.1 and lua-cjson print numbers.
+pub fn fmt_g14(x: f64) -> String {
+    fmt_g(x, 14)
+}
+
+/// C's `%.<precision>g`.
+fn fmt_g(x: f64, precision: usize) -> String {
     if x.is_nan() {
         return if x.is_sign_negative() { "-nan" } else { "nan" }.into();
     }
@@ -69,15 +79,15 @@ pub fn fmt_g17(x: f64) -> String {
     if x == 0.0 {
         return if x.is_sign_negative() { "-0" } else { "0" }.into();
     }
-    let sci = format!("{x:.16e}");
+    let sci = format!("{x:.*e}", precision - 1);
     let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
     let exp: i32 = exp.parse().expect("{:e} exponent is an integer");
-    if !(-4..17).contains(&exp) {
+    if exp < -4 || exp >= precision as i32 {
         let m = trim_zeros(mantissa);
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{m}e{sign}{:02}", exp.abs())
     } else {
-        let decimals = (16 - exp).max(0) as usize;
+        let decimals = (precision as i32 - 1 - exp).max(0) as usize;
         trim_zeros(&format!("{x:.decimals$}")).to_owned()
     }
 }
@@ -184,7 +194,7 @@ fn lua_to_frame_at(v: &Value, p: Protos, depth: usize) -> Frame {
         Value::Number(n) => Frame::Integer(*n as i64),
         // A self-referencing table would recurse for ever: Redis fails the reply at its
         // nesting limit too.
-        Value::Table(_) if depth > 1000 => Frame::Error("ERR reached lua stack limit".into()),
+        Value::Table(_) if depth > 500 => Frame::Error("ERR reached lua stack limit".into()),
         Value::Table(t) => table_to_frame(t, p, depth),
         _ => Frame::Null,
     }
@@ -217,9 +227,9 @@ fn table_to_frame(t: &Table, p: Protos, depth: usize) -> Frame {
         return Frame::BigNumber(one_line(&n.as_bytes()));
     }
     if let Ok(Value::Table(map)) = t.raw_get::<Value>("map") {
-        let pairs = map
-            .pairs::<Value, Value>()
-            .filter_map(Result::ok)
+        let pairs = entries(&map)
+            .unwrap_or_default()
+            .into_iter()
             .map(|(k, v)| {
                 (
                     lua_to_frame_at(&k, p, depth + 1),
@@ -230,9 +240,9 @@ fn table_to_frame(t: &Table, p: Protos, depth: usize) -> Frame {
         return Frame::Map(pairs);
     }
     if let Ok(Value::Table(set)) = t.raw_get::<Value>("set") {
-        let items = set
-            .pairs::<Value, Value>()
-            .filter_map(Result::ok)
+        let items = entries(&set)
+            .unwrap_or_default()
+            .into_iter()
             .map(|(k, _)| lua_to_frame_at(&k, p, depth + 1))
             .collect();
         return Frame::Set(items);
@@ -256,6 +266,18 @@ fn table_to_frame(t: &Table, p: Protos, depth: usize) -> Frame {
         }
     }
     Frame::Array(items)
+}
+
+/// A table's pairs in `next` order. Iterated inside Lua (`lua_next` with the key left on
+/// the stack): a key passed back from Rust could come back changed (mlua reads a float
+/// within an epsilon of an integer as that integer), and `next` would lose its place.
+pub fn entries(t: &Table) -> mlua::Result<Vec<(Value, Value)>> {
+    let mut out = Vec::new();
+    t.for_each::<Value, Value>(|k, v| {
+        out.push((k, v));
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// A table of strings, for `KEYS` and `ARGV`.

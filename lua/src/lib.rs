@@ -15,6 +15,8 @@
 //! (`convert.rs`).
 
 mod bit;
+mod cjson;
+mod cmsgpack;
 mod convert;
 
 use std::cell::{Cell, RefCell};
@@ -98,6 +100,8 @@ fn interpreter(rand: &Arc<AtomicU64>) -> mlua::Result<(Lua, Table)> {
     math_random(&lua, &globals.raw_get("math")?, rand)?;
     globals.raw_set("redis", redis.clone())?;
     globals.raw_set("bit", bit::library(&lua)?)?;
+    globals.raw_set("cjson", cjson::library(&lua)?)?;
+    globals.raw_set("cmsgpack", cmsgpack::library(&lua)?)?;
     bridge.raw_set("redis", redis)?;
     lua.load(PRELUDE)
         .set_name("=redish")

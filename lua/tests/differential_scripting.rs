@@ -338,7 +338,7 @@ fn redis_api_and_libraries() {
         "return select('#', 1, 2, 3)",
         "return #KEYS + #ARGV",
         "return _VERSION",
-        // cjson, cmsgpack and struct are not bundled yet (README, "Scripting").
+        "return type(cjson)",
     ] {
         cases.push(eval(s));
     }
@@ -485,4 +485,55 @@ fn info_counts_scripts_as_redis() {
     };
     let args = req(&["INFO", "memory"]);
     assert_eq!(cached(&w.conn.call(&args)), cached(&w.ours(&args)));
+}
+
+#[test]
+fn cjson_and_cmsgpack() {
+    let Some(mut w) = World::start() else { return };
+    let mut cases = vec![];
+    for s in [
+        r#"return cjson.encode({1, 2, 3})"#,
+        r#"return cjson.encode({})"#,
+        r#"return cjson.encode({a = 1})"#,
+        r#"return cjson.encode({a = {b = {1, 'x', true, false}}})"#,
+        r#"return cjson.encode('a/b"c\\n\t\1')"#,
+        r#"return cjson.encode({1.5, 0.1, 1e20, -3, 123456789012345})"#,
+        r#"return cjson.encode(cjson.null)"#,
+        r#"return cjson.encode({[1] = 'a', [3] = 'c'})"#,
+        r#"return cjson.encode({[1] = 'a', [20] = 'c'})"#,
+        r#"return cjson.encode({[2.5] = 'x'})"#,
+        r#"return cjson.encode(1/0)"#,
+        r#"return cjson.encode(function() end)"#,
+        r#"return cjson.encode(nil)"#,
+        r#"return cjson.encode(true)"#,
+        r#"return cjson.decode('[1,2,3]')"#,
+        r#"return cjson.decode('{"a":{"b":[1,"x"]}}')['a']['b']"#,
+        r#"return cjson.decode('"\u00e9\n"')"#,
+        r#"return cjson.decode('3.25') * 4"#,
+        "return type(cjson.decode('null'))",
+        r#"return cjson.decode('null') == cjson.null"#,
+        r#"return cjson.decode('{"k":true}')['k']"#,
+        r#"return cjson.decode('[1,')"#,
+        r#"return cjson.decode('{1:2}')"#,
+        r#"return cjson.decode('')"#,
+        r#"return cjson.decode('[1] x')"#,
+        r#"return cjson.encode(cjson.decode('{"n":[1,2,{"m":"v"}]}'))"#,
+        r#"return cmsgpack.pack(1, 200, 70000, 5000000000, -1, -100, -1000, -100000, -5000000000)"#,
+        r#"return cmsgpack.pack(1.5, 0.1, 1e300, -2.25)"#,
+        r#"return cmsgpack.pack('short', string.rep('x', 40), string.rep('y', 300))"#,
+        r#"return cmsgpack.pack({1, 2, 3}, {a = 1}, {}, true, false)"#,
+        r#"return cmsgpack.pack({1, {2, {3}}})"#,
+        "return {cmsgpack.unpack(cmsgpack.pack(1, 'two', {3, 4}, true))}",
+        "local t = cmsgpack.unpack(cmsgpack.pack({a = 'b'})) return t['a']",
+        r#"return cmsgpack.unpack(cmsgpack.pack(-5000000000, 2.5))"#,
+        "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3))}",
+        "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 1)}",
+        "return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}",
+        r#"return cmsgpack.unpack('\147\1')"#,
+        r#"return cmsgpack.unpack('\193')"#,
+        r#"return cmsgpack.pack()"#,
+    ] {
+        cases.push(eval(s));
+    }
+    w.run(&cases);
 }
