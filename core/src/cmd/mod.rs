@@ -25,6 +25,7 @@ mod connection;
 mod debug;
 mod error;
 pub(crate) mod executor;
+mod geo;
 mod hash;
 mod hll;
 mod info;
@@ -53,6 +54,7 @@ pub use config::ConfigCmd;
 pub use connection::{Auth, Echo, Hello, Ping, ReadOnly, Reset, Select};
 pub use debug::Debug;
 pub use error::CmdError;
+pub use geo::{GeoCmd, SearchKind};
 pub use hash::HashCmd;
 pub use hll::HllCmd;
 pub use info::Info;
@@ -155,6 +157,8 @@ pub enum Command {
     Bits(BitCmd),
     /// The HyperLogLog commands (PFADD, PFCOUNT, PFMERGE, …).
     Hll(HllCmd),
+    /// The geo commands (GEOADD, GEOSEARCH, …).
+    Geo(GeoCmd),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -441,6 +445,17 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("pfmerge", -2, false, hll::parse),
     spec!("pfdebug", 3, false, hll::parse),
     spec!("pfselftest", 1, false, hll::parse),
+    // Geo (cmd/geo.rs).
+    spec!("geoadd", -5, false, geo::parse),
+    spec!("geodist", -4, false, geo::parse),
+    spec!("geohash", -2, false, geo::parse),
+    spec!("geopos", -2, false, geo::parse),
+    spec!("georadius", -6, false, geo::parse),
+    spec!("georadius_ro", -6, false, geo::parse),
+    spec!("georadiusbymember", -5, false, geo::parse),
+    spec!("georadiusbymember_ro", -5, false, geo::parse),
+    spec!("geosearch", -7, false, geo::parse),
+    spec!("geosearchstore", -8, false, geo::parse),
 ];
 
 /// The spec of the command named `name`, in any case.
@@ -592,6 +607,7 @@ impl Command {
             Command::ZSet(c) => c.name(),
             Command::Bits(c) => c.name(),
             Command::Hll(c) => c.name(),
+            Command::Geo(c) => c.name(),
         };
         spec(name.as_bytes()).expect("every command has a spec")
     }
@@ -621,6 +637,8 @@ pub(crate) fn check(
 #[derive(Debug)]
 pub struct Args {
     name: &'static str,
+    /// The name as the client sent it (some errors quote it with its case).
+    sent: Bytes,
     iter: std::vec::IntoIter<Bytes>,
 }
 
@@ -628,8 +646,13 @@ impl Args {
     /// Arguments after the command name; `name` is the spec's name, for error texts.
     pub(crate) fn new(name: &'static str, args: Vec<Bytes>) -> Args {
         let mut iter = args.into_iter();
-        iter.next(); // the command name
-        Args { name, iter }
+        let sent = iter.next().unwrap_or_default();
+        Args { name, sent, iter }
+    }
+
+    /// The command's name as the client sent it, in its case.
+    pub fn sent_name(&self) -> &Bytes {
+        &self.sent
     }
 
     /// The command's name, for error texts.
