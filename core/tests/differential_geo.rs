@@ -409,3 +409,30 @@ fn command_docs_and_info() {
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     both_protocols(&lines);
 }
+
+/// GEOADD reports `zadd` (Redis runs it as ZADD), the searches that store report
+/// `georadiusstore` / `geosearchstore`, or `del` when an empty result removes the
+/// destination.
+#[test]
+fn notifications() {
+    common::notify::check(
+        &["KEA", "Kz", "Eg"],
+        &[
+            SICILY,
+            "GEOADD Sicily 13.361389 38.115556 Palermo",
+            "GEOADD Sicily CH XX 13.5 38.5 Palermo",
+            "GEOADD Sicily NX 13.5 38.5 Palermo",
+            "GEOADD Sicily 200 1 a",
+            "GEORADIUS Sicily 15 37 200 km STORE dst",
+            "GEORADIUS Sicily 15 37 200 km STOREDIST dst",
+            "GEORADIUSBYMEMBER Sicily Palermo 10 km STORE dst2",
+            "GEOSEARCHSTORE dst3 Sicily FROMLONLAT 15 37 BYRADIUS 200 km",
+            "GEOSEARCHSTORE dst3 Sicily FROMLONLAT 0 0 BYRADIUS 1 km",
+            "GEORADIUS Sicily 0 0 1 km STORE dst",
+            "GEORADIUS nokey 0 0 1 km STORE dst2",
+            "GEOSEARCHSTORE dst nokey FROMMEMBER x BYRADIUS 1 km",
+            "GEOSEARCH Sicily FROMLONLAT 15 37 BYRADIUS 200 km",
+            "GEOPOS Sicily Palermo",
+        ],
+    );
+}
