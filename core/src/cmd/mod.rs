@@ -39,6 +39,7 @@ mod replay;
 pub(crate) mod reply;
 mod server;
 mod set;
+mod sort;
 mod string;
 pub(crate) mod tx;
 mod zset;
@@ -69,6 +70,7 @@ pub use pubsub::{PSubscribe, PUnsubscribe, PubSubCmd, Publish, Subscribe, Unsubs
 pub use replay::replay_aof;
 pub use server::{DbSize, FlushAll, FlushDb, Function, LastSave, Shutdown, SwapDb, Time};
 pub use set::{SetCmd, SetOpKind};
+pub use sort::Sort;
 pub use string::{
     Append, Get, GetDel, GetEx, GetExExpiry, GetRange, GetSet, IncrBy, IncrByFloat, Lcs,
     LcsOptions, MGet, MSet, Set, SetCondition, SetEx, SetExpiry, SetNx, SetRange, StrLen,
@@ -159,6 +161,8 @@ pub enum Command {
     Hll(HllCmd),
     /// The geo commands (GEOADD, GEOSEARCH, …).
     Geo(GeoCmd),
+    /// SORT and SORT_RO.
+    Sort(Sort),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -456,6 +460,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("georadiusbymember_ro", -5, false, geo::parse),
     spec!("geosearch", -7, false, geo::parse),
     spec!("geosearchstore", -8, false, geo::parse),
+    // SORT (cmd/sort.rs).
+    spec!("sort", -2, false, sort::parse),
+    spec!("sort_ro", -2, false, sort::parse),
 ];
 
 /// The spec of the command named `name`, in any case.
@@ -608,6 +615,7 @@ impl Command {
             Command::Bits(c) => c.name(),
             Command::Hll(c) => c.name(),
             Command::Geo(c) => c.name(),
+            Command::Sort(c) => c.name(),
         };
         spec(name.as_bytes()).expect("every command has a spec")
     }
