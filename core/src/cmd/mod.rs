@@ -23,6 +23,7 @@ mod command_table;
 mod config;
 mod connection;
 mod debug;
+mod dump;
 mod error;
 pub(crate) mod executor;
 mod geo;
@@ -54,6 +55,7 @@ pub(crate) use command::{checked_name, is_write, may_replicate};
 pub use config::ConfigCmd;
 pub use connection::{Auth, Echo, Hello, Ping, ReadOnly, Reset, Select};
 pub use debug::Debug;
+pub use dump::DumpCmd;
 pub use error::CmdError;
 pub use geo::{GeoCmd, SearchKind};
 pub use hash::HashCmd;
@@ -163,6 +165,8 @@ pub enum Command {
     Geo(GeoCmd),
     /// SORT and SORT_RO.
     Sort(Sort),
+    /// DUMP and RESTORE.
+    Dump(DumpCmd),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -463,6 +467,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     // SORT (cmd/sort.rs).
     spec!("sort", -2, false, sort::parse),
     spec!("sort_ro", -2, false, sort::parse),
+    // DUMP / RESTORE (cmd/dump.rs).
+    spec!("dump", 2, false, dump::parse),
+    spec!("restore", -4, false, dump::parse),
 ];
 
 /// The spec of the command named `name`, in any case.
@@ -616,6 +623,7 @@ impl Command {
             Command::Hll(c) => c.name(),
             Command::Geo(c) => c.name(),
             Command::Sort(c) => c.name(),
+            Command::Dump(c) => c.name(),
         };
         spec(name.as_bytes()).expect("every command has a spec")
     }
