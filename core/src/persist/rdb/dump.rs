@@ -32,7 +32,13 @@ pub enum RestoreError {
 /// assert_eq!(restore_payload(&payload), Ok(Value::str(b"hello")));
 /// ```
 pub fn dump_payload(value: &Value) -> Vec<u8> {
-    let mut out = type_and_value(value);
+    seal_payload(&type_and_value(value))
+}
+
+/// A payload of `body` (a type byte and an encoded value) with the footer DUMP adds: the
+/// RDB version and the checksum.
+pub fn seal_payload(body: &[u8]) -> Vec<u8> {
+    let mut out = body.to_vec();
     out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
     let crc = crc64::update(0, &out);
     out.extend_from_slice(&crc.to_le_bytes());

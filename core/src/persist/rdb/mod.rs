@@ -35,7 +35,7 @@ mod read;
 mod types;
 mod write;
 
-pub use dump::{dump_payload, restore_payload, RestoreError};
+pub use dump::{dump_payload, restore_payload, seal_payload, RestoreError};
 pub use read::{load, load_into, RdbLoad, RdbReader, RdbSummary};
 pub(crate) use write::value_len;
 pub use write::{to_vec, write, RdbEncoder};
