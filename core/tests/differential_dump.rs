@@ -349,3 +349,54 @@ fn notifications() {
         ],
     );
 }
+
+/// The effects log (AOF, replicas) of `lines` run on a fresh store at `now`.
+fn logged(lines: &[&str], now: u64) -> Vec<String> {
+    let mut store = Store::default();
+    store.set_effects_log(true);
+    let mut session = Session::new(store.next_client_id(), SessionConfig::default());
+    for line in lines {
+        session.handle_bytes(&common::encode(&split(line)));
+        session.process(&mut store, now);
+        let n = session.poll_transmit().len();
+        session.consume_transmit(n);
+    }
+    let mut got = Vec::new();
+    while let Some(e) = store.poll_effect() {
+        let args: Vec<String> = e
+            .args
+            .iter()
+            .map(|a| {
+                // Payloads shortened to their first 8 bytes.
+                let a = if a.len() > 16 { &a[..8] } else { &a[..] };
+                String::from_utf8_lossy(a).into_owned()
+            })
+            .collect();
+        got.push(args.join(" "));
+    }
+    got
+}
+
+/// As Redis propagates RESTORE: a relative TTL becomes an absolute one with ABSTTL, a TTL
+/// already past with REPLACE is the DEL of the old key, and nothing changed is nothing.
+#[test]
+fn restore_is_logged_as_redis_propagates_it() {
+    const HELLO: &str = "\\x00\\x05hello\\x0a\\x00\\x63\\x72\\xdf\\x76\\x65\\x34\\x20\\x0a";
+    let now = 1_700_000_000_000;
+    let lines = [
+        format!("RESTORE a 0 {HELLO}"),
+        format!("RESTORE b 5000 {HELLO} REPLACE"),
+        format!("RESTORE c 1 {HELLO} ABSTTL"),
+        format!("RESTORE a 1 {HELLO} ABSTTL REPLACE"),
+        format!("RESTORE b 0 {HELLO}"),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    assert_eq!(
+        logged(&lines, now),
+        [
+            "RESTORE a 0 \0\u{5}hello\n".to_owned(),
+            format!("RESTORE b {} \0\u{5}hello\n REPLACE ABSTTL", now + 5000),
+            "DEL a".to_owned(),
+        ]
+    );
+}

@@ -436,3 +436,46 @@ fn notifications() {
         ],
     );
 }
+
+/// The effects log (AOF, replicas) of `lines` run on a fresh store, one line per effect.
+fn logged(lines: &[&str]) -> Vec<String> {
+    let mut store = Store::default();
+    store.set_effects_log(true);
+    let mut session = Session::new(store.next_client_id(), SessionConfig::default());
+    for line in lines {
+        session.handle_bytes(&common::encode(&split(line)));
+        session.process(&mut store, 1_700_000_000_000);
+        let n = session.poll_transmit().len();
+        session.consume_transmit(n);
+    }
+    let mut got = Vec::new();
+    while let Some(e) = store.poll_effect() {
+        let args: Vec<String> = e
+            .args
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        got.push(args.join(" "));
+    }
+    got
+}
+
+/// Redis replaces GEOADD by the ZADD it runs, so that is what its AOF and replicas get;
+/// a GEOADD that changes nothing is not logged; the storing searches are logged as sent.
+#[test]
+fn geoadd_is_logged_as_zadd() {
+    assert_eq!(
+        logged(&[
+            SICILY,
+            "GEOADD Sicily NX 13.361389 38.115556 Palermo",
+            "GEOADD Sicily ch XX 13 38 Palermo",
+            "GEORADIUS Sicily 15 37 200 km STORE dst",
+            "GEOSEARCH Sicily FROMLONLAT 15 37 BYRADIUS 200 km",
+        ]),
+        [
+            "zadd Sicily 3479099956230698 Palermo 3479447370796909 Catania",
+            "zadd Sicily ch XX 3479065152021743 Palermo",
+            "GEORADIUS Sicily 15 37 200 km STORE dst",
+        ]
+    );
+}
