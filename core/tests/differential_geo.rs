@@ -386,6 +386,30 @@ fn random_searches() {
     }
 }
 
+/// Members at the same point are at the same distance: the order Redis's sort leaves them
+/// in (with and without COUNT) must be ours.
+#[test]
+fn equal_distances() {
+    let mut add = String::from("GEOADD dup");
+    for i in 0..40 {
+        add.push_str(&format!(" 10 10 m{i}"));
+    }
+    for i in 0..10 {
+        add.push_str(&format!(" 10.0{i} 10 n{i}"));
+    }
+    both_protocols(&[
+        &add,
+        "GEOSEARCH dup FROMLONLAT 10 10 BYRADIUS 100 km",
+        "GEOSEARCH dup FROMLONLAT 10 10 BYRADIUS 100 km ASC",
+        "GEOSEARCH dup FROMLONLAT 10 10 BYRADIUS 100 km DESC",
+        "GEOSEARCH dup FROMLONLAT 10 10 BYRADIUS 100 km ASC COUNT 5",
+        "GEOSEARCH dup FROMLONLAT 10 10 BYRADIUS 100 km DESC COUNT 12",
+        "GEOSEARCH dup FROMLONLAT 10 10 BYRADIUS 100 km COUNT 45",
+        "GEOSEARCH dup FROMLONLAT 10 10 BYRADIUS 100 km COUNT 7 ANY",
+        "GEOSEARCH dup FROMLONLAT 10 10 BYRADIUS 100 km COUNT 7 ANY DESC",
+    ]);
+}
+
 #[test]
 fn command_docs_and_info() {
     let mut lines = Vec::new();

@@ -266,6 +266,30 @@ fn sort_sets_and_zsets() {
     ]);
 }
 
+/// ALPHA with a BY pattern leaves equal keys (and missing ones) in the order the sort
+/// leaves them: a stable merge sort for a whole result, Redis's partial quicksort for a
+/// LIMIT.
+#[test]
+fn equal_sort_keys() {
+    let mut push = String::from("RPUSH l");
+    for i in 0..60 {
+        push.push_str(&format!(" e{i}"));
+    }
+    both_protocols(&[
+        &push,
+        "MSET w_e3 b w_e10 a w_e20 b w_e33 a w_e41 c",
+        "SORT l BY w_* ALPHA",
+        "SORT l BY w_* ALPHA DESC",
+        "SORT l BY w_* ALPHA LIMIT 0 5",
+        "SORT l BY w_* ALPHA LIMIT 50 5",
+        "SORT l BY w_* ALPHA DESC LIMIT 3 7",
+        "SORT l BY w_* ALPHA LIMIT 20 30 GET #",
+        "SORT l BY w_* LIMIT 0 5",
+        "SORT l BY w_* ALPHA LIMIT 0 5 STORE dst",
+        "LRANGE dst 0 -1",
+    ]);
+}
+
 #[test]
 fn notifications() {
     common::notify::check(

@@ -22,6 +22,7 @@ use bytes::Bytes;
 
 use super::executor::Ctx;
 use super::long_double::LongDouble;
+use super::pqsort::pqsort;
 use super::reply::{parse_f64, Out};
 use super::zset::ZAddFlags;
 use super::{parse_i64, Args, CmdError, Command, ZSetCmd};
@@ -1015,10 +1016,25 @@ fn search(
     } else {
         points.len().min(count as usize)
     };
-    match sort {
-        Sort::None => {}
-        Sort::Asc => points.sort_by(|a, b| a.dist.total_cmp(&b.dist)),
-        Sort::Desc => points.sort_by(|a, b| b.dist.total_cmp(&a.dist)),
+    if sort != Sort::None {
+        // `sort_gp_asc` / `sort_gp_desc`.
+        let mut cmp = |a: &Point, b: &Point| {
+            let o = a
+                .dist
+                .partial_cmp(&b.dist)
+                .unwrap_or(std::cmp::Ordering::Equal);
+            if sort == Sort::Desc {
+                o.reverse()
+            } else {
+                o
+            }
+        };
+        if returned == points.len() {
+            // glibc's `qsort`: a merge sort, stable.
+            points.sort_by(cmp);
+        } else {
+            pqsort(&mut points, &mut cmp, 0, returned as i64 - 1);
+        }
     }
     points.truncate(returned);
     for p in &mut points {

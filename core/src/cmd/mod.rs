@@ -35,6 +35,7 @@ mod list;
 pub(crate) mod long_double;
 mod object;
 mod persist;
+mod pqsort;
 mod pubsub;
 mod replay;
 pub(crate) mod reply;

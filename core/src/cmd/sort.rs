@@ -17,6 +17,7 @@
 use bytes::Bytes;
 
 use super::executor::Ctx;
+use super::pqsort::pqsort;
 use super::reply::parse_f64;
 use super::{parse_i64, Args, CmdError, Command};
 use crate::db::types::list::End;
@@ -237,16 +238,22 @@ impl Sort {
                 by_pattern: by.is_some(),
                 store: self.store.is_some(),
             };
-            // Redis uses `pqsort` over the LIMIT range with a BY pattern, which may order
-            // equal elements differently; everything else is glibc's (stable) `qsort`.
-            items.sort_by(|a, b| {
+            let mut cmp = |a: &Item, b: &Item| {
                 let o = order.compare(a, b);
                 if desc {
                     o.reverse()
                 } else {
                     o
                 }
-            });
+            };
+            // With a BY pattern and a LIMIT that leaves something out, Redis sorts only the
+            // partitions the range needs, with its own (unstable) quicksort; otherwise it
+            // is glibc's `qsort`, a stable merge sort.
+            if by.is_some() && (start != 0 || end != len - 1) {
+                pqsort(&mut items, &mut cmp, start, end);
+            } else {
+                items.sort_by(cmp);
+            }
         }
 
         if conversion_error {
