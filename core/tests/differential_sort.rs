@@ -328,3 +328,103 @@ fn getkeys_and_flags() {
         "COMMAND GETKEYS SORT k GET",
     ]);
 }
+
+/// A deterministic xorshift, so random cases replay.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Random lists, sets and sorted sets sorted with random options: numbers with duplicates,
+/// strings, missing and equal BY keys, LIMITs inside, across and past the ends.
+#[test]
+fn random_sorts() {
+    let Some(mut world) = World::start() else {
+        return;
+    };
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let cases: usize = std::env::var("REDISH_DIFF_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    for case in 0..cases {
+        world.reset(case % 2 == 1);
+        let n = 1 + rng.below(80);
+        let alpha_values = rng.below(2) == 0;
+        let mut push = String::from(match rng.below(3) {
+            0 => "RPUSH k",
+            1 => "SADD k",
+            _ => "ZADD k",
+        });
+        let zset = push.starts_with("ZADD");
+        for i in 0..n {
+            let v = if alpha_values {
+                format!("v{}", rng.below(30))
+            } else {
+                format!("{}", rng.below(40) as i64 - 20)
+            };
+            if zset {
+                push.push_str(&format!(" {} {v}{i}", rng.below(10)));
+            } else {
+                push.push_str(&format!(" {v}"));
+            }
+        }
+        let mut lines = vec![push];
+        let mut weights = String::from("MSET");
+        for i in 0..40 {
+            if rng.below(3) > 0 {
+                weights.push_str(&format!(" w_v{i} {} w_{i} {}", rng.below(5), rng.below(5)));
+            }
+        }
+        if weights.len() > 4 {
+            lines.push(weights);
+        }
+        for _ in 0..12 {
+            let mut cmd = String::from("SORT k");
+            // A set in hash-table order sorted without keys would depend on that order.
+            let set_with_ties = !zset && !lines[0].starts_with("RPUSH");
+            let mut by_key = false;
+            match rng.below(4) {
+                0 if !set_with_ties => cmd.push_str(" BY nosort"),
+                1 => {
+                    cmd.push_str(" BY w_*");
+                    by_key = true;
+                }
+                _ => {}
+            }
+            if rng.below(2) == 0 {
+                let start = rng.below(n + 5) as i64 - 2;
+                let count = rng.below(n + 5) as i64 - 2;
+                cmd.push_str(&format!(" LIMIT {start} {count}"));
+            }
+            if rng.below(2) == 0 {
+                cmd.push_str(" DESC");
+            }
+            // Equal ALPHA keys of a set or sorted set stay in hash-table order in Redis.
+            let hashed = !lines[0].starts_with("RPUSH");
+            if !(by_key && hashed) && (alpha_values || rng.below(3) == 0) {
+                cmd.push_str(" ALPHA");
+            }
+            if rng.below(3) == 0 {
+                cmd.push_str(" GET # GET w_*");
+            }
+            if rng.below(4) == 0 {
+                cmd.push_str(" STORE dst");
+            }
+            lines.push(cmd.clone());
+            if cmd.contains("STORE") {
+                lines.push("LRANGE dst 0 -1".to_owned());
+            }
+        }
+        for line in &lines {
+            let (theirs, ours) = world.both(&split(line));
+            assert_eq!(show(&theirs), show(&ours), "case {case}: {line}\n{lines:?}");
+        }
+    }
+}
