@@ -503,3 +503,48 @@ fn geoadd_is_logged_as_zadd() {
         ]
     );
 }
+
+/// Keyspace hits and misses: the searches look their source up as a read (even the ones
+/// that store), GEOADD as a write, SORT's BY and GET keys as reads, RESTORE as a write.
+#[test]
+fn keyspace_hits_and_misses() {
+    let Some(mut world) = World::start() else {
+        return;
+    };
+    world.reset(false);
+    let lines = [
+        SICILY,
+        "GEOADD nokey 1 1 a",
+        "GEOPOS Sicily Palermo",
+        "GEOPOS nokey a",
+        "GEODIST Sicily Palermo Catania",
+        "GEOHASH nokey a",
+        "GEORADIUS Sicily 15 37 200 km STORE dst",
+        "GEORADIUS nokey 15 37 200 km",
+        "GEOSEARCHSTORE dst Sicily FROMMEMBER Palermo BYRADIUS 10 km",
+        "GEOSEARCH nokey FROMMEMBER x BYRADIUS 10 km",
+        "RPUSH l 1 2 3",
+        "SET w_1 5",
+        "SORT l BY w_* GET w_* GET #",
+        "SORT l BY w_* STORE dst2",
+        "SORT_RO nokey",
+        "DUMP l",
+        "DUMP nokey",
+        "RESTORE l 0 x",
+        "RESTORE r 0 x",
+    ];
+    for line in lines {
+        world.both(&split(line));
+    }
+    let stat = |info: &[u8], name: &str| -> String {
+        let text = String::from_utf8_lossy(info);
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or("")
+            .to_owned()
+    };
+    let (theirs, ours) = world.both(&split("INFO stats"));
+    for name in ["keyspace_hits:", "keyspace_misses:"] {
+        assert_eq!(stat(&theirs, name), stat(&ours, name));
+    }
+}

@@ -867,7 +867,7 @@ fn search(
         Some(_) => return Err(CmdError::WrongType),
     };
     let member_pos = |db: &mut crate::db::Db, m: &[u8]| -> Result<(f64, f64), CmdError> {
-        let Some(Value::ZSet(z)) = db.get(src, now) else {
+        let Some(Value::ZSet(z)) = db.peek(src, now) else {
             unreachable!("checked a sorted set")
         };
         z.score(m)
@@ -1002,7 +1002,7 @@ fn search(
     };
     let limit = if any { count as usize } else { 0 };
     let mut points = {
-        let Some(Value::ZSet(z)) = ctx.db().get(src, now) else {
+        let Some(Value::ZSet(z)) = ctx.db().peek(src, now) else {
             unreachable!("checked a sorted set")
         };
         search_points(z, &search, limit)

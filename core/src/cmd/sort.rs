@@ -135,7 +135,7 @@ impl Sort {
             alpha = true;
             by = None;
         }
-        let len = match db.get(&self.key, now) {
+        let len = match db.peek(&self.key, now) {
             Some(Value::List(l)) => l.len(),
             Some(Value::Set(s)) => s.len(),
             Some(Value::ZSet(z)) => z.len(),
@@ -158,7 +158,7 @@ impl Sort {
         }
 
         // The elements, in the order Redis loads them.
-        let elements: Vec<Vec<u8>> = match db.get(&self.key, now) {
+        let elements: Vec<Vec<u8>> = match db.peek(&self.key, now) {
             Some(Value::List(l)) if dontsort => {
                 let mut v = Vec::new();
                 if end >= start {
