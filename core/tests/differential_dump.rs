@@ -317,6 +317,7 @@ fn restore_options_and_errors() {
         "RESTORE k 1 \\x00\\x05hello\\x0a\\x00\\x63\\x72\\xdf\\x76\\x65\\x34\\x20\\x0a ABSTTL REPLACE",
         "EXISTS k",
         "RESTORE k5 0 \\x00\\x05hello\\x0a\\x00\\x63\\x72\\xdf\\x76\\x65\\x34\\x20\\x0a IDLETIME 10",
+        "OBJECT IDLETIME k5",
         "RESTORE k6 0 \\x00\\x05hello\\x0a\\x00\\x63\\x72\\xdf\\x76\\x65\\x34\\x20\\x0a FREQ 10",
         "RESTORE k7 0 \\x00\\x05hello\\x0a\\x00\\x63\\x72\\xdf\\x76\\x65\\x34\\x20\\x0a FREQ 10 IDLETIME 10",
         "RESTORE k7 0 \\x00\\x05hello\\x0a\\x00\\x63\\x72\\xdf\\x76\\x65\\x34\\x20\\x0a IDLETIME 10 FREQ 10",

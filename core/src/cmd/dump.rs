@@ -8,8 +8,8 @@
 //! `ttl` in milliseconds from now (or a Unix time in milliseconds with ABSTTL; 0: none). A
 //! time already past creates nothing (and REPLACE then deletes the old key, logged as a
 //! DEL). A relative TTL is logged as the absolute time with ABSTTL, as Redis propagates it.
-//! IDLETIME and FREQ are checked as Redis checks them; redish keeps no LRU clock or LFU
-//! counter, so they set nothing.
+//! IDLETIME sets what OBJECT IDLETIME reports; FREQ is checked as Redis checks it, but
+//! redish keeps no LFU counter, so it sets nothing.
 
 use bytes::Bytes;
 
@@ -38,6 +38,8 @@ pub enum DumpCmd {
         replace: bool,
         /// ABSTTL.
         absttl: bool,
+        /// IDLETIME, in seconds.
+        idle: Option<u64>,
         /// The options as sent, for the command as logged.
         options: Vec<Bytes>,
     },
@@ -55,7 +57,7 @@ pub(crate) fn parse(args: &mut Args) -> Result<Command, CmdError> {
             let payload = args.required()?;
             let options = args.rest();
             let (mut replace, mut absttl) = (false, false);
-            let (mut idle, mut freq) = (false, false);
+            let (mut idle, mut freq) = (None, false);
             let mut i = 0;
             while i < options.len() {
                 let left = options.len() - i - 1;
@@ -67,10 +69,10 @@ pub(crate) fn parse(args: &mut Args) -> Result<Command, CmdError> {
                         if v < 0 {
                             return Err(CmdError::err("Invalid IDLETIME value, must be >= 0"));
                         }
-                        idle = true;
+                        idle = Some(v as u64);
                         i += 1;
                     }
-                    b"freq" if left >= 1 && !idle => {
+                    b"freq" if left >= 1 && idle.is_none() => {
                         let v = parse_i64(&options[i + 1]).ok_or(CmdError::NotInteger)?;
                         if !(0..=255).contains(&v) {
                             return Err(CmdError::err(
@@ -90,6 +92,7 @@ pub(crate) fn parse(args: &mut Args) -> Result<Command, CmdError> {
                 payload,
                 replace,
                 absttl,
+                idle,
                 options,
             }
         }
@@ -125,6 +128,7 @@ impl DumpCmd {
                 payload,
                 replace,
                 absttl,
+                idle,
                 options,
             } => {
                 if !replace && ctx.db().get(&key, now).is_some() {
@@ -157,6 +161,9 @@ impl DumpCmd {
                 }
                 let expire = (at != 0).then_some(at as u64);
                 ctx.db().insert(&key, value, expire, now);
+                if let Some(idle) = idle {
+                    ctx.db().set_idle_seconds(&key, idle, now);
+                }
                 if ctx.logging() && at != 0 && !absttl {
                     let mut logged = vec![
                         Bytes::from_static(b"RESTORE"),
