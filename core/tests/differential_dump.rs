@@ -416,3 +416,51 @@ fn restore_is_logged_as_redis_propagates_it() {
         ]
     );
 }
+
+/// Payloads with a good footer and a value that is empty, truncated or of a type we do not
+/// hold: RESTORE refuses (or takes) each as redis-server does.
+#[test]
+fn sealed_edge_payloads() {
+    use redish_core::persist::rdb::seal_payload;
+    let Some(mut world) = World::start() else {
+        return;
+    };
+    let bodies: &[&[u8]] = &[
+        b"\x00\x00",                                      // empty string
+        b"\x00\xc0\x05",                                  // int8 string
+        b"\x00\xc3\x02\x05\x01ab\xe0",                    // LZF header, truncated data
+        b"\x01\x00",                                      // empty list (type 1)
+        b"\x02\x00",                                      // empty set
+        b"\x03\x00",                                      // empty zset (type 3)
+        b"\x04\x00",                                      // empty hash
+        b"\x05\x00",                                      // empty zset (type 5)
+        b"\x0e\x00",                                      // empty quicklist
+        b"\x12\x00",                                      // empty quicklist 2
+        b"\x02\x02\x01a",                                 // set of 2 with one member
+        b"\x02\x01\x01a",                                 // set {a}
+        b"\x04\x01\x01f\x01v",                            // hash {f: v}
+        b"\x05\x01\x01a\x00\x00\x00\x00\x00\x00\xf0\x3f", // zset {a: 1}
+        b"\x0f\x00",                                      // stream (type 15)
+        b"\x06\x00",                                      // module (pre-GA)
+        b"\x07\x00",                                      // module 2
+        b"\x09\x00",                                      // zipmap
+        b"\x63",                                          // no such type
+        b"",                                              // nothing at all
+    ];
+    for resp3 in [false, true] {
+        world.reset(resp3);
+        for (i, body) in bodies.iter().enumerate() {
+            let key = format!("k{i}").into_bytes();
+            let cmd = vec![
+                b"RESTORE".to_vec(),
+                key.clone(),
+                b"0".to_vec(),
+                seal_payload(body),
+            ];
+            let (theirs, ours) = world.both(&cmd);
+            assert_eq!(show(&theirs), show(&ours), "body {i}: {body:?}");
+            let (theirs, ours) = world.both(&[b"TYPE".to_vec(), key]);
+            assert_eq!(show(&theirs), show(&ours), "body {i}: TYPE");
+        }
+    }
+}
