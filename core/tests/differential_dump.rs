@@ -352,7 +352,7 @@ fn restore_options_and_errors() {
 #[test]
 fn notifications() {
     common::notify::check(
-        &["KEA", "Kg", "Eg"],
+        &["KEA", "Kg", "Eg", "AKEm"],
         &[
             "SET src hello",
             "RESTORE k 0 \\x00\\x05hello\\x0a\\x00\\x63\\x72\\xdf\\x76\\x65\\x34\\x20\\x0a",
@@ -362,6 +362,8 @@ fn notifications() {
             "RESTORE k 5000 \\x00\\x05hello\\x0a\\x00\\x63\\x72\\xdf\\x76\\x65\\x34\\x20\\x0a",
             "RESTORE k 0 bad",
             "DUMP k",
+            "DUMP nokey",
+            "RESTORE nokey2 0 bad",
         ],
     );
 }

@@ -440,7 +440,7 @@ fn command_docs_and_info() {
 #[test]
 fn notifications() {
     common::notify::check(
-        &["KEA", "Kz", "Eg"],
+        &["KEA", "Kz", "Eg", "AKEm"],
         &[
             SICILY,
             "GEOADD Sicily 13.361389 38.115556 Palermo",
@@ -457,6 +457,12 @@ fn notifications() {
             "GEOSEARCHSTORE dst nokey FROMMEMBER x BYRADIUS 1 km",
             "GEOSEARCH Sicily FROMLONLAT 15 37 BYRADIUS 200 km",
             "GEOPOS Sicily Palermo",
+            "GEOPOS nokey a",
+            "GEODIST nokey a b",
+            "GEOHASH nokey a",
+            "GEOSEARCH nokey FROMMEMBER x BYRADIUS 1 km",
+            "GEOSEARCHSTORE d nokey FROMMEMBER x BYRADIUS 1 km",
+            "GEORADIUS nokey 1 1 1 km STORE d",
         ],
     );
 }

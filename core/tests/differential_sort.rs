@@ -293,11 +293,14 @@ fn equal_sort_keys() {
 #[test]
 fn notifications() {
     common::notify::check(
-        &["KEA", "Kl", "Eg"],
+        &["KEA", "Kl", "Eg", "AKEm"],
         &[
             "RPUSH l 3 1 2",
             "SORT l STORE dst",
             "SORT l STORE dst",
+            "SORT l BY w_* GET h_*->f GET x_*",
+            "SORT l BY w_* GET h_*->f STORE dst3",
+            "SORT_RO nokey",
             "SORT l LIMIT 5 5 STORE dst",
             "SORT l LIMIT 5 5 STORE dst",
             "SORT nokey STORE l",
