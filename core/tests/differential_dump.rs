@@ -343,7 +343,12 @@ fn restore_options_and_errors() {
         "DUMP l",
         "SADD s 1 2 3",
         "@skip DUMP s",
-        "COMMAND INFO dump restore",
+        "COMMAND INFO dump restore restore-asking",
+        "COMMAND DOCS restore-asking",
+        "RESTORE-ASKING ra 0 \\x00\\x05hello\\x0a\\x00\\x63\\x72\\xdf\\x76\\x65\\x34\\x20\\x0a",
+        "GET ra",
+        "RESTORE-ASKING ra 0 \\x00\\x05hello\\x0a\\x00\\x63\\x72\\xdf\\x76\\x65\\x34\\x20\\x0a",
+        "RESTORE-ASKING ra 0",
         "COMMAND DOCS dump",
         "COMMAND DOCS restore",
     ]);
@@ -413,7 +418,7 @@ fn restore_is_logged_as_redis_propagates_it() {
         logged(&lines, now),
         [
             "RESTORE a 0 \0\u{5}hello\n".to_owned(),
-            format!("RESTORE b {} \0\u{5}hello\n REPLACE ABSTTL", now + 5000),
+            format!("restore b {} \0\u{5}hello\n REPLACE ABSTTL", now + 5000),
             "DEL a".to_owned(),
         ]
     );

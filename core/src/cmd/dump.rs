@@ -26,8 +26,11 @@ pub enum DumpCmd {
         /// The key.
         key: Bytes,
     },
-    /// `RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]`.
+    /// `RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]`, and
+    /// RESTORE-ASKING (the same, sent by cluster migration after `-ASK`).
     Restore {
+        /// `restore` or `restore-asking`.
+        name: &'static str,
         /// The key.
         key: Bytes,
         /// The TTL as sent: read after the key's existence is checked, as Redis does.
@@ -51,7 +54,7 @@ pub(crate) fn parse(args: &mut Args) -> Result<Command, CmdError> {
         "dump" => DumpCmd::Dump {
             key: args.required()?,
         },
-        "restore" => {
+        name @ ("restore" | "restore-asking") => {
             let key = args.required()?;
             let ttl = args.required()?;
             let payload = args.required()?;
@@ -87,6 +90,7 @@ pub(crate) fn parse(args: &mut Args) -> Result<Command, CmdError> {
                 i += 1;
             }
             DumpCmd::Restore {
+                name,
                 key,
                 ttl,
                 payload,
@@ -106,7 +110,7 @@ impl DumpCmd {
     pub fn name(&self) -> &'static str {
         match self {
             DumpCmd::Dump { .. } => "dump",
-            DumpCmd::Restore { .. } => "restore",
+            DumpCmd::Restore { name, .. } => name,
         }
     }
 
@@ -123,6 +127,7 @@ impl DumpCmd {
                 Ok(())
             }
             DumpCmd::Restore {
+                name,
                 key,
                 ttl,
                 payload,
@@ -166,7 +171,7 @@ impl DumpCmd {
                 }
                 if ctx.logging() && at != 0 && !absttl {
                     let mut logged = vec![
-                        Bytes::from_static(b"RESTORE"),
+                        Bytes::from_static(name.as_bytes()),
                         key.clone(),
                         Bytes::from(at.to_string()),
                         payload.clone(),

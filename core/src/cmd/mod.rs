@@ -471,6 +471,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     // DUMP / RESTORE (cmd/dump.rs).
     spec!("dump", 2, false, dump::parse),
     spec!("restore", -4, false, dump::parse),
+    spec!("restore-asking", -4, false, dump::parse),
 ];
 
 /// The spec of the command named `name`, in any case.
