@@ -769,6 +769,9 @@ pub(crate) fn key_positions(
     m: &CommandMeta,
     args: &[Bytes],
 ) -> Vec<(usize, &'static [&'static str])> {
+    if m.name == "sort" {
+        return sort_keys(args);
+    }
     let n = args.len() as i32;
     let mut keys: Vec<(usize, &'static [&'static str])> = Vec::new();
     for ks in m.key_specs {
@@ -825,6 +828,29 @@ pub(crate) fn key_positions(
             keys.push((i as usize, ks.flags));
             i += step;
         }
+    }
+    keys
+}
+
+/// SORT's keys as Redis's `sortGetKeys` finds them (its STORE key spec is incomplete): the
+/// key, and the destination of the last STORE, skipping the arguments of LIMIT, GET and BY.
+fn sort_keys(args: &[Bytes]) -> Vec<(usize, &'static [&'static str])> {
+    let mut keys: Vec<(usize, &'static [&'static str])> = vec![(1, &["RO", "access"])];
+    let mut store = None;
+    let mut i = 2;
+    while i < args.len() {
+        let a = &args[i];
+        if a.eq_ignore_ascii_case(b"limit") {
+            i += 2;
+        } else if a.eq_ignore_ascii_case(b"get") || a.eq_ignore_ascii_case(b"by") {
+            i += 1;
+        } else if a.eq_ignore_ascii_case(b"store") && i + 1 < args.len() {
+            store = Some(i + 1);
+        }
+        i += 1;
+    }
+    if let Some(s) = store {
+        keys.push((s, &["OW", "update"]));
     }
     keys
 }

@@ -65,6 +65,35 @@ impl LongDouble {
         }
     }
 
+    /// A `double` widened to `long double`, which is exact (what C does when it passes a
+    /// `double` to a `long double` parameter, as geo's `addReplyHumanLongDouble`).
+    pub(crate) fn from_f64(x: f64) -> LongDouble {
+        let neg = x.is_sign_negative();
+        if x.is_infinite() {
+            return LongDouble::Inf { neg };
+        }
+        let bits = x.to_bits();
+        let exp_bits = ((bits >> 52) & 0x7ff) as i64;
+        let frac = bits & ((1u64 << 52) - 1);
+        if exp_bits == 0 && frac == 0 {
+            return LongDouble::Finite {
+                neg,
+                mant: 0,
+                exp: 0,
+            };
+        }
+        let (mut mant, mut exp) = if exp_bits == 0 {
+            (frac, -1074)
+        } else {
+            (frac | (1u64 << 52), exp_bits - 1075)
+        };
+        // Normalise: the top bit of the 64-bit significand set.
+        let shift = mant.leading_zeros() as i64;
+        mant <<= shift;
+        exp -= shift;
+        LongDouble::Finite { neg, mant, exp }
+    }
+
     /// `self + other`, rounded once; `None` if the sum is infinite or NaN (INCRBYFLOAT's
     /// "increment would produce NaN or Infinity").
     pub(crate) fn add(self, other: LongDouble) -> Option<LongDouble> {

@@ -23,8 +23,10 @@ mod command_table;
 mod config;
 mod connection;
 mod debug;
+mod dump;
 mod error;
 pub(crate) mod executor;
+mod geo;
 mod hash;
 mod hll;
 mod info;
@@ -33,12 +35,14 @@ mod list;
 pub(crate) mod long_double;
 mod object;
 mod persist;
+mod pqsort;
 mod pubsub;
 mod replay;
 pub(crate) mod reply;
 mod script;
 mod server;
 mod set;
+mod sort;
 mod string;
 pub(crate) mod tx;
 mod zset;
@@ -53,7 +57,9 @@ pub(crate) use command::{checked_name, is_write, may_replicate};
 pub use config::ConfigCmd;
 pub use connection::{Auth, Echo, Hello, Ping, ReadOnly, Reset, Select};
 pub use debug::Debug;
+pub use dump::DumpCmd;
 pub use error::CmdError;
+pub use geo::{GeoCmd, SearchKind};
 pub use hash::HashCmd;
 pub use hll::HllCmd;
 pub use info::Info;
@@ -69,6 +75,7 @@ pub use replay::replay_aof;
 pub use script::{sha1_hex, Eval, ScriptCmd};
 pub use server::{DbSize, FlushAll, FlushDb, Function, LastSave, Shutdown, SwapDb, Time};
 pub use set::{SetCmd, SetOpKind};
+pub use sort::Sort;
 pub use string::{
     Append, Get, GetDel, GetEx, GetExExpiry, GetRange, GetSet, IncrBy, IncrByFloat, Lcs,
     LcsOptions, MGet, MSet, Set, SetCondition, SetEx, SetExpiry, SetNx, SetRange, StrLen,
@@ -159,6 +166,12 @@ pub enum Command {
     Hll(HllCmd),
     /// The scripting commands (EVAL, EVALSHA, SCRIPT, …).
     Script(ScriptCmd),
+    /// The geo commands (GEOADD, GEOSEARCH, …).
+    Geo(GeoCmd),
+    /// SORT and SORT_RO.
+    Sort(Sort),
+    /// DUMP and RESTORE.
+    Dump(DumpCmd),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -451,6 +464,24 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("eval_ro", -3, false, script::parse),
     spec!("evalsha_ro", -3, false, script::parse),
     spec!("script", -2, false, script::parse),
+    // Geo (cmd/geo.rs).
+    spec!("geoadd", -5, false, geo::parse),
+    spec!("geodist", -4, false, geo::parse),
+    spec!("geohash", -2, false, geo::parse),
+    spec!("geopos", -2, false, geo::parse),
+    spec!("georadius", -6, false, geo::parse),
+    spec!("georadius_ro", -6, false, geo::parse),
+    spec!("georadiusbymember", -5, false, geo::parse),
+    spec!("georadiusbymember_ro", -5, false, geo::parse),
+    spec!("geosearch", -7, false, geo::parse),
+    spec!("geosearchstore", -8, false, geo::parse),
+    // SORT (cmd/sort.rs).
+    spec!("sort", -2, false, sort::parse),
+    spec!("sort_ro", -2, false, sort::parse),
+    // DUMP / RESTORE (cmd/dump.rs).
+    spec!("dump", 2, false, dump::parse),
+    spec!("restore", -4, false, dump::parse),
+    spec!("restore-asking", -4, false, dump::parse),
 ];
 
 /// The spec of the command named `name`, in any case.
@@ -603,6 +634,9 @@ impl Command {
             Command::Bits(c) => c.name(),
             Command::Hll(c) => c.name(),
             Command::Script(c) => c.name(),
+            Command::Geo(c) => c.name(),
+            Command::Sort(c) => c.name(),
+            Command::Dump(c) => c.name(),
         };
         spec(name.as_bytes()).expect("every command has a spec")
     }
@@ -632,6 +666,8 @@ pub(crate) fn check(
 #[derive(Debug)]
 pub struct Args {
     name: &'static str,
+    /// The name as the client sent it (some errors quote it with its case).
+    sent: Bytes,
     iter: std::vec::IntoIter<Bytes>,
 }
 
@@ -639,8 +675,13 @@ impl Args {
     /// Arguments after the command name; `name` is the spec's name, for error texts.
     pub(crate) fn new(name: &'static str, args: Vec<Bytes>) -> Args {
         let mut iter = args.into_iter();
-        iter.next(); // the command name
-        Args { name, iter }
+        let sent = iter.next().unwrap_or_default();
+        Args { name, sent, iter }
+    }
+
+    /// The command's name as the client sent it, in its case.
+    pub fn sent_name(&self) -> &Bytes {
+        &self.sent
     }
 
     /// The command's name, for error texts.

@@ -391,6 +391,15 @@ impl Db {
         self.find(key).map(|e| &e.value)
     }
 
+    /// Makes `key` look last accessed `idle_s` seconds before `now_ms` (RESTORE … IDLETIME).
+    /// Not a change: no snapshot copy, no WATCH.
+    pub(crate) fn set_idle_seconds(&mut self, key: &[u8], idle_s: u64, now_ms: u64) {
+        let hash = self.hash(key);
+        if let Some(e) = self.table.find_mut(hash, |e| *e.key == *key) {
+            e.touched_s = clock_s(now_ms).wrapping_sub(idle_s as u32);
+        }
+    }
+
     /// Seconds since `key` was last accessed (OBJECT IDLETIME, which does not count as an
     /// access), if it is live.
     pub fn idle_seconds(&mut self, key: &[u8], now_ms: u64) -> Option<u64> {

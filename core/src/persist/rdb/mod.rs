@@ -30,10 +30,12 @@
 //! must be reachable from its compressed length (LZF expands at most 88 times), and the
 //! size hints of RESIZEDB are not used to preallocate.
 
+mod dump;
 mod read;
 mod types;
 mod write;
 
+pub use dump::{dump_payload, restore_payload, seal_payload, RestoreError};
 pub use read::{load, load_into, RdbLoad, RdbReader, RdbSummary};
 pub(crate) use write::value_len;
 pub use write::{to_vec, write, RdbEncoder};

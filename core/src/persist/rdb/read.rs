@@ -61,6 +61,27 @@ impl<'a> RdbReader<'a> {
         })
     }
 
+    /// A reader over one serialised value with no file header (a DUMP payload's body).
+    pub(super) fn for_value(bytes: &'a [u8], version: u32) -> RdbReader<'a> {
+        RdbReader {
+            bytes,
+            pos: 0,
+            version,
+            db: 0,
+            aux: Vec::new(),
+            done: true,
+        }
+    }
+
+    /// Reads a type byte and the value after it, as RESTORE does.
+    pub(super) fn type_and_value(&mut self) -> Result<Value, RdbError> {
+        let offset = self.pos;
+        let type_byte = self.u8()?;
+        let read_value =
+            Self::value_reader(type_byte).ok_or(RdbError::UnsupportedType { type_byte, offset })?;
+        read_value(self)
+    }
+
     /// The RDB version the file declares.
     pub fn version(&self) -> u32 {
         self.version

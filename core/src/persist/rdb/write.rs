@@ -184,6 +184,13 @@ pub(crate) fn value_len(value: &Value) -> usize {
     out.len()
 }
 
+/// The type byte and the serialised value, as DUMP puts them at the start of its payload.
+pub(crate) fn type_and_value(value: &Value) -> Vec<u8> {
+    let mut out = vec![0u8];
+    out[0] = put_value(&mut out, value, &mut Lzf::new());
+    out
+}
+
 fn put_value(out: &mut Vec<u8>, value: &Value, lzf: &mut Lzf) -> u8 {
     match value {
         Value::Str(s) => {
