@@ -18,12 +18,12 @@ fn redis_py_available() -> bool {
     redish_tests::required("python3-redis", found)
 }
 
-fn redis_py(adapter: Adapter) {
+fn redis_py(adapter: Adapter, file: &str) {
     if !redis_py_available() {
         return;
     }
     let server = TestServer::start(adapter, test_options());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/redis_py_check.py");
+    let script = format!("{}/python/{file}", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(PYTHON)
         .arg(script)
         .arg(server.addr().port().to_string())
@@ -40,10 +40,21 @@ fn redis_py(adapter: Adapter) {
 
 #[test]
 fn tokio_redis_py() {
-    redis_py(Adapter::Tokio);
+    redis_py(Adapter::Tokio, "redis_py_check.py");
 }
 
 #[test]
 fn async_std_redis_py() {
-    redis_py(Adapter::AsyncStd);
+    redis_py(Adapter::AsyncStd, "redis_py_check.py");
+}
+
+/// redis-py's Lock under contention, Script objects and a rate limiter: all Lua.
+#[test]
+fn tokio_redis_py_scripting() {
+    redis_py(Adapter::Tokio, "redis_py_scripting.py");
+}
+
+#[test]
+fn async_std_redis_py_scripting() {
+    redis_py(Adapter::AsyncStd, "redis_py_scripting.py");
 }
