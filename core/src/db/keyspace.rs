@@ -20,7 +20,7 @@ use bytes::Bytes;
 use super::notify::{DbEvent, KeyEvents};
 use super::small_bytes::SmallBytes;
 use super::snapshot::{CopiedEntry, DbSnapshot};
-use super::types::{Hash, List, Set, ZSet};
+use super::types::{Hash, List, Set, Stream, ZSet};
 use super::{ClientId, Rng};
 
 type Hasher = foldhash::fast::FixedState;
@@ -44,6 +44,8 @@ pub enum Value {
     Set(Box<Set>),
     /// A sorted set.
     ZSet(Box<ZSet>),
+    /// A stream.
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -60,6 +62,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -76,6 +79,7 @@ impl Value {
             Value::List(l) => l.encoding_name(),
             Value::Set(s) => s.encoding_name(),
             Value::ZSet(z) => z.encoding_name(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -87,6 +91,8 @@ impl Value {
             Value::List(l) => l.is_empty(),
             Value::Set(s) => s.is_empty(),
             Value::ZSet(z) => z.is_empty(),
+            // A stream stays when its last entry goes, as in Redis.
+            Value::Stream(_) => false,
         }
     }
 
