@@ -118,8 +118,15 @@ fn serve_ready_keys(store: &mut Store, now_ms: u64) {
                 let is_zset = match store.db(db).get(&key, now_ms) {
                     Some(Value::List(_)) => false,
                     Some(Value::ZSet(_)) => true,
+                    Some(Value::Stream(_)) => {
+                        super::stream::serve(store, db, &key, client, now_ms);
+                        continue;
+                    }
                     _ => break,
                 };
+                if store.blocked(client).is_some_and(|b| b.op.wants_stream()) {
+                    continue;
+                }
                 match store.blocked(client) {
                     Some(b) if b.op.wants_zset() == is_zset => {}
                     _ => continue,

@@ -675,6 +675,7 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Outcome {
         Ok(Command::ZSet(c)) => c.apply(ctx).map(|()| None),
         Ok(Command::Bits(c)) => c.apply(ctx).map(Some),
         Ok(Command::Hll(c)) => c.apply(ctx).map(Some),
+        Ok(Command::Stream(c)) => c.apply(ctx).map(|()| None),
         // DEBUG SLEEP: the session replies when the time is up.
         Ok(Command::Debug(c)) => c.apply(ctx),
         Ok(Command::Echo(c)) => Ok(Some(Frame::Bulk(c.message))),

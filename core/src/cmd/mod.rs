@@ -38,6 +38,7 @@ mod replay;
 pub(crate) mod reply;
 mod server;
 mod set;
+mod stream;
 mod string;
 pub(crate) mod tx;
 mod zset;
@@ -67,6 +68,7 @@ pub use pubsub::{PSubscribe, PUnsubscribe, PubSubCmd, Publish, Subscribe, Unsubs
 pub use replay::replay_aof;
 pub use server::{DbSize, FlushAll, FlushDb, Function, LastSave, Shutdown, SwapDb, Time};
 pub use set::{SetCmd, SetOpKind};
+pub use stream::{StreamCmd, StreamWait};
 pub use string::{
     Append, Get, GetDel, GetEx, GetExExpiry, GetRange, GetSet, IncrBy, IncrByFloat, Lcs,
     LcsOptions, MGet, MSet, Set, SetCondition, SetEx, SetExpiry, SetNx, SetRange, StrLen,
@@ -155,6 +157,8 @@ pub enum Command {
     Bits(BitCmd),
     /// The HyperLogLog commands (PFADD, PFCOUNT, PFMERGE, …).
     Hll(HllCmd),
+    /// The stream commands (XADD, XRANGE, XREAD, …).
+    Stream(StreamCmd),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -441,6 +445,15 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("pfmerge", -2, false, hll::parse),
     spec!("pfdebug", 3, false, hll::parse),
     spec!("pfselftest", 1, false, hll::parse),
+    // Streams (cmd/stream.rs).
+    spec!("xadd", -5, false, stream::parse),
+    spec!("xlen", 2, false, stream::parse),
+    spec!("xrange", -4, false, stream::parse),
+    spec!("xrevrange", -4, false, stream::parse),
+    spec!("xdel", -3, false, stream::parse),
+    spec!("xtrim", -4, false, stream::parse),
+    spec!("xsetid", -3, false, stream::parse),
+    spec!("xread", -4, false, stream::parse),
 ];
 
 /// The spec of the command named `name`, in any case.
@@ -592,6 +605,7 @@ impl Command {
             Command::ZSet(c) => c.name(),
             Command::Bits(c) => c.name(),
             Command::Hll(c) => c.name(),
+            Command::Stream(c) => c.name(),
         };
         spec(name.as_bytes()).expect("every command has a spec")
     }

@@ -53,12 +53,19 @@ pub enum BlockedOp {
         /// The most members to pop.
         count: usize,
     },
+    /// XREAD: entries above an id per stream; replies `[[key, entries]]`.
+    Stream(Box<crate::cmd::StreamWait>),
 }
 
 impl BlockedOp {
     /// True if the operation waits for a sorted set (else a list).
     pub fn wants_zset(&self) -> bool {
         matches!(self, BlockedOp::ZPop { .. } | BlockedOp::ZMPop { .. })
+    }
+
+    /// True if the operation waits for a stream.
+    pub fn wants_stream(&self) -> bool {
+        matches!(self, BlockedOp::Stream(_))
     }
 }
 

@@ -96,9 +96,9 @@ impl Value {
         }
     }
 
-    /// True for the types a blocked client waits for (lists and sorted sets).
+    /// True for the types a blocked client waits for (lists, sorted sets, streams).
     fn wakes_blocked(&self) -> bool {
-        matches!(self, Value::List(_) | Value::ZSet(_))
+        matches!(self, Value::List(_) | Value::ZSet(_) | Value::Stream(_))
     }
 }
 
@@ -553,6 +553,12 @@ impl Db {
         if !self.blocking.awaited.is_empty() {
             self.signal_awaited(key);
         }
+    }
+
+    /// Marks `key` ready for its blocked clients after entries were added to the stream
+    /// it holds (XADD), as Redis's `signalKeyAsReady` for a stream.
+    pub(crate) fn signal_stream_ready(&mut self, key: &[u8]) {
+        self.signal_ready(key);
     }
 
     fn signal_awaited(&mut self, key: &[u8]) {

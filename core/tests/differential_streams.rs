@@ -1,0 +1,626 @@
+//! Differential tests of the stream commands against a real `redis-server` 7.0 (see
+//! `common/mod.rs`): the same scenarios go to redish [`Session`]s on one [`Store`] and to
+//! Redis, in RESP2 and RESP3, and the replies must match byte for byte. The harness is
+//! that of `differential_types.rs` (`2>CMD` blocks client 2, `2<` reads its reply).
+//!
+//! Ids: entries are added with explicit ids, so both servers hold the same ones. Where an
+//! id comes from the clock (`*`, `<ms>-*` against a stream whose last id is older), the two
+//! servers' clocks differ by design: `@len` compares the reply's shape only.
+//!
+//! Run: `REDISH_REQUIRE_REDIS=1 cargo test -p redish-core --test differential_streams`
+
+// The harness reads the clock and sleeps, which `clippy.toml` forbids to core itself.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{now_ms, parse, show, Conn, Redis, Value};
+use redish_core::{Session, SessionConfig, Store};
+
+/// One client of both servers.
+struct Client {
+    session: Session,
+    conn: Conn,
+}
+
+/// Both servers and three clients of each.
+struct World {
+    redis: Redis,
+    store: Store,
+    admin: Conn,
+    clients: Vec<Client>,
+}
+
+impl World {
+    fn start() -> Option<World> {
+        let redis = Redis::start(&[])?;
+        let admin = redis.connect();
+        Some(World {
+            redis,
+            store: Store::default(),
+            admin,
+            clients: Vec::new(),
+        })
+    }
+
+    fn reset(&mut self) {
+        self.admin.call(&[b"FLUSHALL".to_vec()]);
+        self.store = Store::default();
+        self.clients.clear();
+        for _ in 0..3 {
+            let c = Client {
+                session: Session::new(self.store.next_client_id(), SessionConfig::default()),
+                conn: self.redis.connect(),
+            };
+            self.clients.push(c);
+        }
+    }
+
+    /// What an adapter does between commands: run timeouts that are due, hand every
+    /// delivery to its session and let that session process its input again.
+    fn route(&mut self) {
+        let now = now_ms();
+        if self.store.poll_timeout().is_some_and(|t| t <= now) {
+            self.store.handle_timeout(now);
+        }
+        while let Some(d) = self.store.poll_delivery() {
+            if let Some(c) = self.clients.iter_mut().find(|c| c.session.id() == d.to) {
+                c.session.handle_message(&d.message, now);
+                c.session.process(&mut self.store, now);
+            }
+        }
+    }
+
+    /// Sends `args` to redish client `i`, routes, and returns what it wrote.
+    fn ours(&mut self, i: usize, args: &[Vec<u8>]) -> Vec<u8> {
+        self.route();
+        let c = &mut self.clients[i];
+        c.session.handle_bytes(&common::encode(args));
+        c.session.process(&mut self.store, now_ms());
+        self.route();
+        self.take(i)
+    }
+
+    fn take(&mut self, i: usize) -> Vec<u8> {
+        let s = &mut self.clients[i].session;
+        let out = s.poll_transmit().to_vec();
+        s.consume_transmit(out.len());
+        out
+    }
+
+    /// Redis's `blocked_clients`.
+    fn redis_blocked(&mut self) -> usize {
+        let info = self.admin.call(&[b"INFO".to_vec(), b"clients".to_vec()]);
+        let text = String::from_utf8_lossy(&info).into_owned();
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .expect("INFO clients has blocked_clients");
+        line.trim().parse().unwrap()
+    }
+
+    /// Runs `args` on client `i` of both servers: (redis, redish).
+    fn both(&mut self, i: usize, args: &[Vec<u8>]) -> (Vec<u8>, Vec<u8>) {
+        let theirs = self.clients[i].conn.call(args);
+        let ours = self.ours(i, args);
+        (theirs, ours)
+    }
+}
+
+/// HELLO's connection id.
+fn normalise(reply: &[u8]) -> Vec<u8> {
+    let marker = b"$2\r\nid\r\n:";
+    let Some(i) = reply.windows(marker.len()).position(|w| w == marker) else {
+        return reply.to_vec();
+    };
+    let start = i + marker.len();
+    let end = start + reply[start..].iter().position(|&c| c == b'\r').unwrap();
+    [&reply[..start], b"<id>", &reply[end..]].concat()
+}
+
+/// A reply with its arrays (and maps, by pair) sorted: order-free comparison. A SCAN-family
+/// reply `[cursor, items]` has its items sorted.
+fn sorted(v: Value) -> Value {
+    match v {
+        Value::Array(items)
+            if items.len() == 2
+                && matches!(items[1], Value::Array(_))
+                && items[0].as_str().is_some() =>
+        {
+            let mut it = items.into_iter();
+            let cursor = it.next().unwrap();
+            Value::Array(vec![cursor, sorted(it.next().unwrap())])
+        }
+        Value::Array(mut items) => {
+            items.sort_by_key(|v| format!("{v:?}"));
+            Value::Array(items)
+        }
+        Value::Map(mut pairs) => {
+            pairs.sort_by_key(|p| format!("{p:?}"));
+            Value::Map(pairs)
+        }
+        v => v,
+    }
+}
+
+/// The shape of a reply: its type byte and, for aggregates, the element count.
+fn shape(reply: &[u8]) -> String {
+    let line_end = reply
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .unwrap_or(reply.len());
+    match reply.first() {
+        Some(b'*' | b'~' | b'%') => String::from_utf8_lossy(&reply[..line_end]).into_owned(),
+        Some(&c) => (c as char).to_string(),
+        None => String::new(),
+    }
+}
+
+fn split(line: &str) -> Vec<Vec<u8>> {
+    line.split(' ')
+        .filter(|t| !t.is_empty())
+        .map(|t| match t {
+            "\"\"" => Vec::new(),
+            t if t.starts_with("@x") => {
+                // `@x70` is a run of 70 x's: a value past the listpack limits.
+                vec![b'x'; t[2..].parse().unwrap()]
+            }
+            t => t.as_bytes().to_vec(),
+        })
+        .collect()
+}
+
+/// A whole HSCAN/SSCAN/ZSCAN/SCAN iteration on one side: the items seen, sorted.
+fn full_scan(call: &mut dyn FnMut(&[Vec<u8>]) -> Vec<u8>, cmd: &[Vec<u8>]) -> Vec<String> {
+    let mut cursor = b"0".to_vec();
+    let mut items = Vec::new();
+    for _ in 0..100_000 {
+        let mut args = cmd.to_vec();
+        args.insert(2, cursor.clone());
+        if args[0].eq_ignore_ascii_case(b"SCAN") {
+            args.remove(1);
+        }
+        let reply = parse(&call(&args));
+        let Value::Array(parts) = reply else {
+            panic!("scan replied {reply:?}");
+        };
+        cursor = parts[0].as_str().unwrap().as_bytes().to_vec();
+        if let Value::Array(found) = &parts[1] {
+            items.extend(found.iter().map(|v| format!("{v:?}")));
+        }
+        if cursor == b"0" {
+            items.sort();
+            return items;
+        }
+    }
+    panic!("scan never ended");
+}
+
+/// Runs scenario lines in one protocol. Lines go to client 1, or to client 2 / 3 with a
+/// `2:` / `3:` prefix; `2>CMD` sends without reading, `2<` reads. Directives: `@sleep ms`,
+/// `@sorted CMD`, `@len CMD`, `@scan CMD key [options]`.
+fn scenario(world: &mut World, resp3: bool, lines: &[&str]) {
+    world.reset();
+    if resp3 {
+        for i in 0..3 {
+            world.both(i, &split("HELLO 3"));
+        }
+    }
+    // REDISH_DIFF_ALL=1 reports every mismatch instead of stopping at the first.
+    let keep_going = std::env::var("REDISH_DIFF_ALL").is_ok_and(|v| v == "1");
+    let mut failures = 0;
+    let trace = std::env::var("REDISH_DIFF_TRACE").is_ok_and(|v| v == "1");
+    for (step, line) in lines.iter().enumerate() {
+        if trace {
+            eprintln!("step {step}: {line}");
+        }
+        let mut fail = |msg: String| {
+            let text = format!(
+                "RESP{} step {step} `{line}`: {msg}",
+                if resp3 { 3 } else { 2 }
+            );
+            if !keep_going {
+                panic!("{text}");
+            }
+            eprintln!("{text}");
+            failures += 1;
+        };
+        let (who, rest) = match line.as_bytes() {
+            [d @ b'2'..=b'3', b':' | b'>' | b'<', ..] => ((d - b'1') as usize, &line[1..]),
+            _ => (0, &line[..]),
+        };
+        if let Some(cmd) = rest.strip_prefix('>') {
+            let args = split(cmd);
+            // Wait until Redis has blocked the client: another connection's next command
+            // could otherwise overtake it.
+            let before = world.redis_blocked();
+            world.clients[who].conn.send(&args);
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while world.redis_blocked() <= before {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "redis did not block `{line}`"
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let ours = world.ours(who, &args);
+            if !ours.is_empty() || !world.clients[who].session.is_blocked() {
+                fail(format!("redish did not block: {}", show(&ours)));
+            }
+            continue;
+        }
+        if rest == "<" {
+            let theirs = world.clients[who].conn.read().expect("a reply");
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            let mut ours = Vec::new();
+            while ours.is_empty() && std::time::Instant::now() < deadline {
+                world.route();
+                ours = world.take(who);
+                if ours.is_empty() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            if normalise(&theirs) != normalise(&ours) {
+                fail(format!("redis {} / redish {}", show(&theirs), show(&ours)));
+            }
+            continue;
+        }
+        let rest = rest.strip_prefix(':').unwrap_or(rest);
+        if let Some(ms) = rest.strip_prefix("@sleep ") {
+            std::thread::sleep(Duration::from_millis(ms.parse().unwrap()));
+            continue;
+        }
+        let (directive, cmd) = match rest.split_once(' ') {
+            Some((d, c)) if d.starts_with('@') => (d, c),
+            _ => ("", rest),
+        };
+        let args = split(cmd);
+        if directive == "@scan" {
+            let theirs = full_scan(&mut |a| world.clients[who].conn.call(a), &args);
+            let ours = full_scan(&mut |a| world.ours(who, a), &args);
+            if theirs != ours {
+                fail(format!("redis {theirs:?}\n redish {ours:?}"));
+            }
+            continue;
+        }
+        let (theirs, ours) = world.both(who, &args);
+        let (theirs, ours) = (normalise(&theirs), normalise(&ours));
+        let same = match directive {
+            "" => theirs == ours,
+            "@sorted" => theirs == ours || sorted(parse(&theirs)) == sorted(parse(&ours)),
+            "@len" => shape(&theirs) == shape(&ours),
+            d => panic!("unknown directive {d}"),
+        };
+        if !same {
+            fail(format!(
+                "\n  redis:  {}\n  redish: {}",
+                show(&theirs),
+                show(&ours)
+            ));
+        }
+    }
+    assert_eq!(failures, 0, "mismatches above");
+}
+
+fn both_protocols(lines: &[&str]) {
+    let Some(mut world) = World::start() else {
+        return;
+    };
+    scenario(&mut world, false, lines);
+    scenario(&mut world, true, lines);
+}
+
+#[test]
+fn xadd_ids_and_errors() {
+    both_protocols(&[
+        "XADD s 1-1 a 1",
+        "XADD s 1-1 a 1",
+        "XADD s 1-0 a 1",
+        "XADD s 1-2 a 1 b 2",
+        "XADD s 1-* c 3",
+        "XADD s 5-* c 3",
+        "XADD s 5-* c 4",
+        "XADD s 5 d 5",
+        "XADD s 6 d 5",
+        "XADD s 0-0 a 1",
+        "XADD s 0 a 1",
+        "XADD new 0-0 a 1",
+        "EXISTS new",
+        "XADD new 0-* a 1",
+        "XADD s 18446744073709551615-18446744073709551614 a 1",
+        "XADD s 18446744073709551615-* a 1",
+        "XADD s 18446744073709551615-* a 1",
+        "XADD s * a 1",
+        "XLEN s",
+        "XADD s 7 a",
+        "XADD s 7",
+        "XADD s 7 a b c",
+        "XADD s abc a b",
+        "XADD s 1-x a b",
+        "XADD s - a b",
+        "XADD s + a b",
+        "XADD s -1 a b",
+        "XADD s 1-2-3 a b",
+        "XADD s +7-1 a b",
+        "XADD nomk NOMKSTREAM 1 a b",
+        "EXISTS nomk",
+        "XADD nomk nomkstream * a b",
+        "SET str x",
+        "XADD str 1 a b",
+        "XADD str NOMKSTREAM 1 a b",
+        "XLEN str",
+        "XLEN nokey",
+        "TYPE s",
+        "OBJECT ENCODING s",
+        "XADD",
+        "XADD s",
+        "XADD s 1",
+        "XADD s MAXLEN 1 MINID 1 * a b",
+        "XADD s MAXLEN -1 * a b",
+        "XADD s MAXLEN x * a b",
+        "XADD s MINID x * a b",
+        "XADD s LIMIT 5 * a b",
+        "XADD s MAXLEN 5 LIMIT 5 * a b",
+        "XADD s MAXLEN ~ 5 LIMIT -1 * a b",
+        "XADD s MAXLEN ~ 5 LIMIT x * a b",
+        "XADD t 1 f \"\"",
+        "XADD t 2 \"\" v",
+        "XADD t 3 123 -45 f 9223372036854775808",
+        "XRANGE t - +",
+    ]);
+}
+
+#[test]
+fn xadd_star_ids_by_shape() {
+    // `*` takes the servers' clocks, which differ: compare shapes, then that entries
+    // added after an explicit id far in the future get its successors.
+    both_protocols(&[
+        "@len XADD c * a 1",
+        "XLEN c",
+        "XADD f 99999999999999-5 a 1",
+        "XADD f * a 2",
+        "XADD f * a 3",
+        "XADD f 99999999999999-* a 4",
+        "XRANGE f - +",
+    ]);
+}
+
+#[test]
+fn xrange_xrevrange() {
+    both_protocols(&[
+        "XADD s 1-1 a 1",
+        "XADD s 1-2 b 2",
+        "XADD s 2-0 a 3 b 4",
+        "XADD s 3-5 a 5",
+        "XADD s 18446744073709551615-0 z 1",
+        "XRANGE s - +",
+        "XREVRANGE s + -",
+        "XRANGE s 1 1",
+        "XRANGE s 1-2 3",
+        "XRANGE s (1-1 (3-5",
+        "XRANGE s (1-2 +",
+        "XREVRANGE s (3-5 (1-1",
+        "XREVRANGE s 3 1",
+        "XRANGE s - + COUNT 2",
+        "XRANGE s - + COUNT 0",
+        "XRANGE s - + COUNT -1",
+        "XREVRANGE s + - COUNT 1",
+        "XRANGE s - + count 1 COUNT 3",
+        "XRANGE s - + COUNT",
+        "XRANGE s - + FOO 1",
+        "XRANGE s - + COUNT x",
+        "XRANGE s 5 1",
+        "XRANGE s (- +",
+        "XRANGE s - (+",
+        "XRANGE s (18446744073709551615-18446744073709551615 +",
+        "XRANGE s - (0-0",
+        "XRANGE s ( +",
+        "XRANGE s x +",
+        "XRANGE s - y",
+        "XRANGE nokey - +",
+        "XREVRANGE nokey + -",
+        "SET str x",
+        "XRANGE str - +",
+        "XRANGE str x +",
+        "XRANGE",
+    ]);
+}
+
+#[test]
+fn xdel_xtrim_xsetid() {
+    both_protocols(&[
+        "XADD s 1 a 1",
+        "XADD s 2 a 2",
+        "XADD s 3 a 3",
+        "XADD s 4 a 4",
+        "XADD s 5 a 5",
+        "XDEL s 1 3 3 9",
+        "XDEL s x",
+        "XDEL s 2 x",
+        "XLEN s",
+        "XRANGE s - +",
+        "XDEL nokey 1",
+        "XDEL nokey x",
+        "XTRIM s MAXLEN 2",
+        "XRANGE s - +",
+        "XTRIM s MAXLEN = 5",
+        "XTRIM s MINID 5",
+        "XRANGE s - +",
+        "XTRIM s MINID = 6",
+        "XLEN s",
+        "EXISTS s",
+        "XTRIM s",
+        "XTRIM s FOO 1",
+        "XTRIM s MAXLEN",
+        "XTRIM s MAXLEN 1 LIMIT 2",
+        "XTRIM s MAXLEN ~ 1 LIMIT 2",
+        "XTRIM s MINID ~ 1 LIMIT 2 MAXLEN 2",
+        "XTRIM s MAXLEN -1",
+        "XTRIM s MINID +",
+        "XTRIM nokey MAXLEN x",
+        "XTRIM nokey MAXLEN 1",
+        "SET str x",
+        "XTRIM str MAXLEN 1",
+        "XDEL str 1",
+        // XSETID.
+        "XADD x 5 a 1",
+        "XADD x 6 a 1",
+        "XSETID x 5",
+        "XSETID x 6",
+        "XSETID x 10",
+        "XADD x 10 a 1",
+        "XADD x 11 a 1",
+        "XSETID x 20 ENTRIESADDED 1",
+        "XSETID x 20 ENTRIESADDED -1",
+        "XSETID x 20 ENTRIESADDED 100 MAXDELETEDID 30",
+        "XSETID x 20 ENTRIESADDED 100 MAXDELETEDID 15",
+        "XSETID x 14",
+        "XSETID x 20 MAXDELETEDID",
+        "XSETID x 20 FOO 1",
+        "XSETID x 20 ENTRIESADDED x",
+        "XSETID x +",
+        "XSETID x x",
+        "XSETID nokey 5",
+        "XSETID nokey x",
+        "XSETID str 5",
+        "XDEL x 5 6 10 11",
+        "XLEN x",
+        "XSETID x 19",
+        "XSETID x 25",
+        "XADD x 24 a 1",
+        "XADD x 25-1 a 1",
+        "XRANGE x - +",
+    ]);
+}
+
+#[test]
+fn nodes_split_and_approximate_trim_as_redis() {
+    // Approximate trimming removes whole nodes, so it shows where nodes end.
+    let mut lines: Vec<String> = vec!["CONFIG SET stream-node-max-entries 10".into()];
+    for i in 1..=95 {
+        lines.push(format!("XADD s {i} field {i} other x{i}"));
+    }
+    lines.extend(
+        [
+            "XTRIM s MAXLEN ~ 50",
+            "XLEN s",
+            "XRANGE s - + COUNT 1",
+            "XTRIM s MAXLEN ~ 41 LIMIT 5",
+            "XTRIM s MAXLEN ~ 41 LIMIT 10",
+            "XLEN s",
+            "XTRIM s MINID ~ 77",
+            "XRANGE s - + COUNT 1",
+            "XADD s MAXLEN ~ 5 96 f v",
+            "XLEN s",
+            "CONFIG SET stream-node-max-entries 0",
+            "CONFIG SET stream-node-max-bytes 200",
+            "@sorted CONFIG GET stream-node-*",
+        ]
+        .map(String::from),
+    );
+    for i in 1..=40 {
+        lines.push(format!("XADD b {i} f @x{} g {i}", (i * 7) % 60));
+    }
+    lines.extend(["XTRIM b MAXLEN ~ 3", "XLEN b", "XRANGE b - + COUNT 1"].map(String::from));
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    both_protocols(&lines);
+}
+
+#[test]
+fn xread_now_and_blocking() {
+    both_protocols(&[
+        "XADD a 1 f 1",
+        "XADD a 2 f 2",
+        "XADD b 5 g 5",
+        "XREAD STREAMS a 0",
+        "XREAD STREAMS a b 0 0",
+        "XREAD COUNT 1 STREAMS a b 1 0",
+        "XREAD STREAMS a b 2 5",
+        "XREAD STREAMS a b $ $",
+        "XREAD STREAMS nokey 0",
+        "XREAD STREAMS a nokey 0 0",
+        "XREAD COUNT -5 STREAMS a 0",
+        "XREAD STREAMS a",
+        "XREAD STREAMS a b 0",
+        "XREAD COUNT x STREAMS a 0",
+        "XREAD FOO STREAMS a 0",
+        "XREAD a 0",
+        "XREAD STREAMS a >",
+        "XREAD STREAMS a x",
+        "XREAD STREAMS a +",
+        "XREAD GROUP g c STREAMS a 0",
+        "XREAD NOACK STREAMS a 0",
+        "XREAD BLOCK x STREAMS a 0",
+        "XREAD BLOCK -1 STREAMS a 0",
+        "XREAD BLOCK 0 STREAMS a 0",
+        "SET str x",
+        "XREAD STREAMS str 0",
+        "XREAD STREAMS a str 0 0",
+        // Blocking: woken by XADD on any of the keys, with entries above the id.
+        "2>XREAD BLOCK 0 STREAMS a b $ $",
+        "XADD b 6 g 6",
+        "2<",
+        "2>XREAD BLOCK 0 STREAMS nokey 0",
+        "XADD nokey 3 h 3",
+        "2<",
+        "2>XREAD BLOCK 0 COUNT 1 STREAMS a 2",
+        "3>XREAD BLOCK 0 STREAMS a 2",
+        "XADD a 3 f 3",
+        "XADD a 4 f 4",
+        "2<",
+        "3<",
+        // An XADD below the id waited for does not wake; XSETID moving last id does not
+        // by itself.
+        "2>XREAD BLOCK 0 STREAMS a 100",
+        "XADD a 50 f 50",
+        "XADD a 150 f 150",
+        "2<",
+        // Timeouts, and inside MULTI no blocking.
+        "2>XREAD BLOCK 50 STREAMS a $",
+        "@sleep 200",
+        "2<",
+        "MULTI",
+        "XREAD BLOCK 0 STREAMS a $",
+        "XADD a 151 f 1",
+        "EXEC",
+        // A key of another type: blocked readers keep waiting.
+        "2>XREAD BLOCK 0 STREAMS w $",
+        "SET w str",
+        "DEL w",
+        "XADD w 1 f 1",
+        "2<",
+    ]);
+}
+
+#[test]
+fn generic_commands_on_streams() {
+    both_protocols(&[
+        "XADD s 1 a 1",
+        "XADD s 2 b 2",
+        "XDEL s 1 2",
+        "EXISTS s",
+        "TYPE s",
+        "XLEN s",
+        "XRANGE s - +",
+        "XADD s 3 c 3",
+        "COPY s c",
+        "XRANGE c - +",
+        "RENAME c r",
+        "XRANGE r - +",
+        "MOVE r 1",
+        "SELECT 1",
+        "XRANGE r - +",
+        "SELECT 0",
+        "SCAN 0 TYPE stream",
+        "@sorted KEYS *",
+        "DEL s",
+        "EXISTS s",
+        "OBJECT ENCODING r",
+        "COMMAND INFO xadd xlen xrange xrevrange xdel xtrim xsetid xread",
+        "COMMAND DOCS xadd xtrim xread xsetid",
+        "COMMAND GETKEYS XREAD COUNT 1 BLOCK 5 STREAMS a b 0 0",
+        "COMMAND GETKEYS XADD s * a b",
+    ]);
+}
