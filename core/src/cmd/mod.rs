@@ -454,6 +454,13 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("xtrim", -4, false, stream::parse),
     spec!("xsetid", -3, false, stream::parse),
     spec!("xread", -4, false, stream::parse),
+    spec!("xreadgroup", -7, false, stream::parse),
+    spec!("xack", -4, false, stream::parse),
+    spec!("xpending", -3, false, stream::parse),
+    spec!("xclaim", -6, false, stream::parse),
+    spec!("xautoclaim", -6, false, stream::parse),
+    spec!("xgroup", -2, false, stream::parse),
+    spec!("xinfo", -2, false, stream::parse),
 ];
 
 /// The spec of the command named `name`, in any case.

@@ -28,11 +28,56 @@ pub struct StreamCmd {
 
 /// Parses any stream command (the spec table's parser for each of them).
 pub(crate) fn parse(args: &mut Args) -> Result<Command, CmdError> {
+    let name = match args.name() {
+        "xgroup" => {
+            let sub = args.peek().cloned().unwrap_or_default();
+            let m = super::command::subcommand(args, "XGROUP")?;
+            return Ok(Command::Stream(StreamCmd {
+                name: m.name,
+                args: std::iter::once(sub).chain(args.rest()).collect(),
+            }));
+        }
+        "xinfo" => {
+            let sub = args.peek().cloned().unwrap_or_default();
+            let m = super::command::subcommand(args, "XINFO")?;
+            return Ok(Command::Stream(StreamCmd {
+                name: m.name,
+                args: std::iter::once(sub).chain(args.rest()).collect(),
+            }));
+        }
+        n => n,
+    };
     Ok(Command::Stream(StreamCmd {
-        name: args.name(),
+        name,
         args: args.rest(),
     }))
 }
+
+const XGROUP_HELP: &[&str] = &[
+    "CREATE <key> <groupname> <id|$> [option]",
+    "    Create a new consumer group. Options are:",
+    "    * MKSTREAM",
+    "      Create the empty stream if it does not exist.",
+    "    * ENTRIESREAD entries_read",
+    "      Set the group's entries_read counter (internal use).",
+    "CREATECONSUMER <key> <groupname> <consumer>",
+    "    Create a new consumer in the specified group.",
+    "DELCONSUMER <key> <groupname> <consumer>",
+    "    Remove the specified consumer.",
+    "DESTROY <key> <groupname>",
+    "    Remove the specified group.",
+    "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+    "    Set the current group ID and entries_read counter.",
+];
+
+const XINFO_HELP: &[&str] = &[
+    "CONSUMERS <key> <groupname>",
+    "    Show consumers of <groupname>.",
+    "GROUPS <key>",
+    "    Show the stream consumer groups.",
+    "STREAM <key> [FULL [COUNT <count>]",
+    "    Show information about the stream.",
+];
 
 const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
 
@@ -324,7 +369,10 @@ fn write_entry(o: &mut Out, id: StreamId, pairs: &[(&[u8], &[u8])]) {
 impl StreamCmd {
     /// The command's name, as the spec table has it.
     pub fn name(&self) -> &'static str {
-        self.name
+        match self.name.split_once('|') {
+            Some((container, _)) => container,
+            None => self.name,
+        }
     }
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<(), CmdError> {
@@ -342,7 +390,28 @@ impl StreamCmd {
             "xdel" => xdel(ctx, a),
             "xtrim" => xtrim(ctx, a),
             "xsetid" => xsetid(ctx, a),
-            "xread" => xread(ctx, a),
+            "xread" => xread(ctx, a, false),
+            "xreadgroup" => xread(ctx, a, true),
+            "xack" => xack(ctx, a),
+            "xpending" => xpending(ctx, a),
+            "xclaim" => xclaim(ctx, a),
+            "xautoclaim" => xautoclaim(ctx, a),
+            "xgroup|create" => xgroup_create(ctx, a),
+            "xgroup|setid" => xgroup_setid(ctx, a),
+            "xgroup|destroy" => xgroup_destroy(ctx, a),
+            "xgroup|createconsumer" => xgroup_createconsumer(ctx, a),
+            "xgroup|delconsumer" => xgroup_delconsumer(ctx, a),
+            "xgroup|help" => {
+                ctx.reply(super::command::help("XGROUP", XGROUP_HELP));
+                Ok(())
+            }
+            "xinfo|stream" => xinfo_stream(ctx, a),
+            "xinfo|groups" => xinfo_groups(ctx, a),
+            "xinfo|consumers" => xinfo_consumers(ctx, a),
+            "xinfo|help" => {
+                ctx.reply(super::command::help("XINFO", XINFO_HELP));
+                Ok(())
+            }
             other => unreachable!("not a stream command: {other}"),
         }
     }
@@ -626,15 +695,19 @@ pub struct StreamWait {
     pub ids: Vec<(Bytes, StreamId)>,
     /// The most entries per stream (1000 when XREAD had no COUNT).
     pub count: usize,
+    /// XREADGROUP: the group, the consumer, and NOACK.
+    pub group: Option<(Bytes, Bytes, bool)>,
 }
 
 /// Redis's `XREAD_BLOCKED_DEFAULT_COUNT`.
 const BLOCKED_DEFAULT_COUNT: usize = 1000;
 
-fn xread(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
+fn xread(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool) -> Result<(), CmdError> {
     let mut timeout: Option<u64> = None;
     let mut count: usize = 0;
     let mut streams_at = None;
+    let mut group: Option<(Bytes, Bytes)> = None;
+    let mut noack = false;
     let mut i = 0;
     while i < a.len() {
         let more = a.len() - 1 - i;
@@ -652,6 +725,7 @@ fn xread(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
         } else if eq(o, "streams") && more > 0 {
             let n = a.len() - (i + 1);
             if n % 2 != 0 {
+                // 7.0.15 words it so for XREADGROUP too.
                 return Err(CmdError::err(
                     "Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
                 ));
@@ -659,13 +733,20 @@ fn xread(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
             streams_at = Some(i + 1);
             break;
         } else if eq(o, "group") && more >= 2 {
-            return Err(CmdError::err(
-                "The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
-            ));
+            if !xreadgroup {
+                return Err(CmdError::err(
+                    "The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
+            }
+            group = Some((a[i + 1].clone(), a[i + 2].clone()));
+            i += 2;
         } else if eq(o, "noack") {
-            return Err(CmdError::err(
-                "The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
-            ));
+            if !xreadgroup {
+                return Err(CmdError::err(
+                    "The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
+            }
+            noack = true;
         } else {
             return Err(CmdError::Syntax);
         }
@@ -674,47 +755,96 @@ fn xread(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
     let Some(at) = streams_at else {
         return Err(CmdError::Syntax);
     };
+    if xreadgroup && group.is_none() {
+        return Err(CmdError::err("Missing GROUP option for XREADGROUP"));
+    }
     let n = (a.len() - at) / 2;
     let keys = &a[at..at + n];
     let now = ctx.now_ms;
-    let mut ids = Vec::with_capacity(n);
+    // `None`: `>` (new entries of the group).
+    let mut ids: Vec<Option<StreamId>> = Vec::with_capacity(n);
     for (k, arg) in keys.iter().zip(&a[at + n..]) {
         let s = lookup(ctx.db(), k, now)?;
+        if let Some((g, _)) = &group {
+            if !s.is_some_and(|s| s.groups.contains_key(&g[..])) {
+                return Err(CmdError::Other(format!(
+                    "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
+                    String::from_utf8_lossy(k),
+                    String::from_utf8_lossy(g)
+                )));
+            }
+        }
         if &arg[..] == b"$" {
-            ids.push(s.map_or(StreamId::MIN, Stream::last_id));
+            if xreadgroup {
+                return Err(CmdError::err("The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set."));
+            }
+            ids.push(Some(s.map_or(StreamId::MIN, Stream::last_id)));
             continue;
         }
         if &arg[..] == b">" {
-            return Err(CmdError::err(
-                "The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
-            ));
+            if !xreadgroup {
+                return Err(CmdError::err(
+                    "The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
+                ));
+            }
+            ids.push(None);
+            continue;
         }
-        ids.push(strict_id(arg)?);
+        ids.push(Some(strict_id(arg)?));
     }
-    let (db, mut out) = ctx.db_out();
+    let proto = ctx.conn.proto;
+    let db_index = ctx.conn.db;
     let mut scratch = BytesMut::new();
     let mut served = 0;
-    {
+    let mut effects = Vec::new();
+    for (k, &gt) in keys.iter().zip(&ids) {
         let mut o = Out {
             buf: &mut scratch,
-            proto: out.proto,
+            proto,
         };
-        for (k, &gt) in keys.iter().zip(&ids) {
-            let Some(Value::Stream(s)) = db.get(k, now) else {
-                continue;
-            };
-            if s.is_empty() || !s.first_entry_id(true).is_some_and(|top| top > gt) {
-                continue;
+        match &group {
+            None => {
+                let gt = gt.expect("XREAD ids are explicit");
+                let Some(Value::Stream(s)) = ctx.db().get(k, now) else {
+                    continue;
+                };
+                if !s.first_entry_id(true).is_some_and(|top| top > gt) {
+                    continue;
+                }
+                served += 1;
+                if proto == Protocol::Resp2 {
+                    o.array(2);
+                }
+                o.bulk(k);
+                let start = gt.next().unwrap_or(StreamId::MAX);
+                write_range(&mut o, s, start, StreamId::MAX, false, count);
             }
-            served += 1;
-            if o.proto == Protocol::Resp2 {
-                o.array(2);
+            Some((g, c)) => {
+                let r = read_group(
+                    ctx.store,
+                    db_index,
+                    k,
+                    g,
+                    c,
+                    gt,
+                    count,
+                    noack,
+                    now,
+                    &mut o,
+                    &mut effects,
+                );
+                if r {
+                    served += 1;
+                }
             }
-            o.bulk(k);
-            let start = gt.next().unwrap_or(StreamId::MAX);
-            write_range(&mut o, s, start, StreamId::MAX, false, count);
         }
     }
+    if ctx.logging() {
+        for e in effects.drain(..) {
+            ctx.propagate(e);
+        }
+    }
+    let mut out = ctx.out();
     if served > 0 {
         if out.proto == Protocol::Resp2 {
             out.array(served);
@@ -727,12 +857,17 @@ fn xread(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
     match timeout {
         Some(t) if ctx.may_block() => {
             let wait = StreamWait {
-                ids: keys.iter().cloned().zip(ids).collect(),
+                ids: keys
+                    .iter()
+                    .cloned()
+                    .zip(ids.iter().map(|id| id.unwrap_or(StreamId::MAX)))
+                    .collect(),
                 count: if count == 0 {
                     BLOCKED_DEFAULT_COUNT
                 } else {
                     count
                 },
+                group: group.map(|(g, c)| (g, c, noack)),
             };
             super::blocking::block(ctx, keys.to_vec(), t, BlockedOp::Stream(Box::new(wait)));
         }
@@ -741,8 +876,284 @@ fn xread(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
     Ok(())
 }
 
-/// Serves `client`, blocked in XREAD on `key` of `db`, if the stream there has entries
-/// above the id it waits for: replies `[[key, entries]]` (a map in RESP3) and unblocks it.
+/// The group `g` of the stream at `key` (checked to exist), mutably.
+fn with_stream<R>(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    now: u64,
+    f: impl FnOnce(&mut Stream) -> (R, bool),
+) -> Option<R> {
+    store.db(db).update(key, now, |v| match v {
+        Value::Stream(s) => f(s),
+        _ => unreachable!("checked to be a stream"),
+    })
+}
+
+/// Finds or creates consumer `c` of group `g` (created: notifies `xgroup-createconsumer`),
+/// marking it seen at `now`. True if it was created.
+fn touch_consumer(s: &mut Stream, g: &[u8], c: &[u8], now: u64) -> bool {
+    let group = s.groups.get_mut(g).expect("checked group");
+    match group.consumers.get_mut(c) {
+        Some(consumer) => {
+            consumer.seen_time = now;
+            false
+        }
+        None => {
+            group.consumers.insert(
+                c.into(),
+                crate::db::Consumer {
+                    seen_time: now,
+                    pel: Default::default(),
+                },
+            );
+            true
+        }
+    }
+}
+
+/// XREADGROUP on one stream, as Redis's `xreadCommand` and `streamReplyWithRange` with a
+/// group: `gt` `None` reads new entries (served only if there are some above the group's
+/// last id), an id reads the consumer's pending entries above it (always served). Writes
+/// `[key, entries]` (RESP2) or `key entries` (a map pair), and the effects to log. True if
+/// served.
+#[allow(clippy::too_many_arguments)]
+fn read_group(
+    store: &mut Store,
+    db: usize,
+    key: &Bytes,
+    g: &Bytes,
+    c: &Bytes,
+    gt: Option<StreamId>,
+    count: usize,
+    noack: bool,
+    now: u64,
+    o: &mut Out,
+    effects: &mut Vec<Vec<Bytes>>,
+) -> bool {
+    let (created, served) = with_stream(store, db, key, now, |s| {
+        let group_last = s.groups.get(&g[..]).expect("checked group").last_id;
+        let top = s.first_entry_id(true);
+        let history = gt.is_some();
+        let serve = history || (!s.is_empty() && top.is_some_and(|t| t > group_last));
+        if !serve {
+            return ((false, false), false);
+        }
+        // Only a served read creates (or refreshes) the consumer, as 7.0.15.
+        let created = touch_consumer(s, g, c, now);
+        if o.proto == Protocol::Resp2 {
+            o.array(2);
+        }
+        o.bulk(key);
+        match gt {
+            Some(gt) => {
+                let start = gt.next().unwrap_or(StreamId::MAX);
+                write_history(o, s, g, c, start, count, now);
+            }
+            None => {
+                let start = group_last.next().unwrap_or(StreamId::MAX);
+                let delivered = deliver_new(s, g, c, start, count, noack, now, o);
+                log_delivery(s, key, g, c, &delivered, noack, effects);
+            }
+        }
+        ((created, true), true)
+    })
+    .unwrap_or((false, false));
+    if created {
+        store.notify(notify::STREAM, "xgroup-createconsumer", key, db);
+        effects.insert(
+            0,
+            vec![
+                Bytes::from_static(b"XGROUP"),
+                Bytes::from_static(b"CREATECONSUMER"),
+                key.clone(),
+                g.clone(),
+                c.clone(),
+            ],
+        );
+    }
+    served
+}
+
+/// Writes the entries from `start` (at most `count`) and delivers them to consumer `c`:
+/// the group's last id and read counter advance; unless `noack`, each goes in the PEL
+/// (taken over from another consumer if it was pending there). Returns the ids.
+#[allow(clippy::too_many_arguments)]
+fn deliver_new(
+    s: &mut Stream,
+    g: &[u8],
+    c: &[u8],
+    start: StreamId,
+    count: usize,
+    noack: bool,
+    now: u64,
+    o: &mut Out,
+) -> Vec<StreamId> {
+    let mut ids = Vec::new();
+    let mut scratch = BytesMut::new();
+    {
+        let mut w = Out {
+            buf: &mut scratch,
+            proto: o.proto,
+        };
+        s.range(start, StreamId::MAX, false, |id, pairs| {
+            write_entry(&mut w, id, pairs);
+            ids.push(id);
+            count == 0 || ids.len() < count
+        });
+    }
+    o.array(ids.len());
+    o.buf.extend_from_slice(&scratch);
+    for &id in &ids {
+        s.advance_group(g, id);
+        if noack {
+            continue;
+        }
+        let group = s.groups.get_mut(g).expect("checked group");
+        if let Some(old) = group.pel.get(&id).map(|n| n.consumer.clone()) {
+            if let Some(prev) = group.consumers.get_mut(&old) {
+                prev.pel.remove(&id);
+            }
+        }
+        group.pel.insert(
+            id,
+            crate::db::Nack {
+                delivery_time: now,
+                delivery_count: 1,
+                consumer: c.into(),
+            },
+        );
+        group
+            .consumers
+            .get_mut(c)
+            .expect("touched consumer")
+            .pel
+            .insert(id);
+    }
+    ids
+}
+
+/// The effects of delivering `ids` to `c`: an XCLAIM each (as Redis's
+/// `streamPropagateXCLAIM`), then the group's last id and counter.
+fn log_delivery(
+    s: &Stream,
+    key: &Bytes,
+    g: &Bytes,
+    c: &Bytes,
+    ids: &[StreamId],
+    noack: bool,
+    effects: &mut Vec<Vec<Bytes>>,
+) {
+    let Some(group) = s.groups.get(&g[..]) else {
+        return;
+    };
+    if !noack {
+        for id in ids {
+            if let Some(nack) = group.pel.get(id) {
+                effects.push(xclaim_effect(key, g, c, *id, nack, group.last_id));
+            }
+        }
+    }
+    if !ids.is_empty() {
+        effects.push(setid_effect(key, g, group));
+    }
+}
+
+fn xclaim_effect(
+    key: &Bytes,
+    g: &Bytes,
+    c: &[u8],
+    id: StreamId,
+    nack: &crate::db::Nack,
+    last: StreamId,
+) -> Vec<Bytes> {
+    vec![
+        Bytes::from_static(b"XCLAIM"),
+        key.clone(),
+        g.clone(),
+        Bytes::copy_from_slice(c),
+        Bytes::from_static(b"0"),
+        id_bytes(id),
+        Bytes::from_static(b"TIME"),
+        Bytes::from(nack.delivery_time.to_string()),
+        Bytes::from_static(b"RETRYCOUNT"),
+        Bytes::from(nack.delivery_count.to_string()),
+        Bytes::from_static(b"FORCE"),
+        Bytes::from_static(b"JUSTID"),
+        Bytes::from_static(b"LASTID"),
+        id_bytes(last),
+    ]
+}
+
+fn setid_effect(key: &Bytes, g: &Bytes, group: &crate::db::Group) -> Vec<Bytes> {
+    let read = group
+        .entries_read
+        .map_or_else(|| "-1".to_owned(), |n| n.to_string());
+    vec![
+        Bytes::from_static(b"XGROUP"),
+        Bytes::from_static(b"SETID"),
+        key.clone(),
+        g.clone(),
+        id_bytes(group.last_id),
+        Bytes::from_static(b"ENTRIESREAD"),
+        Bytes::from(read),
+    ]
+}
+
+/// Writes consumer `c`'s pending entries from `start` (at most `count`), each delivered
+/// once more; an entry since deleted is `[id, nil]`.
+fn write_history(
+    o: &mut Out,
+    s: &mut Stream,
+    g: &[u8],
+    c: &[u8],
+    start: StreamId,
+    count: usize,
+    now: u64,
+) {
+    let group = s.groups.get(g).expect("checked group");
+    let ids: Vec<StreamId> = group
+        .consumers
+        .get(c)
+        .map(|cons| {
+            cons.pel
+                .range(start..)
+                .take(if count == 0 { usize::MAX } else { count })
+                .copied()
+                .collect()
+        })
+        .unwrap_or_default();
+    o.array(ids.len());
+    let mut present = Vec::with_capacity(ids.len());
+    for &id in &ids {
+        let mut found = false;
+        s.range(id, id, false, |id, pairs| {
+            write_entry(o, id, pairs);
+            found = true;
+            false
+        });
+        if !found {
+            o.array(2);
+            o.bulk(id.to_string().as_bytes());
+            crate::resp::encode(&Frame::NullArray, o.proto, o.buf);
+        }
+        present.push(found);
+    }
+    let group = s.groups.get_mut(g).expect("checked group");
+    for (id, found) in ids.iter().zip(present) {
+        if found {
+            if let Some(n) = group.pel.get_mut(id) {
+                n.delivery_time = now;
+                n.delivery_count += 1;
+            }
+        }
+    }
+}
+
+/// Serves `client`, blocked in XREAD or XREADGROUP on `key` of `db`, if the stream there
+/// has entries above the id it waits for (for a group, the group's last id): replies
+/// `[[key, entries]]` (a map in RESP3) and unblocks it. A group since destroyed unblocks it
+/// with `-NOGROUP`.
 pub(crate) fn serve(
     store: &mut Store,
     db: usize,
@@ -763,8 +1174,25 @@ pub(crate) fn serve(
         return;
     };
     let count = wait.count;
+    let group = wait.group.clone();
     let Some(Value::Stream(s)) = store.db(db).get(key, now) else {
         return;
+    };
+    let gt = match &group {
+        Some((g, _, _)) => match s.groups.get(&g[..]) {
+            Some(grp) => grp.last_id,
+            None => {
+                store.take_blocked(client);
+                store.deliver(
+                    client,
+                    Message::Unblocked(Bytes::from_static(
+                        b"-NOGROUP the consumer group this client was blocked on no longer exists\r\n",
+                    )),
+                );
+                return;
+            }
+        },
+        None => gt,
     };
     if s.last_id() <= gt {
         return;
@@ -782,9 +1210,935 @@ pub(crate) fn serve(
     }
     out.bulk(key);
     let start = gt.next().unwrap_or(StreamId::MAX);
-    write_range(&mut out, s, start, StreamId::MAX, false, count);
+    match group {
+        None => {
+            write_range(&mut out, s, start, StreamId::MAX, false, count);
+        }
+        Some((g, c, noack)) => {
+            let mut effects = Vec::new();
+            let created = with_stream(store, db, key, now, |s| {
+                let created = touch_consumer(s, &g, &c, now);
+                let delivered = deliver_new(s, &g, &c, start, count, noack, now, &mut out);
+                log_delivery(s, key, &g, &c, &delivered, noack, &mut effects);
+                (created, true)
+            })
+            .unwrap_or(false);
+            let unit = store.begin_effects_unit();
+            if created {
+                store.notify(notify::STREAM, "xgroup-createconsumer", key, db);
+            }
+            if store.effects_enabled() {
+                store.flush_key_events();
+                for e in effects {
+                    store.push_effect(db, e);
+                }
+            }
+            store.end_effects_unit(unit);
+        }
+    }
     store.take_blocked(client);
     store.deliver(client, Message::Unblocked(buf.freeze()));
+}
+
+fn nogroup(key: &[u8], g: &[u8]) -> CmdError {
+    CmdError::Other(format!(
+        "NOGROUP No such key '{}' or consumer group '{}'",
+        String::from_utf8_lossy(key),
+        String::from_utf8_lossy(g)
+    ))
+}
+
+fn xack(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
+    let (key, g) = (&a[0], &a[1]);
+    let now = ctx.now_ms;
+    let has = lookup(ctx.db(), key, now)?.is_some_and(|s| s.groups.contains_key(&g[..]));
+    if !has {
+        ctx.reply(Frame::Integer(0));
+        return Ok(());
+    }
+    let ids = a[2..]
+        .iter()
+        .map(|x| strict_id(x))
+        .collect::<Result<Vec<_>, _>>()?;
+    let acked = edit(ctx.db(), key, now, |s| {
+        let group = s.groups.get_mut(&g[..]).expect("checked");
+        let mut n = 0;
+        for id in &ids {
+            if let Some(nack) = group.pel.remove(id) {
+                if let Some(c) = group.consumers.get_mut(&nack.consumer) {
+                    c.pel.remove(id);
+                }
+                n += 1;
+            }
+        }
+        (n, n > 0)
+    });
+    ctx.reply(Frame::Integer(acked));
+    Ok(())
+}
+
+fn xpending(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
+    let (key, g) = (&a[0], &a[1]);
+    let argc = a.len() + 1;
+    if argc != 3 && !(6..=9).contains(&argc) {
+        return Err(CmdError::Syntax);
+    }
+    let mut range = None;
+    let mut min_idle: i64 = 0;
+    let mut consumer = None;
+    if argc >= 6 {
+        let mut at = 2;
+        if eq(&a[2], "idle") {
+            min_idle = int_arg(&a[3])?;
+            if argc < 8 {
+                return Err(CmdError::Syntax);
+            }
+            at += 2;
+        }
+        let count = int_arg(&a[at + 2])?.max(0);
+        let (mut start, sx) = interval_id(&a[at], 0)?;
+        if sx {
+            start = start
+                .next()
+                .ok_or_else(|| CmdError::err("invalid start ID for the interval"))?;
+        }
+        let (mut end, ex) = interval_id(&a[at + 1], u64::MAX)?;
+        if ex {
+            end = end
+                .prev()
+                .ok_or_else(|| CmdError::err("invalid end ID for the interval"))?;
+        }
+        if at + 3 < a.len() {
+            consumer = Some(a[at + 3].clone());
+        }
+        range = Some((start, end, count as u64));
+    }
+    let now = ctx.now_ms;
+    let s = lookup(ctx.db(), key, now)?;
+    let Some(group) = s.and_then(|s| s.groups.get(&g[..])) else {
+        return Err(nogroup(key, g));
+    };
+    let reply = match range {
+        None => {
+            if group.pel.is_empty() {
+                Frame::Array(vec![
+                    Frame::Integer(0),
+                    Frame::Null,
+                    Frame::Null,
+                    Frame::NullArray,
+                ])
+            } else {
+                let first = group.pel.keys().next().expect("not empty");
+                let last = group.pel.keys().next_back().expect("not empty");
+                let consumers = group
+                    .consumers
+                    .iter()
+                    .filter(|(_, c)| !c.pel.is_empty())
+                    .map(|(name, c)| {
+                        Frame::Array(vec![
+                            Frame::Bulk(Bytes::copy_from_slice(name)),
+                            Frame::Bulk(Bytes::from(c.pel.len().to_string())),
+                        ])
+                    })
+                    .collect();
+                Frame::Array(vec![
+                    Frame::Integer(group.pel.len() as i64),
+                    Frame::Bulk(id_bytes(*first)),
+                    Frame::Bulk(id_bytes(*last)),
+                    Frame::Array(consumers),
+                ])
+            }
+        }
+        Some((start, end, mut count)) => {
+            let ids: Vec<StreamId> = match &consumer {
+                Some(c) => match group.consumers.get(&c[..]) {
+                    None => Vec::new(),
+                    Some(c) => c.pel.range(start..).copied().collect(),
+                },
+                None => group.pel.range(start..).map(|(id, _)| *id).collect(),
+            };
+            let mut items = Vec::new();
+            for id in ids {
+                if count == 0 || id > end {
+                    break;
+                }
+                let nack = &group.pel[&id];
+                let idle = (now as i64).saturating_sub(nack.delivery_time as i64);
+                if min_idle != 0 && idle < min_idle {
+                    continue;
+                }
+                count -= 1;
+                items.push(Frame::Array(vec![
+                    Frame::Bulk(id_bytes(id)),
+                    Frame::Bulk(Bytes::copy_from_slice(&nack.consumer)),
+                    Frame::Integer(idle.max(0)),
+                    Frame::Integer(nack.delivery_count as i64),
+                ]));
+            }
+            Frame::Array(items)
+        }
+    };
+    ctx.reply(reply);
+    Ok(())
+}
+
+fn xclaim(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
+    let (key, g, c) = (&a[0], &a[1], &a[2]);
+    let now = ctx.now_ms;
+    let has = lookup(ctx.db(), key, now)?.is_some_and(|s| s.groups.contains_key(&g[..]));
+    if !has {
+        return Err(nogroup(key, g));
+    }
+    let min_idle = crate::num::parse_i64(&a[3])
+        .ok_or_else(|| CmdError::err("Invalid min-idle-time argument for XCLAIM"))?
+        .max(0);
+    let mut j = 4;
+    let mut ids = Vec::new();
+    while j < a.len() {
+        match strict_id(&a[j]) {
+            Ok(id) => ids.push(id),
+            Err(_) => break,
+        }
+        j += 1;
+    }
+    let (mut force, mut justid) = (false, false);
+    let mut delivery: i64 = -1;
+    let mut retry: i64 = -1;
+    let mut last_id = StreamId::MIN;
+    let opt_int = |v: &[u8], what: &str| {
+        crate::num::parse_i64(v)
+            .ok_or_else(|| CmdError::err(format_args!("Invalid {what} option argument for XCLAIM")))
+    };
+    while j < a.len() {
+        let more = a.len() - 1 - j;
+        let o = &a[j];
+        if eq(o, "force") {
+            force = true;
+        } else if eq(o, "justid") {
+            justid = true;
+        } else if eq(o, "idle") && more > 0 {
+            j += 1;
+            delivery = (now as i64).wrapping_sub(opt_int(&a[j], "IDLE")?);
+        } else if eq(o, "time") && more > 0 {
+            j += 1;
+            delivery = opt_int(&a[j], "TIME")?;
+        } else if eq(o, "retrycount") && more > 0 {
+            j += 1;
+            retry = opt_int(&a[j], "RETRYCOUNT")?;
+        } else if eq(o, "lastid") && more > 0 {
+            j += 1;
+            last_id = strict_id(&a[j])?;
+        } else {
+            return Err(CmdError::err(format_args!(
+                "Unrecognized XCLAIM option '{}'",
+                String::from_utf8_lossy(o)
+            )));
+        }
+        j += 1;
+    }
+    let delivery = if delivery < 0 || delivery > now as i64 {
+        now
+    } else {
+        delivery as u64
+    };
+    let proto = ctx.conn.proto;
+    let mut scratch = BytesMut::new();
+    let mut effects = Vec::new();
+    let (n, created) = edit(ctx.db(), key, now, |s| {
+        let mut changed = false;
+        let mut advanced = false;
+        {
+            let group = s.groups.get_mut(&g[..]).expect("checked");
+            if last_id > group.last_id {
+                group.last_id = last_id;
+                advanced = true;
+                changed = true;
+            }
+        }
+        let mut o = Out {
+            buf: &mut scratch,
+            proto,
+        };
+        let mut n = 0;
+        let mut created = false;
+        let mut touched = false;
+        for &id in &ids {
+            let exists = s.contains(id);
+            let group = s.groups.get_mut(&g[..]).expect("checked");
+            if !exists {
+                if let Some(nack) = group.pel.remove(&id) {
+                    effects.push(xclaim_effect(
+                        key,
+                        g,
+                        &nack.consumer,
+                        id,
+                        &nack,
+                        group.last_id,
+                    ));
+                    if let Some(cons) = group.consumers.get_mut(&nack.consumer) {
+                        cons.pel.remove(&id);
+                    }
+                    advanced = false;
+                    changed = true;
+                }
+                continue;
+            }
+            let fresh = force && !group.pel.contains_key(&id);
+            if fresh {
+                group.pel.insert(
+                    id,
+                    crate::db::Nack {
+                        delivery_time: now,
+                        delivery_count: 1,
+                        consumer: Box::default(),
+                    },
+                );
+            }
+            let Some(nack) = group.pel.get(&id) else {
+                continue;
+            };
+            if !fresh && min_idle != 0 {
+                let idle = (now as i64).saturating_sub(nack.delivery_time as i64);
+                if idle < min_idle {
+                    continue;
+                }
+            }
+            if !touched {
+                created |= touch_consumer(s, g, c, now);
+                touched = true;
+            }
+            let group = s.groups.get_mut(&g[..]).expect("checked");
+            let nack = group.pel.get_mut(&id).expect("present");
+            let old = std::mem::replace(&mut nack.consumer, c[..].into());
+            nack.delivery_time = delivery;
+            if retry >= 0 {
+                nack.delivery_count = retry as u64;
+            } else if !justid {
+                nack.delivery_count += 1;
+            }
+            let nack = nack.clone();
+            if *old != c[..] {
+                if let Some(prev) = group.consumers.get_mut(&old) {
+                    prev.pel.remove(&id);
+                }
+                group
+                    .consumers
+                    .get_mut(&c[..])
+                    .expect("touched")
+                    .pel
+                    .insert(id);
+            }
+            effects.push(xclaim_effect(key, g, c, id, &nack, group.last_id));
+            advanced = false;
+            changed = true;
+            if justid {
+                o.bulk(id.to_string().as_bytes());
+            } else {
+                s.range(id, id, false, |id, pairs| {
+                    write_entry(&mut o, id, pairs);
+                    false
+                });
+            }
+            n += 1;
+        }
+        if advanced {
+            let group = s.groups.get(&g[..]).expect("checked");
+            effects.push(setid_effect(key, g, group));
+        }
+        ((n, created), changed || created)
+    });
+    if created {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
+    if ctx.logging() {
+        if created {
+            ctx.propagate(vec![
+                Bytes::from_static(b"XGROUP"),
+                Bytes::from_static(b"CREATECONSUMER"),
+                key.clone(),
+                g.clone(),
+                c.clone(),
+            ]);
+        }
+        for e in effects {
+            ctx.propagate(e);
+        }
+    }
+    let mut out = ctx.out();
+    out.array(n);
+    out.buf.extend_from_slice(&scratch);
+    Ok(())
+}
+
+fn xautoclaim(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
+    let (key, g, c) = (&a[0], &a[1], &a[2]);
+    let now = ctx.now_ms;
+    let has = lookup(ctx.db(), key, now)?.is_some_and(|s| s.groups.contains_key(&g[..]));
+    if !has {
+        return Err(nogroup(key, g));
+    }
+    let min_idle = crate::num::parse_i64(&a[3])
+        .ok_or_else(|| CmdError::err("Invalid min-idle-time argument for XAUTOCLAIM"))?
+        .max(0);
+    let (mut start, sx) = interval_id(&a[4], 0)?;
+    if sx {
+        start = start
+            .next()
+            .ok_or_else(|| CmdError::err("invalid start ID for the interval"))?;
+    }
+    let mut count: i64 = 100;
+    let mut justid = false;
+    let mut j = 5;
+    while j < a.len() {
+        let more = a.len() - 1 - j;
+        if eq(&a[j], "count") && more > 0 {
+            let max = i64::MAX / 16;
+            count = match crate::num::parse_i64(&a[j + 1]) {
+                Some(n) if (1..=max).contains(&n) => n,
+                _ => return Err(CmdError::err("COUNT must be > 0")),
+            };
+            j += 1;
+        } else if eq(&a[j], "justid") {
+            justid = true;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    let proto = ctx.conn.proto;
+    let mut scratch = BytesMut::new();
+    let mut effects = Vec::new();
+    let (n, next, deleted, created) = edit(ctx.db(), key, now, |s| {
+        let mut o = Out {
+            buf: &mut scratch,
+            proto,
+        };
+        let mut attempts = count.saturating_mul(10);
+        let mut count = count;
+        let mut n = 0usize;
+        let mut deleted = Vec::new();
+        let mut created = false;
+        let mut touched = false;
+        let mut cursor = start;
+        let mut changed = false;
+        let next = loop {
+            let next_id = s.groups[&g[..]]
+                .pel
+                .range(cursor..)
+                .next()
+                .map(|(id, _)| *id);
+            if attempts == 0 || count == 0 {
+                break next_id.unwrap_or(StreamId::MIN);
+            }
+            attempts -= 1;
+            let Some(id) = next_id else {
+                break StreamId::MIN;
+            };
+            cursor = match id.next() {
+                Some(nx) => nx,
+                None => {
+                    // The last possible id: nothing can follow it.
+                    StreamId::MAX
+                }
+            };
+            let exists = s.contains(id);
+            let group = s.groups.get_mut(&g[..]).expect("checked");
+            if !exists {
+                let nack = group.pel.remove(&id).expect("listed");
+                effects.push(xclaim_effect(
+                    key,
+                    g,
+                    &nack.consumer,
+                    id,
+                    &nack,
+                    group.last_id,
+                ));
+                if let Some(cons) = group.consumers.get_mut(&nack.consumer) {
+                    cons.pel.remove(&id);
+                }
+                deleted.push(id);
+                count -= 1;
+                changed = true;
+                if id == StreamId::MAX {
+                    break StreamId::MIN;
+                }
+                continue;
+            }
+            let nack = &group.pel[&id];
+            if min_idle != 0 {
+                let idle = (now as i64).saturating_sub(nack.delivery_time as i64);
+                if idle < min_idle {
+                    if id == StreamId::MAX {
+                        break StreamId::MIN;
+                    }
+                    continue;
+                }
+            }
+            if !touched {
+                created |= touch_consumer(s, g, c, now);
+                touched = true;
+            }
+            let group = s.groups.get_mut(&g[..]).expect("checked");
+            let nack = group.pel.get_mut(&id).expect("present");
+            let old = std::mem::replace(&mut nack.consumer, c[..].into());
+            nack.delivery_time = now;
+            if !justid {
+                nack.delivery_count += 1;
+            }
+            let nack = nack.clone();
+            if *old != c[..] {
+                if let Some(prev) = group.consumers.get_mut(&old) {
+                    prev.pel.remove(&id);
+                }
+                group
+                    .consumers
+                    .get_mut(&c[..])
+                    .expect("touched")
+                    .pel
+                    .insert(id);
+            }
+            effects.push(xclaim_effect(key, g, c, id, &nack, group.last_id));
+            changed = true;
+            if justid {
+                o.bulk(id.to_string().as_bytes());
+            } else {
+                let mut found = false;
+                s.range(id, id, false, |id, pairs| {
+                    write_entry(&mut o, id, pairs);
+                    found = true;
+                    false
+                });
+                if !found {
+                    crate::resp::encode(&Frame::Null, proto, o.buf);
+                }
+            }
+            n += 1;
+            count -= 1;
+            if id == StreamId::MAX {
+                break StreamId::MIN;
+            }
+        };
+        ((n, next, deleted, created), changed || created)
+    });
+    if created {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
+    if ctx.logging() {
+        for e in effects {
+            ctx.propagate(e);
+        }
+    }
+    let mut out = ctx.out();
+    out.array(3);
+    out.bulk(next.to_string().as_bytes());
+    out.array(n);
+    out.buf.extend_from_slice(&scratch);
+    out.array(deleted.len());
+    for id in deleted {
+        out.bulk(id.to_string().as_bytes());
+    }
+    Ok(())
+}
+
+const NEEDS_KEY: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
+
+fn sub_syntax(sub: &[u8], cmd: &str) -> CmdError {
+    CmdError::err(format_args!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try {cmd} HELP.",
+        String::from_utf8_lossy(sub)
+    ))
+}
+
+/// The checks every XGROUP subcommand but HELP makes first, as Redis's `xgroupCommand`:
+/// a stream (or WRONGTYPE), which must exist unless `mkstream`, and for SETID,
+/// CREATECONSUMER and DELCONSUMER the group.
+fn xgroup_lookup(
+    ctx: &mut Ctx,
+    a: &[Bytes],
+    mkstream: bool,
+    needs_group: bool,
+) -> Result<bool, CmdError> {
+    let (key, g) = (&a[1], &a[2]);
+    let now = ctx.now_ms;
+    let s = lookup(ctx.db(), key, now)?;
+    if !mkstream {
+        let Some(s) = s else {
+            return Err(CmdError::Other(NEEDS_KEY.to_owned()));
+        };
+        if needs_group && !s.groups.contains_key(&g[..]) {
+            return Err(CmdError::Other(format!(
+                "NOGROUP No such consumer group '{}' for key name '{}'",
+                String::from_utf8_lossy(g),
+                String::from_utf8_lossy(key)
+            )));
+        }
+    }
+    Ok(s.is_some())
+}
+
+fn entries_read_arg(v: &[u8]) -> Result<Option<u64>, CmdError> {
+    let n = int_arg(v)?;
+    match n {
+        -1 => Ok(None),
+        n if n < 0 => Err(CmdError::err(
+            "value for ENTRIESREAD must be positive or -1",
+        )),
+        n => Ok(Some(n as u64)),
+    }
+}
+
+fn xgroup_create(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
+    let (key, g) = (&a[1], &a[2]);
+    let mut mkstream = false;
+    let mut entries_read = None;
+    let mut i = 4;
+    while i < a.len() {
+        if eq(&a[i], "mkstream") {
+            mkstream = true;
+            i += 1;
+        } else if eq(&a[i], "entriesread") && i + 1 < a.len() {
+            entries_read = entries_read_arg(&a[i + 1])?;
+            i += 2;
+        } else {
+            return Err(sub_syntax(&a[0], "XGROUP"));
+        }
+    }
+    let exists = xgroup_lookup(ctx, a, mkstream, false)?;
+    if a.len() > 7 {
+        return Err(sub_syntax(&a[0], "XGROUP"));
+    }
+    let now = ctx.now_ms;
+    let id = if &a[3][..] == b"$" {
+        lookup(ctx.db(), key, now)?.map_or(StreamId::MIN, Stream::last_id)
+    } else {
+        strict_id(&a[3])?
+    };
+    if !exists {
+        ctx.db()
+            .insert(key, Value::Stream(Box::default()), None, now);
+    }
+    let created = edit(ctx.db(), key, now, |s| {
+        if s.groups.contains_key(&g[..]) {
+            return (false, false);
+        }
+        s.groups.insert(
+            g[..].into(),
+            crate::db::Group {
+                last_id: id,
+                entries_read,
+                ..Default::default()
+            },
+        );
+        (true, true)
+    });
+    if !created {
+        return Err(CmdError::Other(
+            "BUSYGROUP Consumer Group name already exists".to_owned(),
+        ));
+    }
+    ctx.reply(Frame::OK);
+    ctx.notify(notify::STREAM, "xgroup-create", key);
+    Ok(())
+}
+
+fn xgroup_setid(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
+    let (key, g) = (&a[1], &a[2]);
+    xgroup_lookup(ctx, a, false, true)?;
+    if a.len() != 4 && a.len() != 6 {
+        return Err(sub_syntax(&a[0], "XGROUP"));
+    }
+    let now = ctx.now_ms;
+    let id = if &a[3][..] == b"$" {
+        lookup(ctx.db(), key, now)?.map_or(StreamId::MIN, Stream::last_id)
+    } else {
+        parse_id(&a[3], 0, false, false)?.0
+    };
+    let mut entries_read = None;
+    if a.len() == 6 {
+        if !eq(&a[4], "entriesread") {
+            return Err(sub_syntax(&a[0], "XGROUP"));
+        }
+        entries_read = entries_read_arg(&a[5])?;
+    }
+    edit(ctx.db(), key, now, |s| {
+        let group = s.groups.get_mut(&g[..]).expect("checked");
+        group.last_id = id;
+        group.entries_read = entries_read;
+        ((), true)
+    });
+    ctx.reply(Frame::OK);
+    ctx.notify(notify::STREAM, "xgroup-setid", key);
+    Ok(())
+}
+
+fn xgroup_destroy(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
+    let (key, g) = (&a[1], &a[2]);
+    xgroup_lookup(ctx, a, false, false)?;
+    let now = ctx.now_ms;
+    let removed = edit(ctx.db(), key, now, |s| {
+        let r = s.groups.remove(&g[..]).is_some();
+        (r, r)
+    });
+    ctx.reply(Frame::Integer(i64::from(removed)));
+    if removed {
+        ctx.notify(notify::STREAM, "xgroup-destroy", key);
+        // Blocked XREADGROUP clients of the group get -NOGROUP.
+        ctx.db().signal_stream_ready(key);
+    }
+    Ok(())
+}
+
+fn xgroup_createconsumer(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
+    let (key, g, c) = (&a[1], &a[2], &a[3]);
+    xgroup_lookup(ctx, a, false, true)?;
+    let now = ctx.now_ms;
+    let created = edit(ctx.db(), key, now, |s| {
+        let group = s.groups.get_mut(&g[..]).expect("checked");
+        if group.consumers.contains_key(&c[..]) {
+            return (false, false);
+        }
+        group.consumers.insert(
+            c[..].into(),
+            crate::db::Consumer {
+                seen_time: now,
+                pel: Default::default(),
+            },
+        );
+        (true, true)
+    });
+    if created {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
+    ctx.reply(Frame::Integer(i64::from(created)));
+    Ok(())
+}
+
+fn xgroup_delconsumer(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
+    let (key, g, c) = (&a[1], &a[2], &a[3]);
+    xgroup_lookup(ctx, a, false, true)?;
+    let now = ctx.now_ms;
+    let pending = edit(ctx.db(), key, now, |s| {
+        let group = s.groups.get_mut(&g[..]).expect("checked");
+        let Some(cons) = group.consumers.remove(&c[..]) else {
+            return (None, false);
+        };
+        for id in &cons.pel {
+            group.pel.remove(id);
+        }
+        (Some(cons.pel.len()), true)
+    });
+    if pending.is_some() {
+        ctx.notify(notify::STREAM, "xgroup-delconsumer", key);
+    }
+    ctx.reply(Frame::Integer(pending.unwrap_or(0) as i64));
+    Ok(())
+}
+
+/// The stream XINFO names: `ERR no such key` if missing.
+fn xinfo_stream_of<'a>(
+    db: &'a mut crate::db::Db,
+    key: &[u8],
+    now: u64,
+) -> Result<&'a Stream, CmdError> {
+    lookup(db, key, now)?.ok_or_else(|| CmdError::err("no such key"))
+}
+
+fn opt_int_frame(v: Option<u64>) -> Frame {
+    v.map_or(Frame::Null, |n| Frame::Integer(n as i64))
+}
+
+fn xinfo_stream(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
+    let key = &a[1];
+    let opts = &a[2..];
+    let mut full = false;
+    let mut count: i64 = 10;
+    if !opts.is_empty() {
+        if (opts.len() != 1 && opts.len() != 3) || !eq(&opts[0], "full") {
+            return Err(sub_syntax(&a[0], "XINFO"));
+        }
+        full = true;
+        if opts.len() == 3 {
+            if !eq(&opts[1], "count") {
+                return Err(sub_syntax(&a[0], "XINFO"));
+            }
+            count = int_arg(&opts[2])?;
+            if count < 0 {
+                count = 10;
+            }
+        }
+    }
+    let now = ctx.now_ms;
+    let proto = ctx.conn.proto;
+    let (db, mut out) = ctx.db_out();
+    let s = xinfo_stream_of(db, key, now)?;
+    out.map(if full { 9 } else { 10 });
+    let head = [
+        ("length", Frame::Integer(s.len() as i64)),
+        ("radix-tree-keys", Frame::Integer(s.node_count() as i64)),
+        ("radix-tree-nodes", Frame::Integer(s.radix_nodes() as i64)),
+        ("last-generated-id", Frame::Bulk(id_bytes(s.last_id()))),
+        (
+            "max-deleted-entry-id",
+            Frame::Bulk(id_bytes(s.max_deleted_id())),
+        ),
+        ("entries-added", Frame::Integer(s.entries_added() as i64)),
+        (
+            "recorded-first-entry-id",
+            Frame::Bulk(id_bytes(s.first_id())),
+        ),
+    ];
+    for (name, v) in head {
+        out.bulk(name.as_bytes());
+        crate::resp::encode(&v, proto, out.buf);
+    }
+    let edge = |out: &mut Out, rev: bool| {
+        let mut found = false;
+        s.range(StreamId::MIN, StreamId::MAX, rev, |id, pairs| {
+            write_entry(out, id, pairs);
+            found = true;
+            false
+        });
+        if !found {
+            crate::resp::encode(&Frame::Null, proto, out.buf);
+        }
+    };
+    if !full {
+        out.bulk(b"groups");
+        crate::resp::encode(&Frame::Integer(s.groups.len() as i64), proto, out.buf);
+        out.bulk(b"first-entry");
+        edge(&mut out, false);
+        out.bulk(b"last-entry");
+        edge(&mut out, true);
+        return Ok(());
+    }
+    let count = count as usize;
+    let limit = if count == 0 { usize::MAX } else { count };
+    out.bulk(b"entries");
+    write_range(&mut out, s, StreamId::MIN, StreamId::MAX, false, count);
+    out.bulk(b"groups");
+    out.array(s.groups.len());
+    for (name, g) in &s.groups {
+        let pending: Vec<Frame> = g
+            .pel
+            .iter()
+            .take(limit)
+            .map(|(id, n)| {
+                Frame::Array(vec![
+                    Frame::Bulk(id_bytes(*id)),
+                    Frame::Bulk(Bytes::copy_from_slice(&n.consumer)),
+                    Frame::Integer(n.delivery_time as i64),
+                    Frame::Integer(n.delivery_count as i64),
+                ])
+            })
+            .collect();
+        let consumers: Vec<Frame> = g
+            .consumers
+            .iter()
+            .map(|(cname, c)| {
+                let pel = c
+                    .pel
+                    .iter()
+                    .take(limit)
+                    .map(|id| {
+                        let n = &g.pel[id];
+                        Frame::Array(vec![
+                            Frame::Bulk(id_bytes(*id)),
+                            Frame::Integer(n.delivery_time as i64),
+                            Frame::Integer(n.delivery_count as i64),
+                        ])
+                    })
+                    .collect();
+                Frame::Map(vec![
+                    (
+                        Frame::bulk("name"),
+                        Frame::Bulk(Bytes::copy_from_slice(cname)),
+                    ),
+                    (Frame::bulk("seen-time"), Frame::Integer(c.seen_time as i64)),
+                    (Frame::bulk("pel-count"), Frame::Integer(c.pel.len() as i64)),
+                    (Frame::bulk("pending"), Frame::Array(pel)),
+                ])
+            })
+            .collect();
+        let f = Frame::Map(vec![
+            (
+                Frame::bulk("name"),
+                Frame::Bulk(Bytes::copy_from_slice(name)),
+            ),
+            (
+                Frame::bulk("last-delivered-id"),
+                Frame::Bulk(id_bytes(g.last_id)),
+            ),
+            (Frame::bulk("entries-read"), opt_int_frame(g.entries_read)),
+            (Frame::bulk("lag"), opt_int_frame(s.lag(g))),
+            (Frame::bulk("pel-count"), Frame::Integer(g.pel.len() as i64)),
+            (Frame::bulk("pending"), Frame::Array(pending)),
+            (Frame::bulk("consumers"), Frame::Array(consumers)),
+        ]);
+        crate::resp::encode(&f, proto, out.buf);
+    }
+    Ok(())
+}
+
+fn xinfo_groups(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
+    let now = ctx.now_ms;
+    let s = xinfo_stream_of(ctx.db(), &a[1], now)?;
+    let groups = s
+        .groups
+        .iter()
+        .map(|(name, g)| {
+            Frame::Map(vec![
+                (
+                    Frame::bulk("name"),
+                    Frame::Bulk(Bytes::copy_from_slice(name)),
+                ),
+                (
+                    Frame::bulk("consumers"),
+                    Frame::Integer(g.consumers.len() as i64),
+                ),
+                (Frame::bulk("pending"), Frame::Integer(g.pel.len() as i64)),
+                (
+                    Frame::bulk("last-delivered-id"),
+                    Frame::Bulk(id_bytes(g.last_id)),
+                ),
+                (Frame::bulk("entries-read"), opt_int_frame(g.entries_read)),
+                (Frame::bulk("lag"), opt_int_frame(s.lag(g))),
+            ])
+        })
+        .collect();
+    ctx.reply(Frame::Array(groups));
+    Ok(())
+}
+
+fn xinfo_consumers(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
+    let (key, g) = (&a[1], &a[2]);
+    let now = ctx.now_ms;
+    let s = xinfo_stream_of(ctx.db(), key, now)?;
+    let Some(group) = s.groups.get(&g[..]) else {
+        return Err(CmdError::Other(format!(
+            "NOGROUP No such consumer group '{}' for key name '{}'",
+            String::from_utf8_lossy(g),
+            String::from_utf8_lossy(key)
+        )));
+    };
+    let consumers = group
+        .consumers
+        .iter()
+        .map(|(name, c)| {
+            Frame::Map(vec![
+                (
+                    Frame::bulk("name"),
+                    Frame::Bulk(Bytes::copy_from_slice(name)),
+                ),
+                (Frame::bulk("pending"), Frame::Integer(c.pel.len() as i64)),
+                (
+                    Frame::bulk("idle"),
+                    Frame::Integer((now as i64).saturating_sub(c.seen_time as i64).max(0)),
+                ),
+            ])
+        })
+        .collect();
+    ctx.reply(Frame::Array(consumers));
+    Ok(())
 }
 
 #[cfg(test)]

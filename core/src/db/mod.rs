@@ -32,7 +32,7 @@ pub use server_state::{CmdStat, PersistenceInfo, ProcessInfo, Stats};
 pub use snapshot::{Snapshot, SnapshotEntry, SnapshotStep};
 pub use store::{Delivery, Effect, Store, StoreConfig};
 pub use tracking::{encode_invalidation, Invalidated, TrackingClient, TrackingOptions};
-pub use types::stream::{NodeLimits, Stream, StreamId, Trim};
+pub use types::stream::{Consumer, Group, Nack, NodeLimits, Stream, StreamId, Trim};
 pub use types::TypeLimits;
 
 /// Identifies a connection across the server (CLIENT ID, pub/sub routing).

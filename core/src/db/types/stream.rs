@@ -240,7 +240,40 @@ impl<'a> Iterator for FieldIter<'a> {
     }
 }
 
-/// A stream: its entries, and the ids and counters XINFO reports.
+/// A pending entry of a consumer group: delivered, not yet acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nack {
+    /// Unix ms of the last delivery.
+    pub delivery_time: u64,
+    /// Deliveries so far.
+    pub delivery_count: u64,
+    /// The consumer it was delivered to.
+    pub consumer: Box<[u8]>,
+}
+
+/// A consumer of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Consumer {
+    /// Unix ms of its last read or claim (XINFO's `seen-time`, `idle`).
+    pub seen_time: u64,
+    /// The ids pending for it (each also in its group's PEL).
+    pub pel: std::collections::BTreeSet<StreamId>,
+}
+
+/// A consumer group.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Group {
+    /// The last id delivered to the group.
+    pub last_id: StreamId,
+    /// How many entries the group has read (`None`: not known, Redis's -1).
+    pub entries_read: Option<u64>,
+    /// Pending entries, by id.
+    pub pel: BTreeMap<StreamId, Nack>,
+    /// Consumers, by name (in byte order, as Redis's radix tree).
+    pub consumers: BTreeMap<Box<[u8]>, Consumer>,
+}
+
+/// A stream: its entries, the ids and counters XINFO reports, and its consumer groups.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Stream {
     nodes: BTreeMap<StreamId, Node>,
@@ -249,6 +282,8 @@ pub struct Stream {
     first_id: StreamId,
     max_deleted_id: StreamId,
     entries_added: u64,
+    /// Consumer groups by name (in byte order).
+    pub groups: BTreeMap<Box<[u8]>, Group>,
 }
 
 impl fmt::Debug for Stream {
@@ -573,6 +608,77 @@ impl Stream {
             self.first_id = self.first_entry_id(false).unwrap_or(StreamId::MIN);
         }
         removed
+    }
+
+    /// Redis's `streamRangeHasTombstones` from `start` to the end.
+    pub fn has_tombstones_from(&self, start: StreamId) -> bool {
+        if self.len == 0 || self.max_deleted_id == StreamId::MIN {
+            return false;
+        }
+        if self.first_id > self.max_deleted_id {
+            return false;
+        }
+        start <= self.max_deleted_id
+    }
+
+    /// Redis's `streamEstimateDistanceFromFirstEverEntry`: the read counter of `id`, if it
+    /// can be known.
+    pub fn estimate_entries_read(&self, id: StreamId) -> Option<u64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        if self.len == 0 && id <= self.last_id {
+            return Some(self.entries_added);
+        }
+        if id == self.last_id {
+            return Some(self.entries_added);
+        }
+        if id > self.last_id {
+            return None;
+        }
+        if self.max_deleted_id == StreamId::MIN || self.max_deleted_id < self.first_id {
+            if id < self.first_id {
+                return Some(self.entries_added - self.len);
+            }
+            if id == self.first_id {
+                return Some(self.entries_added - self.len + 1);
+            }
+        }
+        None
+    }
+
+    /// A group's lag (entries not yet delivered to it), if it can be known.
+    pub fn lag(&self, g: &Group) -> Option<u64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        if let Some(read) = g.entries_read {
+            if !self.has_tombstones_from(g.last_id) {
+                return Some(self.entries_added.wrapping_sub(read));
+            }
+        }
+        self.estimate_entries_read(g.last_id)
+            .map(|read| self.entries_added.wrapping_sub(read))
+    }
+
+    /// Moves `group`'s last id to `id` (an entry just delivered above it), keeping its read
+    /// counter as Redis's `streamReplyWithRange` does.
+    pub fn advance_group(&mut self, group: &[u8], id: StreamId) {
+        let tomb = self.has_tombstones_from(id);
+        let estimate = self.estimate_entries_read(id);
+        let added = self.entries_added;
+        let Some(g) = self.groups.get_mut(group) else {
+            return;
+        };
+        if id <= g.last_id {
+            return;
+        }
+        match g.entries_read {
+            Some(n) if !tomb => g.entries_read = Some(n + 1),
+            _ if added != 0 => g.entries_read = estimate,
+            _ => {}
+        }
+        g.last_id = id;
     }
 
     /// The nodes as Redis's listpacks, with their master ids (RDB).
