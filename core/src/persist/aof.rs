@@ -502,6 +502,53 @@ fn rewrite_stream(
             max_deleted.as_bytes(),
         ],
     );
+    // The groups, as Redis: XGROUP CREATE with the read counter, an XCLAIM … FORCE per
+    // pending entry (which creates its consumer), XGROUP CREATECONSUMER for the others.
+    for (name, g) in &s.groups {
+        let last = g.last_id.to_string();
+        let read = g
+            .entries_read
+            .map_or_else(|| "-1".to_owned(), |n| n.to_string());
+        log.append(
+            db,
+            &[
+                &b"XGROUP"[..],
+                b"CREATE",
+                key,
+                name,
+                last.as_bytes(),
+                b"ENTRIESREAD",
+                read.as_bytes(),
+            ],
+        );
+        for (id, nack) in &g.pel {
+            let id = id.to_string();
+            let time = nack.delivery_time.to_string();
+            let count = nack.delivery_count.to_string();
+            log.append(
+                db,
+                &[
+                    &b"XCLAIM"[..],
+                    key,
+                    name,
+                    &nack.consumer,
+                    b"0",
+                    id.as_bytes(),
+                    b"TIME",
+                    time.as_bytes(),
+                    b"RETRYCOUNT",
+                    count.as_bytes(),
+                    b"JUSTID",
+                    b"FORCE",
+                ],
+            );
+        }
+        for (cname, c) in &g.consumers {
+            if c.pel.is_empty() {
+                log.append(db, &[&b"XGROUP"[..], b"CREATECONSUMER", key, name, cname]);
+            }
+        }
+    }
     if let Some(at) = expire_at_ms {
         let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
         log.append(db, &[&b"PEXPIREAT"[..], key, &at]);

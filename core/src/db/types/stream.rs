@@ -681,6 +681,138 @@ impl Stream {
         g.last_id = id;
     }
 
+    /// Adds a node read from an RDB file: `elems` are the elements of Redis's listpack for
+    /// it (integers as decimal text). Checks its structure; `None` if it is malformed or
+    /// not above the last node. The entries count into [`Stream::len`]; the ids and
+    /// counters come after, from [`Stream::set_loaded`].
+    pub fn load_node(&mut self, master: StreamId, elems: &[Vec<u8>]) -> Option<()> {
+        // Nodes come in order, each one's entries above the previous node's.
+        let floor = match self.nodes.last_key_value() {
+            Some((&k, _)) if k >= master => return None,
+            Some((&k, node)) => {
+                let last = *node.offsets(k).last()?;
+                Some(node.entry_at(k, last, None).1)
+            }
+            None => None,
+        };
+        let int = |i: usize| crate::num::parse_i64(elems.get(i)?);
+        let live = u32::try_from(int(0)?).ok()?;
+        let deleted = u32::try_from(int(1)?).ok()?;
+        let nmaster = usize::try_from(int(2)?).ok()?;
+        let mut buf = Vec::new();
+        put_u64(&mut buf, nmaster as u64);
+        let mut lp_rest = lp_int_size(nmaster as i64) + lp_int_size(0);
+        let fields = elems.get(3..3 + nmaster)?;
+        for f in fields {
+            put_str(&mut buf, f);
+            lp_rest += lp_str_size(f);
+        }
+        if int(3 + nmaster)? != 0 {
+            return None;
+        }
+        let entries_at = buf.len() as u32;
+        let mut i = 4 + nmaster;
+        let (mut seen_live, mut seen_deleted) = (0u32, 0u32);
+        let mut last: Option<StreamId> = None;
+        while i < elems.len() {
+            let flags = u8::try_from(int(i)?).ok()?;
+            if flags & !(FLAG_DELETED | FLAG_SAMEFIELDS) != 0 {
+                return None;
+            }
+            let ms_delta = int(i + 1)?;
+            let seq_delta = int(i + 2)?;
+            let id = StreamId::new(
+                master.ms.checked_add(u64::try_from(ms_delta).ok()?)?,
+                master.seq.wrapping_add(seq_delta as u64),
+            );
+            if id < master || last.or(floor).is_some_and(|l| id <= l) {
+                return None;
+            }
+            last = Some(id);
+            let same = flags & FLAG_SAMEFIELDS != 0;
+            let mut j = i + 3;
+            let n = if same {
+                nmaster
+            } else {
+                let n = usize::try_from(int(j)?).ok()?;
+                j += 1;
+                n
+            };
+            let strings = if same { n } else { n.checked_mul(2)? };
+            let body = elems.get(j..j.checked_add(strings)?)?;
+            let lp_count = int(j + strings)?;
+            let want = 3 + n as i64 + if same { 0 } else { n as i64 + 1 };
+            if lp_count != want || n == 0 {
+                return None;
+            }
+            buf.push(flags);
+            put_u64(&mut buf, ms_delta as u64);
+            put_u64(&mut buf, id.seq);
+            let mut lp = lp_int_size(i64::from(flags))
+                + lp_int_size(ms_delta)
+                + lp_int_size(seq_delta)
+                + lp_int_size(lp_count);
+            if !same {
+                put_u64(&mut buf, n as u64);
+                lp += lp_int_size(n as i64);
+            }
+            for e in body {
+                put_str(&mut buf, e);
+                lp += lp_str_size(e);
+            }
+            lp_rest += lp;
+            if flags & FLAG_DELETED != 0 {
+                seen_deleted += 1;
+            } else {
+                seen_live += 1;
+            }
+            i = j + strings + 1;
+        }
+        if (seen_live, seen_deleted) != (live, deleted) || live == 0 {
+            return None;
+        }
+        buf.shrink_to_fit();
+        self.nodes.insert(
+            master,
+            Node {
+                buf,
+                entries_at,
+                master_fields: nmaster as u32,
+                live,
+                deleted,
+                lp_rest,
+            },
+        );
+        self.len += u64::from(live);
+        Some(())
+    }
+
+    /// Sets the ids and counters an RDB file records after the nodes; `None` if `len` is
+    /// not the number of entries the nodes hold or the last id is below an entry.
+    pub fn set_loaded(
+        &mut self,
+        len: u64,
+        last: StreamId,
+        first: Option<StreamId>,
+        max_deleted: StreamId,
+        entries_added: Option<u64>,
+    ) -> Option<()> {
+        if len != self.len {
+            return None;
+        }
+        if self.first_entry_id(true).is_some_and(|top| top > last) {
+            return None;
+        }
+        self.last_id = last;
+        self.first_id = match first {
+            Some(f) => f,
+            None => self.first_entry_id(false).unwrap_or(StreamId::MIN),
+        };
+        self.max_deleted_id = max_deleted;
+        self.entries_added = entries_added.unwrap_or(len);
+        Some(())
+    }
+
     /// The nodes as Redis's listpacks, with their master ids (RDB).
     pub fn listpacks(&self) -> Vec<(StreamId, Vec<u8>)> {
         let mut out = Vec::with_capacity(self.nodes.len());

@@ -250,7 +250,29 @@ fn put_stream(out: &mut Vec<u8>, s: &crate::db::Stream, lzf: &mut Lzf) {
         put_len(out, id.seq);
     }
     put_len(out, s.entries_added());
-    put_len(out, 0); // consumer groups
+    put_len(out, s.groups.len() as u64);
+    for (name, g) in &s.groups {
+        put_string(out, name, Some(lzf));
+        put_len(out, g.last_id.ms);
+        put_len(out, g.last_id.seq);
+        // Redis's SCG_INVALID_ENTRIES_READ (-1) as the unsigned length it writes.
+        put_len(out, g.entries_read.unwrap_or(u64::MAX));
+        put_len(out, g.pel.len() as u64);
+        for (id, nack) in &g.pel {
+            out.extend_from_slice(&id.to_be_bytes());
+            out.extend_from_slice(&nack.delivery_time.to_le_bytes());
+            put_len(out, nack.delivery_count);
+        }
+        put_len(out, g.consumers.len() as u64);
+        for (cname, c) in &g.consumers {
+            put_string(out, cname, Some(lzf));
+            out.extend_from_slice(&c.seen_time.to_le_bytes());
+            put_len(out, c.pel.len() as u64);
+            for id in &c.pel {
+                out.extend_from_slice(&id.to_be_bytes());
+            }
+        }
+    }
 }
 
 /// Writes a length in the shortest of its four forms.
