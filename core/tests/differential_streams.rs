@@ -1096,3 +1096,125 @@ fn mutated_stream_rdb_loads_or_fails_cleanly() {
     }
     assert!(loaded > 0, "the unmutated parts load");
 }
+
+#[test]
+fn radix_tree_counts_follow_redis() {
+    // XINFO STREAM's radix-tree-nodes counts the nodes of Redis's radix tree over the
+    // 16-byte node keys, through inserts, deletes in the middle and trims.
+    let mut lines: Vec<String> = vec!["CONFIG SET stream-node-max-entries 2".into()];
+    let ids = [
+        "1-0",
+        "1-1",
+        "1-2",
+        "2-0",
+        "255-0",
+        "256-0",
+        "256-7",
+        "65535-1",
+        "65536-0",
+        "1000000-0",
+        "1000000-1",
+        "1000001-0",
+        "4294967296-0",
+        "4294967297-3",
+        "1099511627776-0",
+        "1099511627776-1",
+        "1099511627777-0",
+        "18446744073709551615-0",
+        "18446744073709551615-5",
+        "18446744073709551615-6",
+    ];
+    for id in ids {
+        lines.push(format!("XADD s {id} f v"));
+        lines.push("XINFO STREAM s".into());
+    }
+    for id in [
+        "256-0",
+        "256-7",
+        "1-0",
+        "1-1",
+        "1000001-0",
+        "18446744073709551615-0",
+    ] {
+        lines.push(format!("XDEL s {id}"));
+        lines.push("XINFO STREAM s".into());
+    }
+    for n in [15, 11, 6, 3, 1, 0] {
+        lines.push(format!("XTRIM s MAXLEN {n}"));
+        lines.push("XINFO STREAM s".into());
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    both_protocols(&lines);
+}
+
+/// What the stream commands log (the AOF and replicas read it) rebuilds the same streams:
+/// `*` ids as chosen, approximate trims as their result, deliveries and claims as XCLAIM
+/// with the group's id and counter, served blocked XREADGROUPs included.
+#[test]
+fn logged_effects_rebuild_the_same_streams() {
+    const NOW: u64 = 1_700_000_000_000;
+    let mut store = Store::default();
+    store.set_effects_log(true);
+    let mut a = Session::new(store.next_client_id(), SessionConfig::default());
+    let mut b = Session::new(store.next_client_id(), SessionConfig::default());
+    let run = |s: &mut Session, store: &mut Store, line: &str| {
+        s.handle_bytes(&common::encode(&split(line)));
+        s.process(store, NOW);
+        let out = s.poll_transmit().to_vec();
+        s.consume_transmit(out.len());
+        out
+    };
+    for line in [
+        "CONFIG SET stream-node-max-entries 3",
+        "XADD s * a 1",
+        "XADD s * a 2",
+        "XADD s 1700000000000-* a 3",
+        "XADD s 99999999999999-1 a 4",
+        "XADD s * a 5",
+        "XADD s MAXLEN ~ 2 * a 6",
+        "XADD s MINID = 99999999999999-2 * a 7",
+        "XGROUP CREATE s g 0",
+        "XGROUP CREATE s h $ ENTRIESREAD 3",
+        "XREADGROUP GROUP g alice COUNT 1 STREAMS s >",
+        "XREADGROUP GROUP g bob NOACK COUNT 1 STREAMS s >",
+        "XREADGROUP GROUP g alice STREAMS s >",
+    ] {
+        let r = run(&mut a, &mut store, line);
+        assert!(!r.starts_with(b"-"), "{line}: {}", show(&r));
+    }
+    assert!(run(
+        &mut b,
+        &mut store,
+        "XREADGROUP GROUP g carol BLOCK 0 STREAMS s >"
+    )
+    .is_empty());
+    for line in [
+        "XADD s * a 8",
+        "XCLAIM s g dave 0 99999999999999-4 99999999999999-3 RETRYCOUNT 5",
+        "XAUTOCLAIM s g erin 0 0 COUNT 1",
+        "XGROUP CREATECONSUMER s g idle",
+        "XTRIM s MAXLEN ~ 1",
+        "XDEL s 99999999999999-4",
+        "XSETID s 99999999999999-99 ENTRIESADDED 50",
+    ] {
+        let r = run(&mut a, &mut store, line);
+        assert!(!r.starts_with(b"-"), "{line}: {}", show(&r));
+    }
+    let mut replayed = Store::default();
+    let mut r = Session::new(replayed.next_client_id(), SessionConfig::default());
+    let effects: Vec<_> = std::iter::from_fn(|| store.poll_effect()).collect();
+    assert!(effects.iter().all(|e| e.args[0] != "XREADGROUP"));
+    for e in effects {
+        let args: Vec<Vec<u8>> = e.args.iter().map(|x| x.to_vec()).collect();
+        r.handle_bytes(&common::encode(&args));
+        r.process(&mut replayed, NOW);
+        let out = r.poll_transmit().to_vec();
+        r.consume_transmit(out.len());
+        assert!(!out.starts_with(b"-"), "{:?}: {}", e.args, show(&out));
+    }
+    for line in ["XINFO STREAM s FULL", "XINFO GROUPS s", "XPENDING s g"] {
+        let want = run(&mut a, &mut store, line);
+        let got = run(&mut r, &mut replayed, line);
+        assert_eq!(show(&want), show(&got), "{line}");
+    }
+}
