@@ -62,10 +62,13 @@ impl World {
     /// delivery to its session and let that session process its input again.
     fn route(&mut self) {
         let now = now_ms();
-        if self.store.poll_timeout().is_some_and(|t| t <= now) {
-            self.store.handle_timeout(now);
-        }
+        // The server's timer, as the adapters run it (it serves waits active expiry ended).
+        let mut deliveries = Vec::new();
+        redish_core::server::handle_timers(&mut self.store, now, |d| deliveries.push(d));
         while let Some(d) = self.store.poll_delivery() {
+            deliveries.push(d);
+        }
+        for d in deliveries {
             if let Some(c) = self.clients.iter_mut().find(|c| c.session.id() == d.to) {
                 c.session.handle_message(&d.message, now);
                 c.session.process(&mut self.store, now);
@@ -1217,4 +1220,62 @@ fn logged_effects_rebuild_the_same_streams() {
         let got = run(&mut r, &mut replayed, line);
         assert_eq!(show(&want), show(&got), "{line}");
     }
+}
+
+#[test]
+fn blocked_readers_when_keys_change() {
+    both_protocols(&[
+        // The key deleted, then made a stream again: XREAD waits on and is served.
+        "XADD s 1 a 1",
+        "2>XREAD BLOCK 0 STREAMS s $",
+        "DEL s",
+        "XADD s 2 a 2",
+        "2<",
+        // Overwritten by another type and back.
+        "2>XREAD BLOCK 0 STREAMS s $",
+        "SET s x",
+        "DEL s",
+        "XADD s 5 a 5",
+        "2<",
+        // XREADGROUP whose stream is deleted and made again without the group.
+        "XGROUP CREATE s g $",
+        "2>XREADGROUP GROUP g c BLOCK 0 STREAMS s >",
+        "DEL s",
+        "XADD s 9 a 9",
+        "2<",
+        // A consumer group blocked reader and an XSETID / XTRIM do not wake it.
+        "XGROUP CREATE s g2 $",
+        "2>XREADGROUP GROUP g2 c BLOCK 0 STREAMS s >",
+        "XSETID s 20",
+        "XTRIM s MAXLEN 0",
+        "XADD s 21 a 21",
+        "2<",
+        // Two streams, the second gets data first.
+        "2>XREAD BLOCK 0 STREAMS x y $ $",
+        "3>XREAD BLOCK 0 STREAMS y $",
+        "XADD y 1 b 1",
+        "2<",
+        "3<",
+        // FLUSHALL, SWAPDB, expiry (active: no command touches the key).
+        "XGROUP CREATE f g $ MKSTREAM",
+        "2>XREADGROUP GROUP g c BLOCK 0 STREAMS f >",
+        "FLUSHALL",
+        "2<",
+        "XGROUP CREATE f g $ MKSTREAM",
+        "2>XREADGROUP GROUP g c BLOCK 0 STREAMS f >",
+        "SWAPDB 0 1",
+        "2<",
+        "FLUSHALL",
+        "XGROUP CREATE f g $ MKSTREAM",
+        "2>XREADGROUP GROUP g c BLOCK 0 STREAMS f >",
+        "PEXPIRE f 20",
+        "@sleep 400",
+        "2<",
+        // RENAME onto a waited key.
+        "2>XREAD BLOCK 0 STREAMS target 0",
+        "XADD src 1 r 1",
+        "RENAME src target",
+        "XADD target 2 r 2",
+        "2<",
+    ]);
 }

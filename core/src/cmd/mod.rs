@@ -68,7 +68,7 @@ pub use pubsub::{PSubscribe, PUnsubscribe, PubSubCmd, Publish, Subscribe, Unsubs
 pub use replay::replay_aof;
 pub use server::{DbSize, FlushAll, FlushDb, Function, LastSave, Shutdown, SwapDb, Time};
 pub use set::{SetCmd, SetOpKind};
-pub use stream::{StreamCmd, StreamWait};
+pub use stream::StreamCmd;
 pub use string::{
     Append, Get, GetDel, GetEx, GetExExpiry, GetRange, GetSet, IncrBy, IncrByFloat, Lcs,
     LcsOptions, MGet, MSet, Set, SetCondition, SetEx, SetExpiry, SetNx, SetRange, StrLen,

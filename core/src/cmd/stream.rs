@@ -15,7 +15,8 @@ use super::executor::Ctx;
 use super::reply::Out;
 use super::{int_arg, Args, CmdError, Command};
 use crate::db::{
-    notify, Blocked, BlockedOp, Message, NodeLimits, Store, Stream, StreamId, Trim, Value,
+    notify, Blocked, BlockedOp, Message, NodeLimits, Store, Stream, StreamId, StreamWait, Trim,
+    Value,
 };
 use crate::resp::{Frame, Protocol};
 
@@ -688,17 +689,6 @@ fn xsetid(ctx: &mut Ctx, a: &[Bytes]) -> Result<(), CmdError> {
     Ok(())
 }
 
-/// What a client blocked in XREAD waits for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamWait {
-    /// Each key with the id its entries must be above.
-    pub ids: Vec<(Bytes, StreamId)>,
-    /// The most entries per stream (1000 when XREAD had no COUNT).
-    pub count: usize,
-    /// XREADGROUP: the group, the consumer, and NOACK.
-    pub group: Option<(Bytes, Bytes, bool)>,
-}
-
 /// Redis's `XREAD_BLOCKED_DEFAULT_COUNT`.
 const BLOCKED_DEFAULT_COUNT: usize = 1000;
 
@@ -1238,6 +1228,27 @@ pub(crate) fn serve(
     }
     store.take_blocked(client);
     store.deliver(client, Message::Unblocked(buf.freeze()));
+}
+
+/// A client blocked in XREADGROUP whose key was deleted or now holds another type: unblocked
+/// with `-UNBLOCKED the stream key no longer exists`, as 7.0.15. XREAD keeps waiting.
+pub(crate) fn serve_gone(store: &mut Store, client: crate::db::ClientId) {
+    let group = match store.blocked(client) {
+        Some(Blocked {
+            op: BlockedOp::Stream(wait),
+            ..
+        }) => wait.group.is_some(),
+        _ => false,
+    };
+    if group {
+        store.take_blocked(client);
+        store.deliver(
+            client,
+            Message::Unblocked(Bytes::from_static(
+                b"-UNBLOCKED the stream key no longer exists\r\n",
+            )),
+        );
+    }
 }
 
 fn nogroup(key: &[u8], g: &[u8]) -> CmdError {

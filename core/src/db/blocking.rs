@@ -54,7 +54,7 @@ pub enum BlockedOp {
         count: usize,
     },
     /// XREAD: entries above an id per stream; replies `[[key, entries]]`.
-    Stream(Box<crate::cmd::StreamWait>),
+    Stream(Box<StreamWait>),
 }
 
 impl BlockedOp {
@@ -67,6 +67,17 @@ impl BlockedOp {
     pub fn wants_stream(&self) -> bool {
         matches!(self, BlockedOp::Stream(_))
     }
+}
+
+/// What a client blocked in XREAD waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamWait {
+    /// Each key with the id its entries must be above.
+    pub ids: Vec<(Bytes, super::StreamId)>,
+    /// The most entries per stream (1000 when XREAD had no COUNT).
+    pub count: usize,
+    /// XREADGROUP: the group, the consumer, and NOACK.
+    pub group: Option<(Bytes, Bytes, bool)>,
 }
 
 /// One blocked client.

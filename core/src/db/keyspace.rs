@@ -248,6 +248,7 @@ impl Db {
             Ok(occupied) => occupied.remove().0,
             Err(_) => return None,
         };
+        self.signal_changed(key);
         if let Some(index) = &mut self.scan_index {
             // Two keys may share a 64-bit hash: the hash leaves the index with the last one.
             let hasher = &self.hasher;
@@ -268,6 +269,19 @@ impl Db {
     fn modified(&mut self, key: &[u8]) {
         self.writes += 1;
         self.touch_watchers(key);
+    }
+
+    /// Marks a key blocked clients wait on ready when its value goes — deleted, overwritten,
+    /// expired, flushed — so a reader blocked on a stream that went away learns it (Redis 7.0.15's
+    /// `signalDeletedKeyAsReady`); the server decides per waiter what the key now holds.
+    #[inline]
+    fn signal_changed(&mut self, key: &[u8]) {
+        if !self.blocking.awaited.is_empty() {
+            let b = &self.blocking;
+            if b.awaited.contains_key(key) && !b.ready.iter().any(|k| **k == *key) {
+                self.blocking.ready.push(key.into());
+            }
+        }
     }
 
     /// What Redis's `signalModifiedKey` does: dirties the key's watchers, and queues the
@@ -296,6 +310,7 @@ impl Db {
     /// change, and the effects log (if on) a `DEL`.
     fn expired(&mut self, key: Box<[u8]>) {
         self.expired_count += 1;
+        self.signal_changed(&key);
         // Redis notifies `expired` before it signals the change.
         let modified = self.events.wants(DbEvent::Modified).then(|| key.clone());
         self.touch_watchers_only(&key);
@@ -435,7 +450,7 @@ impl Db {
         for db in [a, b] {
             let awaited: Vec<Box<[u8]>> = db.blocking.awaited.keys().cloned().collect();
             for key in awaited {
-                db.signal_ready(&key);
+                db.signal_changed(&key);
             }
         }
     }
@@ -500,12 +515,14 @@ impl Db {
         self.before_change(hash, key);
         let hasher = &self.hasher;
         let mut replaced_expired = None;
+        let mut overwritten = false;
         match self
             .table
             .entry(hash, |e| *e.key == *key, |e| hasher.hash_one(&*e.key))
         {
             hashbrown::hash_table::Entry::Occupied(mut occupied) => {
                 // Overwrite in place: the stored key (and its allocation) stays.
+                overwritten = true;
                 let e = occupied.get_mut();
                 if e.expire_at_ms().is_some_and(|at| at <= now_ms) {
                     replaced_expired = Some(e.key.to_box());
@@ -541,6 +558,9 @@ impl Db {
         if let Some(old) = replaced_expired {
             self.expired(old);
             self.events.push(DbEvent::New, key);
+        }
+        if overwritten {
+            self.signal_changed(key);
         }
         self.modified(key);
         self.signal_ready(key);
@@ -706,6 +726,12 @@ impl Db {
     /// its time but not yet collected — see a change, as Redis 7.0's
     /// `touchAllWatchedKeysInDb` does; watches of missing keys stay clean.
     pub fn clear(&mut self) {
+        let awaited: Vec<Box<[u8]>> = self.blocking.awaited.keys().cloned().collect();
+        for key in awaited {
+            if self.find(&key).is_some() {
+                self.signal_changed(&key);
+            }
+        }
         let w = &mut self.watches;
         for (key, clients) in &w.keys {
             let hash = self.hasher.hash_one(&**key);

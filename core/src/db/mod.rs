@@ -18,7 +18,7 @@ mod store;
 mod tracking;
 pub mod types;
 
-pub use blocking::{Blocked, BlockedOp};
+pub use blocking::{Blocked, BlockedOp, StreamWait};
 pub use clients::{ClientConn, ClientInfo, ClientType, Clients};
 pub use config::{
     Access, AppendFsync, Config, ConfigSetError, DebugCommand, MaxmemoryPolicy, OutputBufferLimit,
