@@ -1279,3 +1279,108 @@ fn blocked_readers_when_keys_change() {
         "2<",
     ]);
 }
+
+/// Random sequences of stream commands on a few keys, with ids and options drawn from
+/// small ranges so that errors, collisions, empty streams and node edges come up often;
+/// compared step by step with redis-server in both protocols. `REDISH_DIFF_CASES` sets
+/// the number of sequences (default 6).
+#[test]
+fn random_stream_sequences() {
+    let cases: u64 = std::env::var("REDISH_DIFF_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let Some(mut world) = World::start() else {
+        return;
+    };
+    for case in 0..cases {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ (case + 1).wrapping_mul(0x2545_f491_4f6c_dd1d);
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut lines = vec![format!(
+            "CONFIG SET stream-node-max-entries {}",
+            [2, 3, 5, 100][next(4) as usize]
+        )];
+        for _ in 0..250 {
+            let key = ["s", "t", "u"][next(3) as usize];
+            let id = |next: &mut dyn FnMut(u64) -> u64| match next(6) {
+                0 => format!("{}", next(40)),
+                1 => format!("{}-*", next(40)),
+                2 => "-".to_owned(),
+                3 => "+".to_owned(),
+                4 => format!("({}-{}", next(40), next(3)),
+                _ => format!("{}-{}", next(40), next(3)),
+            };
+            let line = match next(22) {
+                0..=5 => {
+                    let trim = match next(6) {
+                        0 => format!("MAXLEN {} ", next(8)),
+                        1 => format!("MAXLEN ~ {} ", next(8)),
+                        2 => format!("MINID {} ", next(40)),
+                        3 => "NOMKSTREAM ".to_owned(),
+                        _ => String::new(),
+                    };
+                    let fields = if next(3) == 0 { "a 1 b 2" } else { "a 1" };
+                    let id = match next(4) {
+                        0 => format!("{}-*", next(40)),
+                        _ => format!("{}-{}", next(40), next(3)),
+                    };
+                    format!("XADD {key} {trim}{id} {fields}")
+                }
+                6 => format!(
+                    "XDEL {key} {}-{} {}-{}",
+                    next(40),
+                    next(3),
+                    next(40),
+                    next(3)
+                ),
+                7 => match next(3) {
+                    0 => format!("XTRIM {key} MAXLEN {}", next(8)),
+                    1 => format!("XTRIM {key} MAXLEN ~ {}", next(8)),
+                    _ => format!("XTRIM {key} MINID {}", next(40)),
+                },
+                8 => format!("XRANGE {key} {} {}", id(&mut next), id(&mut next)),
+                9 => format!(
+                    "XREVRANGE {key} {} {} COUNT {}",
+                    id(&mut next),
+                    id(&mut next),
+                    next(4)
+                ),
+                10 => format!("XLEN {key}"),
+                11 => format!("XINFO STREAM {key}"),
+                12 => format!("XGROUP CREATE {key} g{} {} MKSTREAM", next(2), next(40)),
+                13 => format!(
+                    "XREADGROUP GROUP g{} c{} COUNT {} STREAMS {key} >",
+                    next(2),
+                    next(3),
+                    next(3)
+                ),
+                14 => format!("XREADGROUP GROUP g{} c{} STREAMS {key} 0", next(2), next(3)),
+                15 => format!("XACK {key} g{} {}-{}", next(2), next(40), next(3)),
+                16 => format!("XPENDING {key} g{}", next(2)),
+                17 => format!("XINFO GROUPS {key}"),
+                18 => format!(
+                    "XCLAIM {key} g{} c{} 0 {}-{} JUSTID",
+                    next(2),
+                    next(3),
+                    next(40),
+                    next(3)
+                ),
+                19 => format!(
+                    "XAUTOCLAIM {key} g{} c{} 0 0 COUNT 2 JUSTID",
+                    next(2),
+                    next(3)
+                ),
+                20 => format!("XSETID {key} {}-{}", next(60), next(3)),
+                _ => format!("XREAD COUNT 2 STREAMS {key} {}", next(40)),
+            };
+            lines.push(line);
+        }
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        scenario(&mut world, case % 2 == 1, &lines);
+    }
+}

@@ -204,20 +204,10 @@ impl Node {
         out
     }
 
-    /// The ids of the node's first and last live entries.
-    fn edges(&self, master: StreamId) -> Option<(StreamId, StreamId)> {
-        let mut first = None;
-        let mut last = None;
-        let mut pos = self.entries_at as usize;
-        while pos < self.buf.len() {
-            let (flags, id, next) = self.entry_at(master, pos, None);
-            if flags & FLAG_DELETED == 0 {
-                first.get_or_insert(id);
-                last = Some(id);
-            }
-            pos = next;
-        }
-        Some((first?, last?))
+    /// The id of the node's last entry, deleted or not.
+    fn last_id(&self, master: StreamId) -> Option<StreamId> {
+        let last = *self.offsets(master).last()?;
+        Some(self.entry_at(master, last, None).1)
     }
 }
 
@@ -571,7 +561,10 @@ impl Stream {
             }
             let remove_node = match how {
                 Trim::MaxLen(max) => self.len - entries >= max,
-                Trim::MinId(min) => node.edges(master).is_some_and(|(_, last)| last < min),
+                // The node's last entry, deleted or not, as Redis's lpGetEdgeStreamID: a
+                // node whose last entry was deleted stays, and may be left with no live
+                // entry by the trim inside it (Redis keeps such a node too).
+                Trim::MinId(min) => node.last_id(master).is_some_and(|last| last < min),
             };
             if remove_node {
                 self.nodes.remove(&master);
@@ -768,7 +761,9 @@ impl Stream {
             }
             i = j + strings + 1;
         }
-        if (seen_live, seen_deleted) != (live, deleted) || live == 0 {
+        // A node may hold no live entry (left so by a MINID trim, as in Redis), but not
+        // no entry at all.
+        if (seen_live, seen_deleted) != (live, deleted) || live + deleted == 0 {
             return None;
         }
         buf.shrink_to_fit();
