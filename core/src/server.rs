@@ -384,6 +384,10 @@ pub fn handle_timers(
 ) -> TimerNext {
     let due = store.poll_timeout().is_some_and(|t| t <= now_ms);
     let removed = if due { store.handle_timeout(now_ms) } else { 0 };
+    if due {
+        // Keys active expiry removed may end waits (XREADGROUP on a stream gone).
+        crate::cmd::blocking::serve_ready(store, now_ms);
+    }
     while let Some(delivery) = store.poll_delivery() {
         deliver(delivery);
     }

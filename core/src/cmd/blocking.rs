@@ -115,11 +115,26 @@ fn serve_ready_keys(store: &mut Store, now_ms: u64) {
         for (db, key) in store.take_ready_keys() {
             let key = Bytes::from(Vec::from(key));
             for client in store.blocked_waiters(db, &key) {
+                // A stream reader on a key that no longer holds a stream (XREADGROUP
+                // gets an error; XREAD waits on).
+                if store.blocked(client).is_some_and(|b| b.op.wants_stream())
+                    && !matches!(store.db(db).peek(&key, now_ms), Some(Value::Stream(_)))
+                {
+                    super::stream::serve_gone(store, client);
+                    continue;
+                }
                 let is_zset = match store.db(db).get(&key, now_ms) {
                     Some(Value::List(_)) => false,
                     Some(Value::ZSet(_)) => true,
-                    _ => break,
+                    Some(Value::Stream(_)) => {
+                        super::stream::serve(store, db, &key, client, now_ms);
+                        continue;
+                    }
+                    _ => continue,
                 };
+                if store.blocked(client).is_some_and(|b| b.op.wants_stream()) {
+                    continue;
+                }
                 match store.blocked(client) {
                     Some(b) if b.op.wants_zset() == is_zset => {}
                     _ => continue,

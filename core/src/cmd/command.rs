@@ -218,6 +218,18 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
             "shardnumsub",
         ],
     ),
+    (
+        "xgroup",
+        &[
+            "create",
+            "createconsumer",
+            "delconsumer",
+            "destroy",
+            "help",
+            "setid",
+        ],
+    ),
+    ("xinfo", &["consumers", "groups", "help", "stream"]),
 ];
 
 /// The metadata of `name` (lower case; `container|sub` for subcommands).

@@ -719,6 +719,7 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Outcome {
         Ok(Command::Geo(c)) => c.apply(ctx).map(|()| None),
         Ok(Command::Sort(c)) => c.apply(ctx).map(|()| None),
         Ok(Command::Dump(c)) => c.apply(ctx).map(|()| None),
+        Ok(Command::Stream(c)) => c.apply(ctx).map(|()| None),
         // DEBUG SLEEP: the session replies when the time is up.
         Ok(Command::Debug(c)) => c.apply(ctx),
         Ok(Command::Echo(c)) => Ok(Some(Frame::Bulk(c.message))),

@@ -598,7 +598,9 @@ pub(crate) fn serve(
                 ]
             })
         }
-        BlockedOp::ZPop { .. } | BlockedOp::ZMPop { .. } => unreachable!("a list operation"),
+        BlockedOp::ZPop { .. } | BlockedOp::ZMPop { .. } | BlockedOp::Stream(_) => {
+            unreachable!("a list operation")
+        }
     }
 }
 

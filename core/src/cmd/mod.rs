@@ -43,6 +43,7 @@ mod script;
 mod server;
 mod set;
 mod sort;
+mod stream;
 mod string;
 pub(crate) mod tx;
 mod zset;
@@ -76,6 +77,7 @@ pub use script::{sha1_hex, Eval, ScriptCmd};
 pub use server::{DbSize, FlushAll, FlushDb, Function, LastSave, Shutdown, SwapDb, Time};
 pub use set::{SetCmd, SetOpKind};
 pub use sort::Sort;
+pub use stream::StreamCmd;
 pub use string::{
     Append, Get, GetDel, GetEx, GetExExpiry, GetRange, GetSet, IncrBy, IncrByFloat, Lcs,
     LcsOptions, MGet, MSet, Set, SetCondition, SetEx, SetExpiry, SetNx, SetRange, StrLen,
@@ -172,6 +174,8 @@ pub enum Command {
     Sort(Sort),
     /// DUMP and RESTORE.
     Dump(DumpCmd),
+    /// The stream commands (XADD, XRANGE, XREAD, …).
+    Stream(StreamCmd),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -482,6 +486,22 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("dump", 2, false, dump::parse),
     spec!("restore", -4, false, dump::parse),
     spec!("restore-asking", -4, false, dump::parse),
+    // Streams (cmd/stream.rs).
+    spec!("xadd", -5, false, stream::parse),
+    spec!("xlen", 2, false, stream::parse),
+    spec!("xrange", -4, false, stream::parse),
+    spec!("xrevrange", -4, false, stream::parse),
+    spec!("xdel", -3, false, stream::parse),
+    spec!("xtrim", -4, false, stream::parse),
+    spec!("xsetid", -3, false, stream::parse),
+    spec!("xread", -4, false, stream::parse),
+    spec!("xreadgroup", -7, false, stream::parse),
+    spec!("xack", -4, false, stream::parse),
+    spec!("xpending", -3, false, stream::parse),
+    spec!("xclaim", -6, false, stream::parse),
+    spec!("xautoclaim", -6, false, stream::parse),
+    spec!("xgroup", -2, false, stream::parse),
+    spec!("xinfo", -2, false, stream::parse),
 ];
 
 /// The spec of the command named `name`, in any case.
@@ -637,6 +657,7 @@ impl Command {
             Command::Geo(c) => c.name(),
             Command::Sort(c) => c.name(),
             Command::Dump(c) => c.name(),
+            Command::Stream(c) => c.name(),
         };
         spec(name.as_bytes()).expect("every command has a spec")
     }

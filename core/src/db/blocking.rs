@@ -53,6 +53,8 @@ pub enum BlockedOp {
         /// The most members to pop.
         count: usize,
     },
+    /// XREAD: entries above an id per stream; replies `[[key, entries]]`.
+    Stream(Box<StreamWait>),
 }
 
 impl BlockedOp {
@@ -60,6 +62,22 @@ impl BlockedOp {
     pub fn wants_zset(&self) -> bool {
         matches!(self, BlockedOp::ZPop { .. } | BlockedOp::ZMPop { .. })
     }
+
+    /// True if the operation waits for a stream.
+    pub fn wants_stream(&self) -> bool {
+        matches!(self, BlockedOp::Stream(_))
+    }
+}
+
+/// What a client blocked in XREAD waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamWait {
+    /// Each key with the id its entries must be above.
+    pub ids: Vec<(Bytes, super::StreamId)>,
+    /// The most entries per stream (1000 when XREAD had no COUNT).
+    pub count: usize,
+    /// XREADGROUP: the group, the consumer, and NOACK.
+    pub group: Option<(Bytes, Bytes, bool)>,
 }
 
 /// One blocked client.

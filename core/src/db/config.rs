@@ -221,6 +221,10 @@ pub struct Config {
     /// `hll-sparse-max-bytes`: the largest sparse HyperLogLog; past it PFADD converts it to
     /// the dense encoding.
     pub hll_sparse_max_bytes: u64,
+    /// `stream-node-max-bytes`: the most bytes of a stream node's listpack (0: no limit).
+    pub stream_node_max_bytes: u64,
+    /// `stream-node-max-entries`: the most entries of a stream node (0: no limit).
+    pub stream_node_max_entries: u64,
     /// Parameters named through [`crate::Store::set_setting`] that redish does not model:
     /// CONFIG GET reports them as given.
     extra: Vec<(String, String)>,
@@ -283,6 +287,8 @@ impl Default for Config {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             hll_sparse_max_bytes: 3000,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
             extra: Vec::new(),
             changed: 0,
         }
@@ -840,6 +846,20 @@ pub static PARAMS: &[Param] = &[
         Mutable,
         |c| c.hll_sparse_max_bytes.to_string(),
         |c, v| c.hll_sparse_max_bytes = memory_in(v, 0, LONG_MAX)? as u64
+    ),
+    param!(
+        "stream-node-max-bytes",
+        None,
+        Mutable,
+        |c| c.stream_node_max_bytes.to_string(),
+        |c, v| c.stream_node_max_bytes = memory_in(v, 0, LONG_MAX)? as u64
+    ),
+    param!(
+        "stream-node-max-entries",
+        None,
+        Mutable,
+        |c| c.stream_node_max_entries.to_string(),
+        |c, v| c.stream_node_max_entries = int_in(v, 0, i64::MAX)? as u64
     ),
 ];
 

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use super::notify::{DbEvent, KeyEvents};
 use super::small_bytes::SmallBytes;
 use super::snapshot::{CopiedEntry, DbSnapshot};
-use super::types::{Hash, List, Set, ZSet};
+use super::types::{Hash, List, Set, Stream, ZSet};
 use super::{ClientId, Rng};
 
 type Hasher = foldhash::fast::FixedState;
@@ -44,6 +44,8 @@ pub enum Value {
     Set(Box<Set>),
     /// A sorted set.
     ZSet(Box<ZSet>),
+    /// A stream.
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -60,6 +62,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -76,6 +79,7 @@ impl Value {
             Value::List(l) => l.encoding_name(),
             Value::Set(s) => s.encoding_name(),
             Value::ZSet(z) => z.encoding_name(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -87,12 +91,14 @@ impl Value {
             Value::List(l) => l.is_empty(),
             Value::Set(s) => s.is_empty(),
             Value::ZSet(z) => z.is_empty(),
+            // A stream stays when its last entry goes, as in Redis.
+            Value::Stream(_) => false,
         }
     }
 
-    /// True for the types a blocked client waits for (lists and sorted sets).
+    /// True for the types a blocked client waits for (lists, sorted sets, streams).
     fn wakes_blocked(&self) -> bool {
-        matches!(self, Value::List(_) | Value::ZSet(_))
+        matches!(self, Value::List(_) | Value::ZSet(_) | Value::Stream(_))
     }
 }
 
@@ -242,6 +248,7 @@ impl Db {
             Ok(occupied) => occupied.remove().0,
             Err(_) => return None,
         };
+        self.signal_changed(key);
         if let Some(index) = &mut self.scan_index {
             // Two keys may share a 64-bit hash: the hash leaves the index with the last one.
             let hasher = &self.hasher;
@@ -262,6 +269,19 @@ impl Db {
     fn modified(&mut self, key: &[u8]) {
         self.writes += 1;
         self.touch_watchers(key);
+    }
+
+    /// Marks a key blocked clients wait on ready when its value goes — deleted, overwritten,
+    /// expired, flushed — so a reader blocked on a stream that went away learns it (Redis 7.0.15's
+    /// `signalDeletedKeyAsReady`); the server decides per waiter what the key now holds.
+    #[inline]
+    fn signal_changed(&mut self, key: &[u8]) {
+        if !self.blocking.awaited.is_empty() {
+            let b = &self.blocking;
+            if b.awaited.contains_key(key) && !b.ready.iter().any(|k| **k == *key) {
+                self.blocking.ready.push(key.into());
+            }
+        }
     }
 
     /// What Redis's `signalModifiedKey` does: dirties the key's watchers, and queues the
@@ -290,6 +310,7 @@ impl Db {
     /// change, and the effects log (if on) a `DEL`.
     fn expired(&mut self, key: Box<[u8]>) {
         self.expired_count += 1;
+        self.signal_changed(&key);
         // Redis notifies `expired` before it signals the change.
         let modified = self.events.wants(DbEvent::Modified).then(|| key.clone());
         self.touch_watchers_only(&key);
@@ -438,7 +459,7 @@ impl Db {
         for db in [a, b] {
             let awaited: Vec<Box<[u8]>> = db.blocking.awaited.keys().cloned().collect();
             for key in awaited {
-                db.signal_ready(&key);
+                db.signal_changed(&key);
             }
         }
     }
@@ -503,12 +524,14 @@ impl Db {
         self.before_change(hash, key);
         let hasher = &self.hasher;
         let mut replaced_expired = None;
+        let mut overwritten = false;
         match self
             .table
             .entry(hash, |e| *e.key == *key, |e| hasher.hash_one(&*e.key))
         {
             hashbrown::hash_table::Entry::Occupied(mut occupied) => {
                 // Overwrite in place: the stored key (and its allocation) stays.
+                overwritten = true;
                 let e = occupied.get_mut();
                 if e.expire_at_ms().is_some_and(|at| at <= now_ms) {
                     replaced_expired = Some(e.key.to_box());
@@ -545,6 +568,9 @@ impl Db {
             self.expired(old);
             self.events.push(DbEvent::New, key);
         }
+        if overwritten {
+            self.signal_changed(key);
+        }
         self.modified(key);
         self.signal_ready(key);
     }
@@ -556,6 +582,12 @@ impl Db {
         if !self.blocking.awaited.is_empty() {
             self.signal_awaited(key);
         }
+    }
+
+    /// Marks `key` ready for its blocked clients after entries were added to the stream
+    /// it holds (XADD), as Redis's `signalKeyAsReady` for a stream.
+    pub(crate) fn signal_stream_ready(&mut self, key: &[u8]) {
+        self.signal_ready(key);
     }
 
     fn signal_awaited(&mut self, key: &[u8]) {
@@ -703,6 +735,12 @@ impl Db {
     /// its time but not yet collected — see a change, as Redis 7.0's
     /// `touchAllWatchedKeysInDb` does; watches of missing keys stay clean.
     pub fn clear(&mut self) {
+        let awaited: Vec<Box<[u8]>> = self.blocking.awaited.keys().cloned().collect();
+        for key in awaited {
+            if self.find(&key).is_some() {
+                self.signal_changed(&key);
+            }
+        }
         let w = &mut self.watches;
         for (key, clients) in &w.keys {
             let hash = self.hasher.hash_one(&**key);

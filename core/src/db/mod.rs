@@ -19,7 +19,7 @@ mod store;
 mod tracking;
 pub mod types;
 
-pub use blocking::{Blocked, BlockedOp};
+pub use blocking::{Blocked, BlockedOp, StreamWait};
 pub use clients::{ClientConn, ClientInfo, ClientType, Clients};
 pub use config::{
     Access, AppendFsync, Config, ConfigSetError, DebugCommand, MaxmemoryPolicy, OutputBufferLimit,
@@ -37,6 +37,7 @@ pub use server_state::{CmdStat, PersistenceInfo, ProcessInfo, Stats};
 pub use snapshot::{Snapshot, SnapshotEntry, SnapshotStep};
 pub use store::{Delivery, Effect, Store, StoreConfig};
 pub use tracking::{encode_invalidation, Invalidated, TrackingClient, TrackingOptions};
+pub use types::stream::{Consumer, Group, Nack, NodeLimits, Stream, StreamId, Trim};
 pub use types::TypeLimits;
 
 /// Identifies a connection across the server (CLIENT ID, pub/sub routing).

@@ -398,6 +398,7 @@ impl AofWriter {
                 }
                 None => self.append(db, &[&b"SET"[..], key, &**s]),
             },
+            Value::Stream(s) => rewrite_stream(self, db, key, s, expire_at_ms),
             aggregate => rewrite_aggregate(self, db, key, aggregate, expire_at_ms),
         }
     }
@@ -433,7 +434,7 @@ fn rewrite_aggregate(
                 .flat_map(|(m, s)| [crate::num::fmt_score(s).into_bytes(), m.to_vec()])
                 .collect(),
         ),
-        Value::Str(_) => unreachable!("strings are rewritten as SET"),
+        Value::Str(_) | Value::Stream(_) => unreachable!("rewritten by their own arms"),
     };
     let chunk = REWRITE_ITEMS_PER_CMD * per_item;
     let commands = items.len().div_ceil(chunk) + usize::from(expire_at_ms.is_some());
@@ -454,6 +455,105 @@ fn rewrite_aggregate(
     if commands > 1 {
         log.end_transaction();
     }
+}
+
+/// Rewrites a stream as Redis's `rewriteStreamObject`: an XADD per entry (an empty stream
+/// as `XADD key MAXLEN 0 0-1 x y`), then XSETID with the ids and counters, inside
+/// MULTI/EXEC so the stream never exists half-built.
+fn rewrite_stream(
+    log: &mut AofWriter,
+    db: usize,
+    key: &[u8],
+    s: &crate::db::Stream,
+    expire_at_ms: Option<u64>,
+) {
+    use crate::db::StreamId;
+    log.begin_transaction(db);
+    if s.is_empty() {
+        log.append(
+            db,
+            &[&b"XADD"[..], key, b"MAXLEN", b"0", b"0-1", b"x", b"y"],
+        );
+    } else {
+        s.range(StreamId::MIN, StreamId::MAX, false, |id, pairs| {
+            let id = id.to_string();
+            let mut args: Vec<&[u8]> = Vec::with_capacity(3 + pairs.len() * 2);
+            args.extend([&b"XADD"[..], key, id.as_bytes()]);
+            for (f, v) in pairs {
+                args.push(f);
+                args.push(v);
+            }
+            log.append(db, &args);
+            true
+        });
+    }
+    let last = s.last_id().to_string();
+    let added = s.entries_added().to_string();
+    let max_deleted = s.max_deleted_id().to_string();
+    log.append(
+        db,
+        &[
+            &b"XSETID"[..],
+            key,
+            last.as_bytes(),
+            b"ENTRIESADDED",
+            added.as_bytes(),
+            b"MAXDELETEDID",
+            max_deleted.as_bytes(),
+        ],
+    );
+    // The groups, as Redis: XGROUP CREATE with the read counter, an XCLAIM … FORCE per
+    // pending entry (which creates its consumer), XGROUP CREATECONSUMER for the others.
+    for (name, g) in &s.groups {
+        let last = g.last_id.to_string();
+        let read = g
+            .entries_read
+            .map_or_else(|| "-1".to_owned(), |n| n.to_string());
+        log.append(
+            db,
+            &[
+                &b"XGROUP"[..],
+                b"CREATE",
+                key,
+                name,
+                last.as_bytes(),
+                b"ENTRIESREAD",
+                read.as_bytes(),
+            ],
+        );
+        for (id, nack) in &g.pel {
+            let id = id.to_string();
+            let time = nack.delivery_time.to_string();
+            let count = nack.delivery_count.to_string();
+            log.append(
+                db,
+                &[
+                    &b"XCLAIM"[..],
+                    key,
+                    name,
+                    &nack.consumer,
+                    b"0",
+                    id.as_bytes(),
+                    b"TIME",
+                    time.as_bytes(),
+                    b"RETRYCOUNT",
+                    count.as_bytes(),
+                    b"JUSTID",
+                    b"FORCE",
+                ],
+            );
+        }
+        for (cname, c) in &g.consumers {
+            if c.pel.is_empty() {
+                log.append(db, &[&b"XGROUP"[..], b"CREATECONSUMER", key, name, cname]);
+            }
+        }
+    }
+    if let Some(at) = expire_at_ms {
+        let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
+        log.append(db, &[&b"PEXPIREAT"[..], key, &at]);
+    }
+    log.end_transaction();
 }
 
 /// [`rewrite_to`] into a new vector.

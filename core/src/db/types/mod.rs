@@ -10,6 +10,7 @@
 //! | list | `quicklist`: a deque of packed byte chunks (always, as in 7.0) | same |
 //! | set | `intset`: sorted integers | `hashtable` |
 //! | sorted set | `listpack`: one byte buffer of members and scores in order | `skiplist`: an indexable skip list plus a member table |
+//! | stream | `stream`: a B-tree of packed entry nodes (`stream.rs`) | same |
 //!
 //! Like Redis, a value converts to its large encoding when it passes a threshold and never
 //! converts back (except the results of the `*STORE` commands, built fresh).
@@ -22,6 +23,7 @@ pub mod hash;
 pub mod list;
 pub(crate) mod pack;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 use std::collections::BTreeSet;
@@ -33,6 +35,7 @@ use super::Rng;
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
+pub use stream::{Stream, StreamId};
 pub use zset::ZSet;
 
 /// The encoding thresholds of the aggregate types, named after Redis 7.0's settings (with

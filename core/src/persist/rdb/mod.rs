@@ -17,10 +17,11 @@
 //!
 //! # Value types
 //! Strings (0), lists (1, 10, 14, 18), sets (2, 11, 20), sorted sets (3, 5, 12, 17) and
-//! hashes (4, 13, 16) in every encoding Redis 2.6 to 7.2 writes (see `types.rs`); streams,
-//! modules and the old zipmap are refused with [`RdbError::UnsupportedType`], naming the
-//! type. We write hashes as 4, sets as 2, sorted sets as 5 (binary scores) and lists as 18
-//! (quicklist of listpacks). The readers and writers dispatch with a `match` on the type
+//! hashes (4, 13, 16) in every encoding Redis 2.6 to 7.2 writes (see `types.rs`), and
+//! streams with their consumer groups (15, 19, 21: Redis 5, 7.0, 7.2); modules and the old
+//! zipmap are refused with [`RdbError::UnsupportedType`], naming the type. We write hashes
+//! as 4, sets as 2, sorted sets as 5 (binary scores), lists as 18 (quicklist of listpacks)
+//! and streams as 19, Redis 7.0's. The readers and writers dispatch with a `match` on the type
 //! byte (see `value_reader` and `put_value`), one function per encoding. Loaded values get
 //! the encodings of the default [`crate::db::TypeLimits`].
 //!

@@ -1,6 +1,7 @@
 //! Reading RDB files: a pull parser ([`RdbReader`]) and two ways to drain it.
 
 use super::{opcode, types, AuxField, RdbEntry, RdbError, MAX_READ_VERSION, TYPE_STRING};
+use crate::db::{Consumer, Group, Nack, Stream, StreamId};
 use crate::db::{Store, TypeLimits, Value};
 use crate::persist::{crc64, lzf};
 
@@ -196,7 +197,10 @@ impl<'a> RdbReader<'a> {
             16 => Some(|r| r.compact_value(Compact::Hash, types::listpack)),
             17 => Some(|r| r.compact_value(Compact::ZSet, types::listpack)),
             18 => Some(|r| r.quicklist_value(true)),
+            15 => Some(|r| r.stream_value(1)),
+            19 => Some(|r| r.stream_value(2)),
             20 => Some(|r| r.compact_value(Compact::Set, types::listpack)),
+            21 => Some(|r| r.stream_value(3)),
             _ => None,
         }
     }
@@ -359,6 +363,115 @@ impl<'a> RdbReader<'a> {
         types::list_of(elems, &TypeLimits::default())
             .map(|l| Value::List(Box::new(l)))
             .ok_or_else(|| Self::corrupt("quicklist", offset))
+    }
+
+    fn stream_id(&mut self) -> Result<StreamId, RdbError> {
+        Ok(StreamId::new(self.len()?, self.len()?))
+    }
+
+    /// Types 15, 19 and 21 (`version` 1, 2, 3), as Redis 7.0's `rdbLoadObject` (7.2's
+    /// type 21 adds each consumer's active time, which we do not keep): the nodes
+    /// (16-byte master id, listpack), length and ids, then the consumer groups with their
+    /// PELs and consumers, every consumer's pending id found in its group's PEL.
+    fn stream_value(&mut self, version: u8) -> Result<Value, RdbError> {
+        let bad = |what: &'static str, at: usize| Self::corrupt(what, at);
+        let mut s = Stream::new();
+        let nodes = self.count()?;
+        for _ in 0..nodes {
+            let at = self.pos;
+            let key = self.string()?;
+            let key: [u8; 16] = key.try_into().map_err(|_| bad("stream node key", at))?;
+            let at = self.pos;
+            let lp = self.string()?;
+            let elems = types::listpack(&lp).ok_or_else(|| bad("stream listpack", at))?;
+            let elems: Vec<Vec<u8>> = elems.into_iter().map(types::Elem::into_bytes).collect();
+            s.load_node(StreamId::from_be_bytes(key), &elems)
+                .ok_or_else(|| bad("stream node", at))?;
+        }
+        let at = self.pos;
+        let len = self.len()?;
+        let last = self.stream_id()?;
+        let (first, max_deleted, added) = if version >= 2 {
+            (
+                Some(self.stream_id()?),
+                self.stream_id()?,
+                Some(self.len()?),
+            )
+        } else {
+            (None, StreamId::MIN, None)
+        };
+        s.set_loaded(len, last, first, max_deleted, added)
+            .ok_or_else(|| bad("stream length or ids", at))?;
+        let groups = self.count()?;
+        for _ in 0..groups {
+            let at = self.pos;
+            let name = self.string()?;
+            let last_id = self.stream_id()?;
+            let entries_read = if version >= 2 {
+                match self.len()? {
+                    u64::MAX => None,
+                    n => Some(n),
+                }
+            } else {
+                s.estimate_entries_read(last_id)
+            };
+            let mut g = Group {
+                last_id,
+                entries_read,
+                ..Default::default()
+            };
+            let pel = self.count()?;
+            for _ in 0..pel {
+                let id = StreamId::from_be_bytes(self.array()?);
+                let delivery_time = u64::from_le_bytes(self.array()?);
+                let delivery_count = self.len()?;
+                g.pel.insert(
+                    id,
+                    Nack {
+                        delivery_time,
+                        delivery_count,
+                        consumer: Box::default(),
+                    },
+                );
+            }
+            let mut assigned = std::collections::BTreeSet::new();
+            let consumers = self.count()?;
+            for _ in 0..consumers {
+                let cname = self.string()?;
+                let seen_time = u64::from_le_bytes(self.array()?);
+                if version >= 3 {
+                    let _active_time: [u8; 8] = self.array()?;
+                }
+                let mut c = Consumer {
+                    seen_time,
+                    pel: Default::default(),
+                };
+                let n = self.count()?;
+                for _ in 0..n {
+                    let id_at = self.pos;
+                    let id = StreamId::from_be_bytes(self.array()?);
+                    let nack = g
+                        .pel
+                        .get_mut(&id)
+                        .ok_or_else(|| bad("consumer PEL entry not in the group PEL", id_at))?;
+                    if !assigned.insert(id) {
+                        return Err(bad("stream PEL entry of two consumers", id_at));
+                    }
+                    nack.consumer = cname.clone().into_boxed_slice();
+                    c.pel.insert(id);
+                }
+                if g.consumers.insert(cname.into_boxed_slice(), c).is_some() {
+                    return Err(bad("duplicate stream consumer", at));
+                }
+            }
+            if assigned.len() != g.pel.len() {
+                return Err(bad("group PEL entry without a consumer", at));
+            }
+            if s.groups.insert(name.into_boxed_slice(), g).is_some() {
+                return Err(bad("duplicate stream group", at));
+            }
+        }
+        Ok(Value::Stream(Box::new(s)))
     }
 
     fn string_value(&mut self) -> Result<Value, RdbError> {

@@ -13,6 +13,8 @@ const TYPE_SET: u8 = 2;
 const TYPE_HASH: u8 = 4;
 const TYPE_ZSET_2: u8 = 5;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
+/// Redis 7.0's stream type (`RDB_TYPE_STREAM_LISTPACKS_2`).
+const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 /// A quicklist node holding a listpack (1 would be one plain element).
 const QUICKLIST_NODE_PACKED: u64 = 2;
 
@@ -231,6 +233,51 @@ fn put_value(out: &mut Vec<u8>, value: &Value, lzf: &mut Lzf) -> u8 {
                 put_string(out, &node, Some(lzf));
             }
             TYPE_LIST_QUICKLIST_2
+        }
+        Value::Stream(s) => {
+            put_stream(out, s, lzf);
+            TYPE_STREAM_LISTPACKS_2
+        }
+    }
+}
+
+/// A stream as Redis 7.0's `rdbSaveObject`: the nodes (16-byte big-endian master id, the
+/// listpack), the length, last, first and max-deleted ids, entries added, then the
+/// consumer groups.
+fn put_stream(out: &mut Vec<u8>, s: &crate::db::Stream, lzf: &mut Lzf) {
+    let nodes = s.listpacks();
+    put_len(out, nodes.len() as u64);
+    for (master, lp) in &nodes {
+        put_string(out, &master.to_be_bytes(), Some(lzf));
+        put_string(out, lp, Some(lzf));
+    }
+    put_len(out, s.len());
+    for id in [s.last_id(), s.first_id(), s.max_deleted_id()] {
+        put_len(out, id.ms);
+        put_len(out, id.seq);
+    }
+    put_len(out, s.entries_added());
+    put_len(out, s.groups.len() as u64);
+    for (name, g) in &s.groups {
+        put_string(out, name, Some(lzf));
+        put_len(out, g.last_id.ms);
+        put_len(out, g.last_id.seq);
+        // Redis's SCG_INVALID_ENTRIES_READ (-1) as the unsigned length it writes.
+        put_len(out, g.entries_read.unwrap_or(u64::MAX));
+        put_len(out, g.pel.len() as u64);
+        for (id, nack) in &g.pel {
+            out.extend_from_slice(&id.to_be_bytes());
+            out.extend_from_slice(&nack.delivery_time.to_le_bytes());
+            put_len(out, nack.delivery_count);
+        }
+        put_len(out, g.consumers.len() as u64);
+        for (cname, c) in &g.consumers {
+            put_string(out, cname, Some(lzf));
+            out.extend_from_slice(&c.seen_time.to_le_bytes());
+            put_len(out, c.pel.len() as u64);
+            for id in &c.pel {
+                out.extend_from_slice(&id.to_be_bytes());
+            }
         }
     }
 }
