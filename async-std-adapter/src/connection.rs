@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use async_channel::{Receiver, TryRecvError};
 use async_io::Timer;
+use async_std::sync::MutexGuard;
 use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Stream};
 use redish_core::server::{conn, Action, Driver};
 use redish_core::{ClientId, Event};
@@ -137,7 +138,13 @@ where
 /// so no reply goes out before that.
 async fn process(driver: &mut Driver, shared: &Shared) {
     let ticket = {
-        let mut guard = shared.lock().await;
+        let mut guard = match shared.try_lock() {
+            Some(guard) => guard,
+            None => match lock_unless_busy(driver, shared).await {
+                Some(guard) => guard,
+                None => return,
+            },
+        };
         let State { store, conns } = &mut *guard;
         let now = now_ms();
         driver.process(store, now, |d| State::route(conns, d));
@@ -155,6 +162,27 @@ async fn process(driver: &mut Driver, shared: &Shared) {
 fn received(driver: &mut Driver, data: &[u8]) {
     driver.read_buf().extend_from_slice(data);
     driver.handle_read(data.len());
+}
+
+/// Waits for the store; but while a script holds it past `busy-reply-threshold`, answers
+/// what the driver can without it and returns `None` (see [`Driver::process_busy`]). The
+/// lock is waited for all along, so the connection keeps its place in the queue.
+async fn lock_unless_busy<'a>(
+    driver: &mut Driver,
+    shared: &'a Shared,
+) -> Option<MutexGuard<'a, State>> {
+    let mut lock = std::pin::pin!(shared.lock());
+    loop {
+        let timer = async {
+            Timer::after(conn::BUSY_POLL).await;
+            None
+        };
+        match future::or(async { Some((&mut lock).await) }, timer).await {
+            Some(guard) => return Some(guard),
+            None if driver.process_busy(&shared.script_watch, now_ms()) => return None,
+            None => {}
+        }
+    }
 }
 
 fn hand_over(driver: &mut Driver, msg: ConnMsg) {

@@ -61,6 +61,10 @@ pub mod conn {
 
     /// Room made in a read buffer when it runs low.
     pub const READ_CHUNK_BYTES: usize = 16 * 1024;
+    /// How long a connection waits for the store before it asks whether a script holds it
+    /// past `busy-reply-threshold` ([`crate::server::Driver::process_busy`]), and again
+    /// after each such wait.
+    pub const BUSY_POLL: Duration = Duration::from_millis(100);
     /// Below this much free room, a read buffer grows before the next read.
     pub const MIN_READ_BYTES: usize = 4 * 1024;
     /// How long a closing connection may take to flush its last replies.

@@ -7,7 +7,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::cmd;
 use crate::cmd::executor::{self, Caller, ConnState, Ctx, Outcome};
 pub use crate::cmd::ReplyMode;
-use crate::db::{encode_invalidation, ClientId, Message, Store};
+use crate::db::{encode_invalidation, ClientId, Message, ScriptWatch, Store};
 use crate::resp::{encode, Frame, Limits, Protocol, ProtocolError, RequestDecoder};
 
 /// Limits of one connection.
@@ -141,6 +141,17 @@ pub struct Session {
     started: bool,
     /// [`Store`]'s settings epoch last applied.
     config_epoch: u64,
+    /// What [`Session::process_busy`] left for the store: the request that must wait for
+    /// it, what INFO counts of those it answered, the watches of the EXEC it aborted.
+    busy: Option<Box<BusyLeft>>,
+}
+
+/// See [`Session::busy`].
+#[derive(Debug, Default)]
+struct BusyLeft {
+    waiting: Option<Vec<Bytes>>,
+    counts: Vec<cmd::busy::BusyCount>,
+    unwatch: Vec<(usize, Bytes)>,
 }
 
 impl Session {
@@ -157,6 +168,7 @@ impl Session {
             soft_limit_since_ms: None,
             started: false,
             config_epoch: 0,
+            busy: None,
         }
     }
 
@@ -241,6 +253,14 @@ impl Session {
             encode(&Frame::OK, self.conn.proto, &mut self.output);
         }
         let mut ran = false;
+        let waiting = self
+            .busy
+            .take()
+            .and_then(|left| self.settle_busy(*left, store));
+        if let Some(args) = waiting.filter(|_| !self.closing) {
+            ran = true;
+            self.execute(args, store, now_ms);
+        }
         if let Some((args, _)) = self.conn.held.take().filter(|_| !self.closing) {
             // The request CLIENT PAUSE held goes first; held again if the pause goes on.
             store.release_client(self.conn.id);
@@ -278,6 +298,98 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Answers what it can of the buffered input while a script has run past
+    /// `busy-reply-threshold` and holds the store: `-BUSY` to most commands, SCRIPT KILL,
+    /// FUNCTION KILL, SHUTDOWN NOSAVE (see `cmd/busy.rs` for the list). Call it, without
+    /// the store, when the store's lock has not come within a short wait and
+    /// [`ScriptWatch::busy`] says the script is past its threshold at `now_ms`.
+    ///
+    /// Returns false when it answered nothing: the next request needs the store, so wait
+    /// for the lock and call [`Session::process`]. What INFO counts of the requests answered
+    /// here is counted by that next call.
+    pub fn process_busy(&mut self, watch: &ScriptWatch, now_ms: u64) -> bool {
+        if !self.started
+            || self.busy_waiting()
+            || self.closing
+            || self.conn.blocked
+            || self.conn.sleep_until_ms.is_some()
+            || self.conn.held.is_some()
+        {
+            return false;
+        }
+        let Some((busy, first)) = watch.busy(now_ms) else {
+            return false;
+        };
+        if first {
+            tracing::warn!(
+                "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the SCRIPT KILL command.",
+                watch.running_ms(now_ms)
+            );
+        }
+        let mut answered = false;
+        while !self.closing && self.output.len() < self.config.max_pending_output_bytes {
+            let args = match self.decoder.decode(&mut self.input) {
+                Ok(Some(args)) => args,
+                // A protocol error is the store-free part of `process`'s handling anyway.
+                Ok(None) | Err(_) => break,
+            };
+            let watched_before = self.conn.multi.is_some();
+            match cmd::busy::step(&mut self.conn, watch, busy, &args) {
+                cmd::busy::BusyStep::Answered { reply, count } => {
+                    answered = true;
+                    let left = self.busy.get_or_insert_with(Default::default);
+                    left.counts.push(count);
+                    if watched_before && self.conn.multi.is_none() {
+                        left.unwatch.extend(std::mem::take(&mut self.conn.watched));
+                    }
+                    let mark = self.output.len();
+                    encode(&reply, self.conn.proto, &mut self.output);
+                    self.apply_reply_mode(mark);
+                }
+                cmd::busy::BusyStep::Quit => {
+                    answered = true;
+                    encode(&Frame::OK, self.conn.proto, &mut self.output);
+                    self.close(CloseReason::Quit);
+                }
+                cmd::busy::BusyStep::Wait => {
+                    self.busy.get_or_insert_with(Default::default).waiting = Some(args);
+                    break;
+                }
+            }
+        }
+        answered
+    }
+
+    /// True while a request [`Session::process_busy`] could not answer waits for the store.
+    pub fn busy_waiting(&self) -> bool {
+        self.busy
+            .as_ref()
+            .is_some_and(|left| left.waiting.is_some())
+    }
+
+    /// Counts in INFO what [`Session::process_busy`] answered, drops the watches of the
+    /// EXEC it aborted, and gives back the request that waited for the store.
+    fn settle_busy(&mut self, left: BusyLeft, store: &mut Store) -> Option<Vec<Bytes>> {
+        for count in left.counts {
+            let code = count.error.as_deref().map(str::as_bytes);
+            if !count.rejected {
+                store.commands_processed += 1;
+            }
+            match count.stat {
+                Some(name) => store.stats_mut().record(name, count.rejected, code, false),
+                None => {
+                    if let Some(code) = code {
+                        store.stats_mut().record_error(code);
+                    }
+                }
+            }
+        }
+        if !left.unwatch.is_empty() {
+            store.unwatch_all(self.conn.id, left.unwatch);
+        }
+        left.waiting
     }
 
     /// Takes the store's value of the settings that govern a connection, once they were set
@@ -326,6 +438,20 @@ impl Session {
             Outcome::Shutdown => self.events.push_back(Event::Shutdown),
             _ => {}
         }
+        self.apply_reply_mode(mark);
+        // Invalidations of keys this command changed go right after its reply — even
+        // when the reply itself is not sent (CLIENT REPLY OFF), as in Redis.
+        if store.tracking.has_pending() {
+            self.write_own_invalidations(store);
+        }
+        if self.conn.close_after_reply {
+            self.conn.close_after_reply = false;
+            self.close(CloseReason::Killed);
+        }
+    }
+
+    /// CLIENT REPLY: drops the reply written from `mark` on when it is not to be sent.
+    fn apply_reply_mode(&mut self, mark: usize) {
         match self.conn.reply {
             ReplyMode::On => {}
             ReplyMode::Off => self.output.truncate(mark),
@@ -337,15 +463,6 @@ impl Session {
                 self.output.truncate(mark);
                 self.conn.reply = ReplyMode::On;
             }
-        }
-        // Invalidations of keys this command changed go right after its reply — even
-        // when the reply itself is not sent (CLIENT REPLY OFF), as in Redis.
-        if store.tracking.has_pending() {
-            self.write_own_invalidations(store);
-        }
-        if self.conn.close_after_reply {
-            self.conn.close_after_reply = false;
-            self.close(CloseReason::Killed);
         }
     }
 

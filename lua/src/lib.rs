@@ -25,7 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
-use redish_core::db::{ScriptEngine, ScriptHost, ScriptReply, ScriptRun, ScriptSha};
+use redish_core::db::script_watch::KILLED;
+use redish_core::db::{ScriptEngine, ScriptHost, ScriptReply, ScriptRun, ScriptSha, ScriptWatch};
 use redish_core::resp::{Frame, Protocol};
 
 const PRELUDE: &str = include_str!("prelude.lua");
@@ -43,6 +44,9 @@ pub struct LuaEngine {
     /// `math.random`'s generator: Redis's `redisLrand48` state, kept across SCRIPT FLUSH
     /// (it is process state in Redis too).
     rand: Arc<AtomicU64>,
+    /// The store's view of the running script: SCRIPT KILL sets its flag, the instruction
+    /// hook reads it.
+    watch: Option<Arc<ScriptWatch>>,
 }
 
 impl std::fmt::Debug for LuaEngine {
@@ -69,8 +73,53 @@ impl LuaEngine {
             bridge,
             scripts: HashMap::new(),
             rand,
+            watch: None,
         }
     }
+
+    /// Checks for SCRIPT KILL every [`HOOK_INSTRUCTIONS`] instructions, as Redis's
+    /// `luaMaskCountHook`. Once killed, the hook fires on every line too, so that a script
+    /// catching the error with `pcall` fails again at once and cannot go on.
+    fn install_hook(&self) {
+        let Some(watch) = self.watch.clone() else {
+            return;
+        };
+        let every = mlua::HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS);
+        self.lua.set_hook(every, move |lua, debug| {
+            watch.running_long();
+            if !watch.kill_requested() || in_prelude(&debug) {
+                return Ok(mlua::VmState::Continue);
+            }
+            let watch = watch.clone();
+            let always = mlua::HookTriggers::new()
+                .every_line()
+                .every_nth_instruction(1);
+            lua.set_hook(always, move |_, debug| {
+                if watch.kill_requested() && !in_prelude(&debug) {
+                    Err(killed())
+                } else {
+                    Ok(mlua::VmState::Continue)
+                }
+            });
+            Err(killed())
+        });
+    }
+}
+
+/// How often a running script checks whether it was killed (Redis: 100,000).
+const HOOK_INSTRUCTIONS: u32 = 100_000;
+
+/// True in the prelude's own code (its runner and error handler), which must go on to
+/// report the kill as the script's error.
+fn in_prelude(debug: &mlua::Debug<'_>) -> bool {
+    debug.source().source.as_deref() == Some("=redish")
+}
+
+fn killed() -> mlua::Error {
+    mlua::Error::external(Raised {
+        line: KILLED.to_owned(),
+        counted: false,
+    })
 }
 
 /// The state `redisLrand48` starts from (its `X2:X1:X0`).
@@ -334,7 +383,12 @@ impl ScriptEngine for LuaEngine {
             };
         };
         let sha = String::from_utf8_lossy(run.sha).into_owned();
-        match self.run_script(&f, &run, host) {
+        let result = self.run_script(&f, &run, host);
+        if self.watch.as_ref().is_some_and(|w| w.kill_requested()) {
+            // Killed: the hook that fires on every line goes with the script.
+            self.install_hook();
+        }
+        match result {
             Ok(Ok(frame)) => ScriptReply {
                 frame,
                 error_counted: false,
@@ -356,10 +410,16 @@ impl ScriptEngine for LuaEngine {
             interpreter(&self.rand).expect("the prelude runs on a fresh interpreter");
         self.lua = lua;
         self.bridge = bridge;
+        self.install_hook();
     }
 
     fn used_memory(&self) -> usize {
         self.lua.used_memory()
+    }
+
+    fn watch(&mut self, watch: Arc<ScriptWatch>) {
+        self.watch = Some(watch);
+        self.install_hook();
     }
 }
 

@@ -20,6 +20,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::MutexGuard;
 use tokio::time::Instant;
 use tracing::debug;
 
@@ -136,7 +137,13 @@ pub(crate) async fn serve(
 /// so no reply goes out before that.
 async fn process(driver: &mut Driver, shared: &Shared) {
     let ticket = {
-        let mut guard = shared.lock().await;
+        let mut guard = match shared.try_lock() {
+            Some(guard) => guard,
+            None => match lock_unless_busy(driver, shared).await {
+                Some(guard) => guard,
+                None => return,
+            },
+        };
         let State { store, conns } = &mut *guard;
         let now = now_ms();
         driver.process(store, now, |d| State::route(conns, d));
@@ -147,6 +154,24 @@ async fn process(driver: &mut Driver, shared: &Shared) {
             .persistence
             .durable(ticket, tokio::task::yield_now)
             .await;
+    }
+}
+
+/// Waits for the store; but while a script holds it past `busy-reply-threshold`, answers
+/// what the driver can without it and returns `None` (see [`Driver::process_busy`]). The
+/// lock is waited for all along, so the connection keeps its place in the queue.
+async fn lock_unless_busy<'a>(
+    driver: &mut Driver,
+    shared: &'a Shared,
+) -> Option<MutexGuard<'a, State>> {
+    let lock = shared.lock();
+    tokio::pin!(lock);
+    loop {
+        match tokio::time::timeout(conn::BUSY_POLL, &mut lock).await {
+            Ok(guard) => return Some(guard),
+            Err(_) if driver.process_busy(&shared.script_watch, now_ms()) => return None,
+            Err(_) => {}
+        }
     }
 }
 

@@ -35,7 +35,7 @@ use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use redish_core::db::{Delivery, Message};
+use redish_core::db::{Delivery, Message, ScriptWatch};
 use redish_core::server::{self as policy, conn, TimerNext};
 use redish_core::{ClientId, SessionConfig, Store};
 use redish_host::now_ms;
@@ -88,6 +88,8 @@ pub(crate) struct Shared {
     clients: AtomicUsize,
     /// The AOF, snapshots and the files' background jobs.
     pub persistence: Persistence,
+    /// The running script, for connections that wait for the store meanwhile.
+    pub script_watch: Arc<ScriptWatch>,
 }
 
 impl StoreAccess for Shared {
@@ -102,6 +104,11 @@ impl Shared {
     /// guard across an await of anything else.
     pub async fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().await
+    }
+
+    /// The store if nobody holds it now.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, State>> {
+        self.state.try_lock().ok()
     }
 
     /// Starts a graceful shutdown of the whole server (the SHUTDOWN command).
@@ -129,7 +136,23 @@ impl Server {
             .into_iter()
             .map(TcpListener::from_std)
             .collect::<io::Result<_>>()?;
+        let script_watch = store.script_watch();
+        // A script holds the store and its worker thread; a connection woken last on that
+        // worker sits in its LIFO slot or run queue, which other workers may not steal in
+        // time, and could not answer -BUSY or take SCRIPT KILL. `block_in_place` hands the
+        // worker's queue, that slot included, to another thread (once per script that
+        // runs long: after its first 100,000 instructions).
+        script_watch.on_running_long(Box::new(|| {
+            let multi = tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+            if multi {
+                // Long enough for the new thread to take the worker's queue over: with
+                // nothing to wait for, this thread would take it back at once.
+                tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(2)));
+            }
+        }));
         let shared = Arc::new(Shared {
+            script_watch,
             state: Mutex::new(State {
                 store,
                 conns: HashMap::new(),

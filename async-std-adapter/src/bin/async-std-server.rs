@@ -5,7 +5,7 @@
 //! async-std-server --port 6380 --bind 127.0.0.1 ::1 --maxclients 1000 --timeout 60
 //! ```
 //!
-//! The executor runs one thread unless `--threads` (or `ASYNC_STD_THREAD_COUNT`) says
+//! The executor runs two threads unless `--threads` (or `ASYNC_STD_THREAD_COUNT`) says
 //! otherwise. Logs go to stderr; `RUST_LOG` filters them (default `info`). With `--port 0` the OS picks
 //! the port, and the server prints `listening on ADDR` to stdout for scripts to read.
 
@@ -25,12 +25,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// The variable async-std reads its executor's thread count from.
 const THREADS_VAR: &str = "ASYNC_STD_THREAD_COUNT";
 
-/// Executor threads without `--threads` (or the variable): one. Commands run one at a time
+/// Executor threads without `--threads` (or the variable): two. Commands run one at a time
 /// under the store lock anyway, and async-std's executor hands woken tasks between its
 /// threads through a shared queue: one thread that both polls the reactor and runs the
 /// connections used less CPU per request, and served more, than one per CPU in
-/// redis-benchmark runs on 2 cores.
-const DEFAULT_THREADS: usize = 1;
+/// redis-benchmark runs on 2 cores. But a script that runs too long holds the store and
+/// its thread, and the other connections need a thread to answer `-BUSY` and take the
+/// SCRIPT KILL or SHUTDOWN NOSAVE that stops it: with one, the server hangs until the
+/// script ends, if ever.
+const DEFAULT_THREADS: usize = 2;
 
 fn main() -> ExitCode {
     let options =

@@ -202,7 +202,7 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     ("config", &["get", "help", "resetstat", "rewrite", "set"]),
     ("script", &["exists", "flush", "help", "kill", "load"]),
-    ("function", &["flush", "help", "list", "stats"]),
+    ("function", &["flush", "help", "kill", "list", "stats"]),
     (
         "object",
         &["encoding", "freq", "help", "idletime", "refcount"],

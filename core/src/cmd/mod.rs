@@ -17,6 +17,7 @@
 
 mod bits;
 pub(crate) mod blocking;
+pub(crate) mod busy;
 mod client;
 pub mod command;
 mod command_table;

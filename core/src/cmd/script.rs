@@ -224,7 +224,11 @@ fn eval(ctx: &mut Ctx, e: Eval) -> Result<Frame, CmdError> {
         argv: &e.argv,
         caller_proto: host.ctx.conn.proto,
     };
+    let threshold = host.ctx.store.config().busy_reply_threshold_ms;
+    let watch = host.ctx.store.script_watch.clone();
+    watch.begin(true, host.ctx.now_ms, threshold);
     let reply = engine.run(run, &mut host);
+    watch.end();
     host.ctx.store.scripts.put_engine(engine);
     match reply.frame {
         Frame::Error(text) => {
@@ -289,6 +293,10 @@ impl Host<'_, '_> {
             && self.ctx.store.process_info().used_memory_bytes > limit
         {
             return Err("OOM command not allowed when used memory > 'maxmemory'.".into());
+        }
+        if flag("write") {
+            // From here SCRIPT KILL answers UNKILLABLE, as Redis's `SCRIPT_WRITE_DIRTY`.
+            self.ctx.store.script_watch.note_write();
         }
         Ok(())
     }

@@ -162,6 +162,9 @@ pub enum Function {
     Flush,
     /// `FUNCTION STATS`.
     Stats,
+    /// `FUNCTION KILL` (a function that runs holds the store, so none runs when this
+    /// does; see `cmd/busy.rs` for the one that answers while it runs).
+    Kill,
     /// `FUNCTION HELP`.
     Help,
 }
@@ -198,6 +201,7 @@ impl Function {
                 )),
             },
             "function|stats" => Ok(Function::Stats),
+            "function|kill" => Ok(Function::Kill),
             _ => Ok(Function::Help),
         }
     }
@@ -207,6 +211,11 @@ impl Function {
         Ok(match self {
             Function::List => Frame::Array(Vec::new()),
             Function::Flush => Frame::OK,
+            Function::Kill => {
+                return Err(CmdError::Other(
+                    "NOTBUSY No scripts in execution right now.".into(),
+                ))
+            }
             Function::Stats => Frame::Map(vec![
                 (b("running_script"), Frame::Null),
                 (

@@ -165,6 +165,9 @@ pub struct Config {
     pub output_limit_pubsub: OutputBufferLimit,
     /// `hz`: background task frequency (1–500), reported by INFO.
     pub hz: u32,
+    /// `busy-reply-threshold` (alias `lua-time-limit`), in ms: how long a script runs
+    /// before other clients get `-BUSY` and SCRIPT KILL may stop it (0: never).
+    pub busy_reply_threshold_ms: u64,
     /// `save`: RDB snapshot points as (seconds, changes); empty means no automatic saves.
     pub save: Vec<(u64, u64)>,
     /// `appendonly`: whether the adapter keeps an append-only file.
@@ -262,6 +265,7 @@ impl Default for Config {
                 soft_seconds: 60,
             },
             hz: 10,
+            busy_reply_threshold_ms: 5000,
             save: Vec::new(),
             appendonly: false,
             appendfsync: AppendFsync::EverySec,
@@ -673,6 +677,13 @@ pub static PARAMS: &[Param] = &[
     param!("hz", None, Mutable, |c| c.hz.to_string(), |c, v| {
         c.hz = int_in(v, 0, INT_MAX)?.clamp(1, 500) as u32
     }),
+    param!(
+        "busy-reply-threshold",
+        Some("lua-time-limit"),
+        Mutable,
+        |c| c.busy_reply_threshold_ms.to_string(),
+        |c, v| c.busy_reply_threshold_ms = int_in(v, 0, LONG_MAX)? as u64
+    ),
     param!("save", None, Mutable, |c| show_save(&c.save), |c, v| c
         .save =
         parse_save(v)?),

@@ -12,6 +12,7 @@ pub mod notify;
 mod pause;
 mod pubsub;
 mod script;
+pub mod script_watch;
 mod server_state;
 mod small_bytes;
 mod snapshot;
@@ -33,6 +34,7 @@ pub use script::{
     CachedScript, CallError, ScriptEngine, ScriptFlags, ScriptHost, ScriptReply, ScriptRun,
     ScriptSha, Scripts,
 };
+pub use script_watch::ScriptWatch;
 pub use server_state::{CmdStat, PersistenceInfo, ProcessInfo, Stats};
 pub use snapshot::{Snapshot, SnapshotEntry, SnapshotStep};
 pub use store::{Delivery, Effect, Store, StoreConfig};

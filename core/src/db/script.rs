@@ -55,13 +55,6 @@ pub trait ScriptHost {
     /// `redis.set_repl(flags)`: which of the following calls are replicated (bit 1: the
     /// AOF, bit 2: replicas; 3 both, 0 neither).
     fn set_repl(&mut self, flags: u8);
-
-    /// True once SCRIPT KILL (or SHUTDOWN NOSAVE) asked the running script to stop: the
-    /// engine checks it from its instruction hook and fails the script if it has not
-    /// written.
-    fn kill_requested(&mut self) -> bool {
-        false
-    }
 }
 
 /// A script engine: compiles, caches and runs scripts.
@@ -81,6 +74,14 @@ pub trait ScriptEngine: Send {
 
     /// Bytes the interpreter holds (INFO `used_memory_lua`).
     fn used_memory(&self) -> usize;
+
+    /// Given once, when the engine is plugged in: the running script's watch. The engine
+    /// checks [`super::ScriptWatch::kill_requested`] often while a script runs (Redis: every
+    /// 100,000 instructions) and fails the script with
+    /// [`super::script_watch::KILLED`] when it is set.
+    fn watch(&mut self, watch: std::sync::Arc<super::ScriptWatch>) {
+        let _ = watch;
+    }
 }
 
 /// What a script's shebang line (`#!lua flags=no-writes,allow-oom`) declares.

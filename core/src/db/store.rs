@@ -122,6 +122,8 @@ pub struct Store {
     disk: Option<Box<dyn crate::persist::Disk>>,
     /// The script cache and the engine that runs it (see `db/script.rs`).
     pub scripts: super::Scripts,
+    /// The running script, as connections that cannot take the store see it.
+    pub(crate) script_watch: std::sync::Arc<super::ScriptWatch>,
     /// The settings epoch the databases' event queues were set up for.
     key_events_epoch: u64,
     /// Some database queues its own key events (see [`Store::flush_key_events`]).
@@ -157,6 +159,7 @@ impl Store {
             snapshot_id: 0,
             disk: None,
             scripts: Default::default(),
+            script_watch: Default::default(),
             key_events_epoch: 0,
             key_events_on: false,
             write_lookups: false,
@@ -373,8 +376,15 @@ impl Store {
     }
 
     /// Plugs a script engine in, for EVAL and its kin.
-    pub fn set_script_engine(&mut self, engine: Box<dyn super::ScriptEngine>) {
+    pub fn set_script_engine(&mut self, mut engine: Box<dyn super::ScriptEngine>) {
+        engine.watch(self.script_watch.clone());
         self.scripts.set_engine(engine);
+    }
+
+    /// What connections waiting for the store can see of a running script: take it once,
+    /// before serving, and see [`crate::Session::process_busy`].
+    pub fn script_watch(&self) -> std::sync::Arc<super::ScriptWatch> {
+        self.script_watch.clone()
     }
 
     /// True while the effects log is on.

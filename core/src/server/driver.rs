@@ -6,7 +6,7 @@
 use bytes::BytesMut;
 
 use super::{conn, handle_delivery, process_and_route};
-use crate::db::{Delivery, Message};
+use crate::db::{Delivery, Message, ScriptWatch};
 use crate::{Event, Session, SessionConfig, Store};
 
 /// A [`Session`] with the state of the connection around it: where reading stands, what
@@ -76,6 +76,9 @@ pub struct Driver {
     /// Input arrived, a blocked or held session got what it waited for, or its timer
     /// passed: run [`Driver::process`] before anything else.
     process_due: bool,
+    /// [`Driver::process_busy`] left input for the store: process once its replies are
+    /// written.
+    process_after_write: bool,
     /// The socket took less than it was offered: wait until it is writable again.
     write_blocked: bool,
     /// The channel of deliveries is still open.
@@ -156,6 +159,7 @@ impl Driver {
             input: Input::Open,
             paused: false,
             process_due: false,
+            process_after_write: false,
             write_blocked: false,
             deliveries_open: true,
             batch: None,
@@ -186,6 +190,9 @@ impl Driver {
         }
         if !self.write_blocked && !self.session.poll_transmit().is_empty() {
             return Action::Write(self.session.poll_transmit());
+        }
+        if std::mem::take(&mut self.process_after_write) {
+            return Action::Process;
         }
         if let Some(event) = self.session.poll_event() {
             return Action::Event(event);
@@ -325,6 +332,21 @@ impl Driver {
         self.process_due = false;
         self.paused = process_and_route(&mut self.session, store, now_ms, elsewhere);
         self.note_closing(now_ms);
+    }
+
+    /// For an [`Action::Process`] while a script holds the store past
+    /// `busy-reply-threshold` ([`ScriptWatch::busy`]): answers, without the store, what
+    /// [`Session::process_busy`] can. False if it answered nothing: wait for the store then
+    /// and call [`Driver::process`]. True: the replies go out first, and whatever input
+    /// is left comes back as another [`Action::Process`].
+    pub fn process_busy(&mut self, watch: &ScriptWatch, now_ms: u64) -> bool {
+        if !self.session.process_busy(watch, now_ms) {
+            return false;
+        }
+        self.process_due = false;
+        self.process_after_write = self.session.input_len() > 0 || self.session.busy_waiting();
+        self.note_closing(now_ms);
+        true
     }
 
     /// The connection is gone: its subscriptions, watches, blocked keys and client registry

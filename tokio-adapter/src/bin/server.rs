@@ -5,8 +5,8 @@
 //! server --port 6380 --bind 127.0.0.1 ::1 --maxclients 1000 --databases 16 --threads 2
 //! ```
 //!
-//! The runtime has one worker thread per CPU but one unless `--threads` says otherwise (see
-//! `default_threads`): commands run one at a time under the store lock whatever it says;
+//! The runtime has one worker thread per CPU but one, and at least two, unless `--threads`
+//! says otherwise (see `default_threads`): commands run one at a time under the store lock whatever it says;
 //! more threads parallelise the socket I/O. Logs go to stderr; `RUST_LOG` filters them (default `info`). With `--port 0` the OS
 //! picks the port, and the server prints `listening on ADDR` to stdout for scripts to read.
 //!
@@ -33,8 +33,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// side-by-side redis-benchmark runs (-c 50, 1M keys): the same throughput at -P 16
 /// (SET 1.19x vs 1.21x redis-server, GET 1.30x vs 1.29x), better at -P 1 (SET 0.94x vs
 /// 0.89x), and a lower p99 (GET -P 16: 1.48 ms vs 2.14 ms).
+///
+/// But never fewer than two: a script that runs too long holds the store and its worker,
+/// and the other connections need a worker of their own to answer `-BUSY` and take the
+/// SCRIPT KILL or SHUTDOWN NOSAVE that stops it (with one, the server hangs until the
+/// script ends, if ever).
 fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+    std::thread::available_parallelism().map_or(2, |n| n.get().saturating_sub(1).max(2))
 }
 
 fn main() -> ExitCode {
