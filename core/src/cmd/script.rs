@@ -269,6 +269,11 @@ pub(super) struct Host<'c, 'a> {
 }
 
 impl Host<'_, '_> {
+    /// The protocol of the client that called the script.
+    pub(super) fn caller_proto(&self) -> Protocol {
+        self.ctx.conn.proto
+    }
+
     fn wrote(&self) -> bool {
         self.ctx.store.writes() != self.writes
     }
