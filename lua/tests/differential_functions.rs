@@ -455,3 +455,37 @@ fn split(c: &str) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// INFO memory counts libraries and functions as redis-server does, and the functions'
+/// interpreter reports its memory (apart from EVAL's).
+#[test]
+fn info_counts_functions() {
+    let Some(mut w) = World::start() else { return };
+    let field = |info: &[u8], name: &str| -> String {
+        let text = String::from_utf8_lossy(info);
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_owned))
+            .unwrap_or_else(|| panic!("no {name} in INFO"))
+    };
+    for step in [
+        req(&["FUNCTION", "FLUSH"]),
+        req(&["FUNCTION", "LOAD", LIB]),
+        req(&["FUNCTION", "LOAD", "#!lua name=two\nredis.register_function('t1', function() return 1 end)\nredis.register_function('t2', function() return 1 end)"]),
+        req(&["FUNCTION", "DELETE", "lib1"]),
+    ] {
+        w.check(&step);
+        let theirs = w.conn.call(&req(&["INFO", "memory"]));
+        let ours = w.ours(&req(&["INFO", "memory"]));
+        for name in ["number_of_functions", "number_of_libraries"] {
+            assert_eq!(field(&theirs, name), field(&ours, name), "{name} after {}", show(&step.concat()));
+        }
+        let vm: u64 = field(&ours, "used_memory_vm_functions").parse().unwrap();
+        let eval: u64 = field(&ours, "used_memory_vm_eval").parse().unwrap();
+        let total: u64 = field(&ours, "used_memory_vm_total").parse().unwrap();
+        assert!(vm > 0);
+        assert_eq!(total, vm + eval);
+        let libs: u64 = field(&ours, "number_of_libraries").parse().unwrap();
+        let overhead: u64 = field(&ours, "used_memory_functions").parse().unwrap();
+        assert_eq!(libs == 0, overhead == 0, "registry memory follows the libraries");
+    }
+}

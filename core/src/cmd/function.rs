@@ -206,9 +206,13 @@ impl FunctionCmd {
         match self {
             FunctionCmd::Call(c) => fcall(ctx, c),
             FunctionCmd::Load { replace, code } => {
+                // A client's load stops after 500 ms; the AOF's is obeyed whatever it takes.
+                let timeout = !ctx.is_internal();
                 let (engine, functions) =
                     ctx.store.scripts.functions_mut().ok_or_else(no_engine)?;
-                let name = functions.load(engine, code, replace, true).map_err(err)?;
+                let name = functions
+                    .load(engine, code, replace, timeout)
+                    .map_err(err)?;
                 ctx.store.db(0).count_write();
                 Ok(Frame::Bulk(name))
             }
