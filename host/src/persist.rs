@@ -680,6 +680,7 @@ impl Persistence {
         let file = File::create(temp).map_err(|e| format!("{}: {e}", temp.display()))?;
         let mut out = BufWriter::with_capacity(256 * 1024, file);
         let mut enc = RdbEncoder::new(snapshot.now_ms());
+        enc.functions(snapshot.functions().iter().map(|c| &c[..]));
         let mut entries: Vec<SnapshotEntry> = Vec::new();
         loop {
             let step = self.step(access, &mut snapshot, &mut entries)?;
@@ -1252,6 +1253,9 @@ fn write_log(
     let file = File::create(temp).map_err(|e| format!("{}: {e}", temp.display()))?;
     let mut out = BufWriter::with_capacity(256 * 1024, file);
     let mut log = AofWriter::new();
+    for code in snapshot.functions() {
+        log.append_function(code);
+    }
     let mut entries: Vec<SnapshotEntry> = Vec::new();
     let now = snapshot.now_ms();
     loop {

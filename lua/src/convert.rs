@@ -338,6 +338,11 @@ impl ScriptError {
         }
     }
 
+    /// The error line alone, without where the script was.
+    pub fn message(&self) -> &str {
+        &self.msg
+    }
+
     /// The error reply: `<msg> script: <sha>, on @user_script:<line>.` as Redis 7.0.
     pub fn line(&self, sha: &str) -> String {
         match &self.at {

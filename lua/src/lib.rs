@@ -19,14 +19,20 @@ mod cjson;
 mod cmsgpack;
 mod convert;
 
+mod function;
+
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 use redish_core::db::script_watch::KILLED;
-use redish_core::db::{ScriptEngine, ScriptHost, ScriptReply, ScriptRun, ScriptSha, ScriptWatch};
+use redish_core::db::{
+    FunctionRun, LibraryId, RegisteredFunction, ScriptEngine, ScriptHost, ScriptReply, ScriptRun,
+    ScriptSha, ScriptWatch,
+};
 use redish_core::resp::{Frame, Protocol};
 
 const PRELUDE: &str = include_str!("prelude.lua");
@@ -35,7 +41,9 @@ const PRELUDE: &str = include_str!("prelude.lua");
 const REDIS_VERSION: &str = "7.0.15";
 const REDIS_VERSION_NUM: u32 = 0x07_00_0f;
 
-/// The Lua engine: one interpreter and the compiled scripts.
+/// The Lua engine: one interpreter and the compiled scripts for EVAL, another for the
+/// function libraries (as Redis keeps them apart: SCRIPT FLUSH and FUNCTION FLUSH each
+/// start their own afresh).
 pub struct LuaEngine {
     lua: Lua,
     /// The prelude's bridge table: `run`, `env`, and the `call` slot each run fills.
@@ -47,6 +55,8 @@ pub struct LuaEngine {
     /// The store's view of the running script: SCRIPT KILL sets its flag, the instruction
     /// hook reads it.
     watch: Option<Arc<ScriptWatch>>,
+    /// The functions' interpreter and libraries.
+    functions: function::Functions,
 }
 
 impl std::fmt::Debug for LuaEngine {
@@ -67,43 +77,56 @@ impl LuaEngine {
     /// A fresh interpreter with Redis's libraries and sandbox.
     pub fn new() -> LuaEngine {
         let rand = Arc::new(AtomicU64::new(LRAND48_START));
-        let (lua, bridge) = interpreter(&rand).expect("the prelude runs on a fresh interpreter");
+        let (lua, bridge) =
+            interpreter(&rand, None).expect("the prelude runs on a fresh interpreter");
+        let functions = function::Functions::new(&rand);
         LuaEngine {
             lua,
             bridge,
             scripts: HashMap::new(),
             rand,
             watch: None,
+            functions,
         }
     }
 
-    /// Checks for SCRIPT KILL every [`HOOK_INSTRUCTIONS`] instructions, as Redis's
-    /// `luaMaskCountHook`. Once killed, the hook fires on every line too, so that a script
-    /// catching the error with `pcall` fails again at once and cannot go on.
-    fn install_hook(&self) {
-        let Some(watch) = self.watch.clone() else {
-            return;
-        };
-        let every = mlua::HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS);
-        self.lua.set_hook(every, move |lua, debug| {
-            watch.running_long();
-            if !watch.kill_requested() || in_prelude(&debug) {
-                return Ok(mlua::VmState::Continue);
-            }
-            let watch = watch.clone();
-            let always = mlua::HookTriggers::new()
-                .every_line()
-                .every_nth_instruction(1);
-            lua.set_hook(always, move |_, debug| {
-                if watch.kill_requested() && !in_prelude(&debug) {
-                    Err(killed())
-                } else {
-                    Ok(mlua::VmState::Continue)
-                }
-            });
-            Err(killed())
-        });
+    /// Both interpreters check for SCRIPT KILL / FUNCTION KILL (see [`kill_hook`]).
+    fn install_hooks(&self) {
+        if let Some(watch) = &self.watch {
+            kill_hook(&self.lua, watch.clone());
+            kill_hook(self.functions.interp().0, watch.clone());
+        }
     }
+
+    /// The running script or function was asked to stop.
+    fn killed(&self) -> bool {
+        self.watch.as_ref().is_some_and(|w| w.kill_requested())
+    }
+}
+
+/// Checks for a kill every [`HOOK_INSTRUCTIONS`] instructions, as Redis's
+/// `luaMaskCountHook`. Once killed, the hook fires on every line too, so that a script
+/// catching the error with `pcall` fails again at once and cannot go on.
+fn kill_hook(lua: &Lua, watch: Arc<ScriptWatch>) {
+    let every = mlua::HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS);
+    lua.set_hook(every, move |lua, debug| {
+        watch.running_long();
+        if !watch.kill_requested() || in_prelude(&debug) {
+            return Ok(mlua::VmState::Continue);
+        }
+        let watch = watch.clone();
+        let always = mlua::HookTriggers::new()
+            .every_line()
+            .every_nth_instruction(1);
+        lua.set_hook(always, move |_, debug| {
+            if watch.kill_requested() && !in_prelude(&debug) {
+                Err(killed())
+            } else {
+                Ok(mlua::VmState::Continue)
+            }
+        });
+        Err(killed())
+    });
 }
 
 /// How often a running script checks whether it was killed (Redis: 100,000).
@@ -133,7 +156,15 @@ fn lrand48(state: &AtomicU64) -> i32 {
     (next >> 17) as i32
 }
 
-fn interpreter(rand: &Arc<AtomicU64>) -> mlua::Result<(Lua, Table)> {
+/// Fills a table of an interpreter being made.
+type FillTable<'a> = dyn Fn(&Lua, &Table) -> mlua::Result<()> + 'a;
+
+/// A fresh interpreter with Redis's libraries and sandbox. `load_redis`: this one runs
+/// function libraries, and the function fills the `redis` table their loading code sees.
+fn interpreter(
+    rand: &Arc<AtomicU64>,
+    load_redis: Option<&FillTable<'_>>,
+) -> mlua::Result<(Lua, Table)> {
     // The debug library is "unsafe" to mlua; the prelude keeps it for the error handler
     // alone and removes it from the scripts' globals, as Redis does.
     let lua = unsafe {
@@ -152,6 +183,11 @@ fn interpreter(rand: &Arc<AtomicU64>) -> mlua::Result<(Lua, Table)> {
     globals.raw_set("cjson", cjson::library(&lua)?)?;
     globals.raw_set("cmsgpack", cmsgpack::library(&lua)?)?;
     bridge.raw_set("redis", redis)?;
+    if let Some(fill) = load_redis {
+        let t = lua.create_table()?;
+        fill(&lua, &t)?;
+        bridge.raw_set("load_redis", t)?;
+    }
     lua.load(PRELUDE)
         .set_name("=redish")
         .call::<()>((bridge.clone(), globals))?;
@@ -193,7 +229,8 @@ fn number(v: Option<&Value>) -> Option<f64> {
 }
 
 /// The parts of the `redis` table (and the bridge functions) that need no running script.
-fn redis_api(lua: &Lua, redis: &Table, bridge: &Table) -> mlua::Result<()> {
+/// `REDIS_VERSION`, `REDIS_VERSION_NUM` and the `LOG_*` levels.
+fn redis_constants(redis: &Table) -> mlua::Result<()> {
     redis.raw_set("REDIS_VERSION", REDIS_VERSION)?;
     redis.raw_set("REDIS_VERSION_NUM", REDIS_VERSION_NUM)?;
     for (name, level) in [
@@ -204,6 +241,11 @@ fn redis_api(lua: &Lua, redis: &Table, bridge: &Table) -> mlua::Result<()> {
     ] {
         redis.raw_set(name, level)?;
     }
+    Ok(())
+}
+
+fn redis_api(lua: &Lua, redis: &Table, bridge: &Table) -> mlua::Result<()> {
+    redis_constants(redis)?;
     for (name, flags) in [
         ("REPL_NONE", 0),
         ("REPL_AOF", 1),
@@ -383,34 +425,25 @@ impl ScriptEngine for LuaEngine {
             };
         };
         let sha = String::from_utf8_lossy(run.sha).into_owned();
-        let result = self.run_script(&f, &run, host);
-        if self.watch.as_ref().is_some_and(|w| w.kill_requested()) {
+        let entry = Entry::Script {
+            keys: run.keys,
+            argv: run.argv,
+        };
+        let result = run_script((&self.lua, &self.bridge), &f, entry, run.caller_proto, host);
+        if self.killed() {
             // Killed: the hook that fires on every line goes with the script.
-            self.install_hook();
+            self.install_hooks();
         }
-        match result {
-            Ok(Ok(frame)) => ScriptReply {
-                frame,
-                error_counted: false,
-            },
-            Ok(Err(e)) => ScriptReply {
-                frame: Frame::Error(e.line(&sha).into()),
-                error_counted: e.counted,
-            },
-            Err(e) => ScriptReply {
-                frame: Frame::Error(format!("ERR Error running script {sha}, {e}").into()),
-                error_counted: false,
-            },
-        }
+        reply(&sha, result, "ERR Error running script")
     }
 
     fn flush(&mut self) {
         self.scripts.clear();
         let (lua, bridge) =
-            interpreter(&self.rand).expect("the prelude runs on a fresh interpreter");
+            interpreter(&self.rand, None).expect("the prelude runs on a fresh interpreter");
         self.lua = lua;
         self.bridge = bridge;
-        self.install_hook();
+        self.install_hooks();
     }
 
     fn used_memory(&self) -> usize {
@@ -419,118 +452,216 @@ impl ScriptEngine for LuaEngine {
 
     fn watch(&mut self, watch: Arc<ScriptWatch>) {
         self.watch = Some(watch);
-        self.install_hook();
+        self.install_hooks();
+    }
+
+    fn load_library(
+        &mut self,
+        body: &[u8],
+        timeout: bool,
+    ) -> Result<(LibraryId, Vec<RegisteredFunction>), String> {
+        let loaded = self.functions.load(body, timeout);
+        // The load's own timeout hook went with it.
+        self.install_hooks();
+        loaded
+    }
+
+    fn call_function(
+        &mut self,
+        lib: LibraryId,
+        run: FunctionRun<'_>,
+        host: &mut dyn ScriptHost,
+    ) -> ScriptReply {
+        let name = String::from_utf8_lossy(run.name).into_owned();
+        let Some(f) = self.functions.get(lib, run.name) else {
+            return ScriptReply {
+                frame: Frame::Error("ERR Function not found".into()),
+                error_counted: false,
+            };
+        };
+        let entry = Entry::Function {
+            keys: run.keys,
+            args: run.args,
+        };
+        let interp = self.functions.interp();
+        let result = run_script(interp, &f, entry, run.caller_proto, host);
+        if self.killed() {
+            self.install_hooks();
+        }
+        reply(&name, result, "ERR Error running function")
+    }
+
+    fn drop_library(&mut self, lib: LibraryId) {
+        self.functions.drop_library(lib);
+    }
+
+    fn flush_functions(&mut self) {
+        self.functions = function::Functions::new(&self.rand);
+        self.install_hooks();
+    }
+
+    fn functions_memory(&self) -> usize {
+        self.functions.used_memory()
     }
 }
 
-impl LuaEngine {
-    /// Runs `f` with `KEYS`, `ARGV` and a `redis.call` bound to `host`: the reply, or the
-    /// script's error (`Err` of the outer result: the interpreter itself failed).
-    fn run_script(
-        &self,
-        f: &Function,
-        run: &ScriptRun<'_>,
-        host: &mut dyn ScriptHost,
-    ) -> mlua::Result<Result<Frame, convert::ScriptError>> {
-        let lua = &self.lua;
-        let globals = lua.globals();
-        globals.raw_set("KEYS", convert::string_array(lua, run.keys)?)?;
-        globals.raw_set("ARGV", convert::string_array(lua, run.argv)?)?;
-        let redis: Table = self.bridge.raw_get("redis")?;
-        let host = RefCell::new(host);
-        let resp = Cell::new(Protocol::Resp2);
-        let runner: Function = self.bridge.raw_get("run")?;
-        lua.scope(|scope| {
-            let call = |raise: bool| {
-                let (host, resp) = (&host, &resp);
-                move |lua: &Lua, args: MultiValue| -> mlua::Result<Value> {
-                    let failed = |line: String, counted: bool| {
-                        if raise {
-                            Err(mlua::Error::external(Raised { line, counted }))
-                        } else {
-                            convert::error_table(lua, &line, counted)
-                        }
-                    };
-                    let argv = match convert::command_args(&args) {
-                        Ok(argv) => argv,
-                        Err(msg) => return failed(format!("ERR {msg}"), false),
-                    };
-                    let reply = host.borrow_mut().call(argv, resp.get());
-                    match reply {
-                        Ok(frame) => convert::frame_to_lua(lua, &frame, resp.get()),
-                        Err(e) => failed(e.text, e.counted),
+/// The reply of a run: its value, or its error with where the script was.
+fn reply(
+    name: &str,
+    result: mlua::Result<Result<Frame, convert::ScriptError>>,
+    failed: &str,
+) -> ScriptReply {
+    match result {
+        Ok(Ok(frame)) => ScriptReply {
+            frame,
+            error_counted: false,
+        },
+        Ok(Err(e)) => ScriptReply {
+            frame: Frame::Error(e.line(name).into()),
+            error_counted: e.counted,
+        },
+        Err(e) => ScriptReply {
+            frame: Frame::Error(format!("{failed} {name}, {e}").into()),
+            error_counted: false,
+        },
+    }
+}
+
+/// What a run calls: a script (with `KEYS` and `ARGV` globals) or a function (with its keys
+/// and arguments as parameters).
+enum Entry<'a> {
+    Script {
+        keys: &'a [Bytes],
+        argv: &'a [Bytes],
+    },
+    Function {
+        keys: &'a [Bytes],
+        args: &'a [Bytes],
+    },
+}
+
+/// Runs `f` (a script or a function: `entry`) on interpreter `interp` with a
+/// `redis.call` bound to `host`: the reply, or the script's error (`Err` of the outer
+/// result: the interpreter itself failed).
+fn run_script(
+    interp: (&Lua, &Table),
+    f: &Function,
+    entry: Entry<'_>,
+    caller_proto: Protocol,
+    host: &mut dyn ScriptHost,
+) -> mlua::Result<Result<Frame, convert::ScriptError>> {
+    let (lua, bridge) = interp;
+    let call_args = match entry {
+        Entry::Script { keys, argv } => {
+            let globals = lua.globals();
+            globals.raw_set("KEYS", convert::string_array(lua, keys)?)?;
+            globals.raw_set("ARGV", convert::string_array(lua, argv)?)?;
+            None
+        }
+        Entry::Function { keys, args } => Some((
+            convert::string_array(lua, keys)?,
+            convert::string_array(lua, args)?,
+        )),
+    };
+    let redis: Table = bridge.raw_get("redis")?;
+    let host = RefCell::new(host);
+    let resp = Cell::new(Protocol::Resp2);
+    let runner: Function = bridge.raw_get("run")?;
+    let call_function: Option<Function> = bridge.raw_get("call_function")?;
+    lua.scope(|scope| {
+        let call = |raise: bool| {
+            let (host, resp) = (&host, &resp);
+            move |lua: &Lua, args: MultiValue| -> mlua::Result<Value> {
+                let failed = |line: String, counted: bool| {
+                    if raise {
+                        Err(mlua::Error::external(Raised { line, counted }))
+                    } else {
+                        convert::error_table(lua, &line, counted)
                     }
-                }
-            };
-            let pcall = scope.create_function(call(false))?;
-            let call = scope.create_function(call(true))?;
-            let setresp = scope.create_function(|_, args: MultiValue| {
-                if args.len() != 1 {
-                    return fail("redis.setresp() requires one argument.");
-                }
-                match number(args.front()) {
-                    Some(2.0) => resp.set(Protocol::Resp2),
-                    Some(3.0) => resp.set(Protocol::Resp3),
-                    _ => return fail("RESP version must be 2 or 3."),
-                }
-                Ok(())
-            })?;
-            let log = scope.create_function(|lua, args: MultiValue| {
-                if args.len() < 2 {
-                    return fail("redis.log() requires two arguments or more.");
-                }
-                let Some(level) =
-                    number(args.front()).filter(|_| !matches!(args[0], Value::String(_)))
-                else {
-                    return fail("First argument must be a number (log level).");
                 };
-                if !(0.0..=3.0).contains(&level) {
-                    return fail("Invalid debug level.");
+                let argv = match convert::command_args(&args) {
+                    Ok(argv) => argv,
+                    Err(msg) => return failed(format!("ERR {msg}"), false),
+                };
+                let reply = host.borrow_mut().call(argv, resp.get());
+                match reply {
+                    Ok(frame) => convert::frame_to_lua(lua, &frame, resp.get()),
+                    Err(e) => failed(e.text, e.counted),
                 }
-                let mut line = Vec::new();
-                for (i, a) in args.iter().skip(1).enumerate() {
-                    if i > 0 {
-                        line.push(b' ');
-                    }
-                    if let Some(s) = lua.coerce_string(a.clone())? {
-                        line.extend_from_slice(&s.as_bytes());
-                    }
-                }
-                host.borrow_mut().log(level as u8, &line);
-                Ok(())
-            })?;
-            let set_repl = scope.create_function(|_, args: MultiValue| {
-                if args.len() != 1 {
-                    return fail("redis.set_repl() requires one argument.");
-                }
-                match number(args.front()) {
-                    Some(flags) if (0.0..=3.0).contains(&flags) => {
-                        host.borrow_mut().set_repl(flags as u8);
-                        Ok(())
-                    }
-                    _ => fail(
-                        "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
-                    ),
-                }
-            })?;
-            redis.raw_set("call", call)?;
-            redis.raw_set("pcall", pcall)?;
-            redis.raw_set("setresp", setresp)?;
-            redis.raw_set("log", log)?;
-            redis.raw_set("set_repl", set_repl)?;
-            let (ok, value): (bool, Value) = runner.call(f.clone())?;
-            if !ok {
-                return Ok(Err(convert::ScriptError::from_value(&value)));
             }
-            Ok(match convert::lua_to_frame(&value, run.caller_proto, resp.get()) {
+        };
+        let pcall = scope.create_function(call(false))?;
+        let call = scope.create_function(call(true))?;
+        let setresp = scope.create_function(|_, args: MultiValue| {
+            if args.len() != 1 {
+                return fail("redis.setresp() requires one argument.");
+            }
+            match number(args.front()) {
+                Some(2.0) => resp.set(Protocol::Resp2),
+                Some(3.0) => resp.set(Protocol::Resp3),
+                _ => return fail("RESP version must be 2 or 3."),
+            }
+            Ok(())
+        })?;
+        let log = scope.create_function(|lua, args: MultiValue| {
+            if args.len() < 2 {
+                return fail("redis.log() requires two arguments or more.");
+            }
+            let Some(level) = number(args.front()).filter(|_| !matches!(args[0], Value::String(_)))
+            else {
+                return fail("First argument must be a number (log level).");
+            };
+            if !(0.0..=3.0).contains(&level) {
+                return fail("Invalid debug level.");
+            }
+            let mut line = Vec::new();
+            for (i, a) in args.iter().skip(1).enumerate() {
+                if i > 0 {
+                    line.push(b' ');
+                }
+                if let Some(s) = lua.coerce_string(a.clone())? {
+                    line.extend_from_slice(&s.as_bytes());
+                }
+            }
+            host.borrow_mut().log(level as u8, &line);
+            Ok(())
+        })?;
+        let set_repl = scope.create_function(|_, args: MultiValue| {
+            if args.len() != 1 {
+                return fail("redis.set_repl() requires one argument.");
+            }
+            match number(args.front()) {
+                Some(flags) if (0.0..=3.0).contains(&flags) => {
+                    host.borrow_mut().set_repl(flags as u8);
+                    Ok(())
+                }
+                _ => fail(
+                    "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                ),
+            }
+        })?;
+        redis.raw_set("call", call)?;
+        redis.raw_set("pcall", pcall)?;
+        redis.raw_set("setresp", setresp)?;
+        redis.raw_set("log", log)?;
+        redis.raw_set("set_repl", set_repl)?;
+        let (ok, value): (bool, Value) = match (call_args, &call_function) {
+            (Some((keys, args)), Some(call)) => call.call((f.clone(), keys, args))?,
+            _ => runner.call(f.clone())?,
+        };
+        if !ok {
+            return Ok(Err(convert::ScriptError::from_value(&value)));
+        }
+        Ok(
+            match convert::lua_to_frame(&value, caller_proto, resp.get()) {
                 Frame::Error(e) => Err(convert::ScriptError::returned(
                     String::from_utf8_lossy(&e).into_owned(),
                     convert::counted(&value),
                 )),
                 frame => Ok(frame),
-            })
-        })
-    }
+            },
+        )
+    })
 }
 
 /// A boxed engine, for [`redish_core::Store::set_script_engine`].

@@ -105,3 +105,53 @@ bridge.env = env
 bridge.run = function(f)
   return xpcall(f, handler)
 end
+
+if bridge.load_redis then
+  -- The interpreter of functions (FUNCTION LOAD, FCALL). A library's code runs with its own
+  -- globals, `fenv`, in two modes as Redis's `luaEngineCreate` swaps them: while it loads,
+  -- only the loading API is there (a `redis` table of register_function, log and the
+  -- constants; any other name is a missing global, `string` and `error` too); once loaded,
+  -- its functions see the usual globals (without KEYS and ARGV: a function gets its keys
+  -- and arguments as parameters).
+  local missing = "Script attempted to access nonexistent global variable '"
+  local load_redis = bridge.load_redis
+  local strict_redis = setmetatable({}, {
+    __index = function(_, k)
+      local v = rawget(load_redis, k)
+      if v == nil then error(missing .. tostring(k) .. "'", 2) end
+      return v
+    end,
+    __newindex = deny,
+    __metatable = false,
+  })
+  readonly[strict_redis] = true
+  local loading = false
+  local fenv = setmetatable({}, {
+    __index = function(_, k)
+      local v
+      if loading then
+        if k == 'redis' then v = strict_redis end
+      else
+        v = rawget(G, k)
+      end
+      if v == nil then error(missing .. tostring(k) .. "'", 2) end
+      return v
+    end,
+    __newindex = deny,
+    __metatable = false,
+  })
+  readonly[fenv] = true
+  rawset(G, '_G', fenv)
+  bridge.fenv = fenv
+  -- Runs a library's compiled code in loading mode: ok, error-table.
+  bridge.load = function(f)
+    loading = true
+    local ok, err = xpcall(f, handler)
+    loading = false
+    return ok, err
+  end
+  -- Calls a function with its keys and arguments.
+  bridge.call_function = function(f, keys, args)
+    return xpcall(function() return f(keys, args) end, handler)
+  end
+end

@@ -165,3 +165,79 @@ fn replaying_the_log_gives_the_same_data() {
         );
     }
 }
+
+const LIB: &str = "#!lua name=counter\nredis.register_function('bump', function(keys, args) redis.call('incr', keys[1]) return redis.call('incr', keys[1]) end)";
+
+#[test]
+fn function_commands_and_calls_in_the_log() {
+    let mut store = store();
+    store.set_effects_log(true);
+    let mut s = Session::new(store.next_client_id(), SessionConfig::default());
+    assert_eq!(
+        run(&mut store, &mut s, &["FUNCTION", "LOAD", LIB], T0),
+        "$7\r\ncounter\r\n"
+    );
+    assert_eq!(
+        run(&mut store, &mut s, &["FCALL", "bump", "1", "c"], T0),
+        ":2\r\n"
+    );
+    // A failed FUNCTION LOAD changes nothing and is not logged.
+    run(&mut store, &mut s, &["FUNCTION", "LOAD", LIB], T0);
+    run(&mut store, &mut s, &["FUNCTION", "DELETE", "counter"], T0);
+    run(&mut store, &mut s, &["FUNCTION", "DELETE", "counter"], T0);
+    run(&mut store, &mut s, &["FUNCTION", "FLUSH"], T0);
+    assert_eq!(
+        effects(&mut store),
+        [
+            format!("0 FUNCTION LOAD {LIB}"),
+            "0 MULTI".into(),
+            "0 incr c".into(),
+            "0 incr c".into(),
+            "0 EXEC".into(),
+            "0 FUNCTION DELETE counter".into(),
+            "0 FUNCTION FLUSH".into(),
+        ]
+    );
+}
+
+/// An AOF rewrite starts with a FUNCTION LOAD per library, and replaying it gives the
+/// libraries back; so does an RDB file.
+#[test]
+fn libraries_survive_aof_rewrite_and_rdb() {
+    use redish_core::persist::{aof, rdb};
+    let mut store = store();
+    let mut s = Session::new(store.next_client_id(), SessionConfig::default());
+    run(&mut store, &mut s, &["FUNCTION", "LOAD", LIB], T0);
+    run(&mut store, &mut s, &["SET", "c", "10"], T0);
+    let mut log = Vec::new();
+    aof::rewrite_to(&store, T0, &mut log).unwrap();
+    let mut want = format!(
+        "*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n${}\r\n{LIB}\r\n",
+        LIB.len()
+    );
+    want.push_str("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n");
+    assert!(
+        String::from_utf8_lossy(&log).starts_with(&want),
+        "{}",
+        String::from_utf8_lossy(&log)
+    );
+    let mut back = self::store();
+    let load = aof::load(&log).unwrap();
+    redish_core::cmd::replay_aof(&mut back, &load, T0).unwrap();
+    let mut s2 = Session::new(back.next_client_id(), SessionConfig::default());
+    assert_eq!(
+        run(&mut back, &mut s2, &["FCALL", "bump", "1", "c"], T0),
+        ":12\r\n"
+    );
+
+    let file = rdb::to_vec(&store, T0);
+    let mut back = self::store();
+    rdb::load_into(&mut back, &file, T0).unwrap();
+    let mut s3 = Session::new(back.next_client_id(), SessionConfig::default());
+    assert_eq!(
+        run(&mut back, &mut s3, &["FCALL", "bump", "1", "c"], T0),
+        ":12\r\n"
+    );
+    // An RDB with a library but no engine to load it is refused.
+    assert!(rdb::load_into(&mut Store::default(), &file, T0).is_err());
+}

@@ -2,7 +2,7 @@
 //! `busy-reply-threshold` the other clients get `-BUSY` (and MULTI/EXEC, FUNCTION KILL,
 //! SHUTDOWN answer as Redis's), SCRIPT KILL stops a script that has not written — even one
 //! that catches the error with `pcall` — and a script that wrote is UNKILLABLE but for
-//! SHUTDOWN NOSAVE. Every reply is compared byte for byte with redis-server's, and so is
+//! SHUTDOWN NOSAVE; FUNCTION KILL stops a function the same way. Every reply is compared byte for byte with redis-server's, and so is
 //! INFO errorstats afterwards.
 //!
 //! Run: `REDISH_REQUIRE_REDIS=1 cargo test -p redish-tests --test busy_script`
@@ -166,6 +166,20 @@ fn scenario(server: &dyn Server) -> Vec<String> {
     seen.push(b.call(&["SCRIPT", "KILL"]));
     seen.push(a.reply());
     seen.push(b.call(&["PING"]));
+
+    // A function: FUNCTION KILL stops it, SCRIPT KILL is the wrong kind.
+    seen.push(b.call(&[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=spin\nredis.register_function('spin', function() local i = 0 while true do i = i + 1 end end)",
+    ]));
+    a.send(&["FCALL", "spin", "0"]);
+    std::thread::sleep(Duration::from_millis(50));
+    seen.push(b.call(&["PING"]));
+    seen.push(b.call(&["SCRIPT", "KILL"]));
+    seen.push(b.call(&["FUNCTION", "KILL"]));
+    seen.push(a.reply());
+    seen.push(b.call(&["FUNCTION", "KILL"]));
 
     // What INFO counted of all that.
     let info = b.call(&["INFO", "errorstats"]);

@@ -202,7 +202,12 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     ("config", &["get", "help", "resetstat", "rewrite", "set"]),
     ("script", &["exists", "flush", "help", "kill", "load"]),
-    ("function", &["flush", "help", "kill", "list", "stats"]),
+    (
+        "function",
+        &[
+            "delete", "dump", "flush", "help", "kill", "list", "load", "restore", "stats",
+        ],
+    ),
     (
         "object",
         &["encoding", "freq", "help", "idletime", "refcount"],

@@ -249,6 +249,12 @@ impl Ctx<'_> {
         self.propagation = Propagation::Replace(Vec::new());
     }
 
+    /// The server itself runs the command (AOF replay): trusted, so no time limits apply to
+    /// it (Redis's `mustObeyClient`).
+    pub fn is_internal(&self) -> bool {
+        self.caller.internal
+    }
+
     /// The error this command fails with was counted in errorstats already.
     pub fn error_already_counted(&mut self) {
         self.error_counted = true;

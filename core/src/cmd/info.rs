@@ -197,18 +197,26 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
             add("used_memory_lua_human", human(lua));
             add("used_memory_scripts_eval", scripts.to_string());
             add("number_of_cached_scripts", store.scripts.len().to_string());
-            for k in [
+            let functions = &store.scripts.functions;
+            let vm_functions = store.scripts.functions_engine_memory() as u64;
+            let functions_memory = functions.memory() as u64;
+            add(
                 "number_of_functions",
-                "number_of_libraries",
-                "used_memory_vm_functions",
-            ] {
-                add(k, s("0"));
-            }
-            add("used_memory_vm_total", lua.to_string());
-            add("used_memory_vm_total_human", human(lua));
-            add("used_memory_functions", s("0"));
-            add("used_memory_scripts", scripts.to_string());
-            add("used_memory_scripts_human", human(scripts));
+                functions.function_count().to_string(),
+            );
+            add("number_of_libraries", functions.library_count().to_string());
+            add("used_memory_vm_functions", vm_functions.to_string());
+            add("used_memory_vm_total", (lua + vm_functions).to_string());
+            add("used_memory_vm_total_human", human(lua + vm_functions));
+            add("used_memory_functions", functions_memory.to_string());
+            add(
+                "used_memory_scripts",
+                (scripts + functions_memory).to_string(),
+            );
+            add(
+                "used_memory_scripts_human",
+                human(scripts + functions_memory),
+            );
             add("maxmemory", config.maxmemory.to_string());
             add("maxmemory_human", human(config.maxmemory));
             add("maxmemory_policy", s(config.maxmemory_policy.name()));

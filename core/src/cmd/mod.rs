@@ -27,6 +27,7 @@ mod debug;
 mod dump;
 mod error;
 pub(crate) mod executor;
+mod function;
 mod geo;
 mod hash;
 mod hll;
@@ -61,6 +62,7 @@ pub use connection::{Auth, Echo, Hello, Ping, ReadOnly, Reset, Select};
 pub use debug::Debug;
 pub use dump::DumpCmd;
 pub use error::CmdError;
+pub use function::{FCall, FunctionCmd};
 pub use geo::{GeoCmd, SearchKind};
 pub use hash::HashCmd;
 pub use hll::HllCmd;
@@ -75,7 +77,7 @@ pub use persist::PersistCmd;
 pub use pubsub::{PSubscribe, PUnsubscribe, PubSubCmd, Publish, Subscribe, Unsubscribe};
 pub use replay::replay_aof;
 pub use script::{sha1_hex, Eval, ScriptCmd};
-pub use server::{DbSize, FlushAll, FlushDb, Function, LastSave, Shutdown, SwapDb, Time};
+pub use server::{DbSize, FlushAll, FlushDb, LastSave, Shutdown, SwapDb, Time};
 pub use set::{SetCmd, SetOpKind};
 pub use sort::Sort;
 pub use stream::StreamCmd;
@@ -151,7 +153,7 @@ pub enum Command {
     SwapDb(SwapDb),
     Object(Object),
     Debug(Debug),
-    Function(Function),
+    Function(FunctionCmd),
     Shutdown(Shutdown),
     /// SAVE, BGSAVE, BGREWRITEAOF.
     Save(PersistCmd),
@@ -345,8 +347,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("object", -2, false, |a| Object::parse(a)
         .map(Command::Object)),
     spec!("debug", -2, false, |a| Debug::parse(a).map(Command::Debug)),
-    spec!("function", -2, false, |a| Function::parse(a)
-        .map(Command::Function)),
+    spec!("function", -2, false, function::parse),
+    spec!("fcall", -3, false, function::parse),
+    spec!("fcall_ro", -3, false, function::parse),
     spec!("shutdown", -1, false, |a| Shutdown::parse(a)
         .map(Command::Shutdown)),
     spec!("save", 1, false, |_| Ok(Command::Save(PersistCmd::Save))),
@@ -645,7 +648,7 @@ impl Command {
             Command::SwapDb(_) => "swapdb",
             Command::Object(_) => "object",
             Command::Debug(_) => "debug",
-            Command::Function(_) => "function",
+            Command::Function(c) => c.name(),
             Command::Shutdown(_) => "shutdown",
             Command::Save(c) => c.name(),
             Command::Hash(c) => c.name(),

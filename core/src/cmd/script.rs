@@ -16,7 +16,10 @@ use bytes::{Bytes, BytesMut};
 use super::command::subcommand;
 use super::executor::{self, Caller, ConnState, Ctx, Outcome};
 use super::{Args, CmdError};
-use crate::db::{CachedScript, CallError, ScriptFlags, ScriptHost, ScriptRun, ScriptSha};
+use crate::db::{
+    CachedScript, CallError, ScriptEngine, ScriptFlags, ScriptHost, ScriptReply, ScriptRun,
+    ScriptSha,
+};
 use crate::resp::{Decoder, Frame, Limits, Protocol};
 
 /// The SHA1 of `body` in lower-case hex, as SCRIPT LOAD answers and `redis.sha1hex` gives.
@@ -182,7 +185,7 @@ fn load(ctx: &mut Ctx, body: &[u8]) -> Result<ScriptSha, CmdError> {
     Ok(sha)
 }
 
-fn no_engine() -> CmdError {
+pub(super) fn no_engine() -> CmdError {
     CmdError::err("This server was built without a script engine")
 }
 
@@ -204,6 +207,28 @@ fn eval(ctx: &mut Ctx, e: Eval) -> Result<Frame, CmdError> {
         .unwrap_or_default();
     // A script's own writes are logged command by command; EVAL itself never.
     ctx.propagate_nothing();
+    let run = |engine: &mut dyn ScriptEngine, host: &mut Host| {
+        let run = ScriptRun {
+            sha: &sha,
+            keys: &e.keys,
+            argv: &e.argv,
+            caller_proto: host.ctx.conn.proto,
+        };
+        engine.run(run, host)
+    };
+    run_on_engine(ctx, true, e.read_only || flags.no_writes, flags, run)
+}
+
+/// Runs `run` (a script or a function) with the engine taken out of the store and a host
+/// for its `redis.call`s; its reply, or its error. `eval`: a script, not a function (for
+/// SCRIPT KILL and FUNCTION KILL, while it runs).
+pub(super) fn run_on_engine(
+    ctx: &mut Ctx,
+    eval: bool,
+    read_only: bool,
+    flags: ScriptFlags,
+    run: impl FnOnce(&mut dyn ScriptEngine, &mut Host) -> ScriptReply,
+) -> Result<Frame, CmdError> {
     let Some(mut engine) = ctx.store.scripts.take_engine() else {
         return Err(no_engine());
     };
@@ -213,21 +238,15 @@ fn eval(ctx: &mut Ctx, e: Eval) -> Result<Frame, CmdError> {
     let mut host = Host {
         ctx,
         conn,
-        read_only: e.read_only || flags.no_writes,
+        read_only,
         flags,
         writes,
         out: BytesMut::new(),
     };
-    let run = ScriptRun {
-        sha: &sha,
-        keys: &e.keys,
-        argv: &e.argv,
-        caller_proto: host.ctx.conn.proto,
-    };
     let threshold = host.ctx.store.config().busy_reply_threshold_ms;
     let watch = host.ctx.store.script_watch.clone();
-    watch.begin(true, host.ctx.now_ms, threshold);
-    let reply = engine.run(run, &mut host);
+    watch.begin(eval, host.ctx.now_ms, threshold);
+    let reply = run(&mut *engine, &mut host);
     watch.end();
     host.ctx.store.scripts.put_engine(engine);
     match reply.frame {
@@ -243,7 +262,7 @@ fn eval(ctx: &mut Ctx, e: Eval) -> Result<Frame, CmdError> {
 }
 
 /// The server as a running script sees it.
-struct Host<'c, 'a> {
+pub(super) struct Host<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
     /// The script's own connection state: its selected database and protocol.
     conn: ConnState,
@@ -256,6 +275,11 @@ struct Host<'c, 'a> {
 }
 
 impl Host<'_, '_> {
+    /// The protocol of the client that called the script.
+    pub(super) fn caller_proto(&self) -> Protocol {
+        self.ctx.conn.proto
+    }
+
     fn wrote(&self) -> bool {
         self.ctx.store.writes() != self.writes
     }

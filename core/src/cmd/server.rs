@@ -3,7 +3,6 @@
 
 use bytes::Bytes;
 
-use super::command::{help, subcommand};
 use super::executor::Ctx;
 use super::{int32_arg, Args, CmdError};
 use crate::resp::{Frame, Protocol};
@@ -152,89 +151,8 @@ impl LastSave {
     }
 }
 
-/// `FUNCTION LIST | FLUSH | STATS | HELP` — answered as a server with no functions (no
-/// scripting engine here): LIST is empty, FLUSH has nothing to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Function {
-    /// `FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]`.
-    List,
-    /// `FUNCTION FLUSH [ASYNC | SYNC]`.
-    Flush,
-    /// `FUNCTION STATS`.
-    Stats,
-    /// `FUNCTION KILL` (a function that runs holds the store, so none runs when this
-    /// does; see `cmd/busy.rs` for the one that answers while it runs).
-    Kill,
-    /// `FUNCTION HELP`.
-    Help,
-}
-
-impl Function {
-    pub(crate) fn parse(args: &mut Args) -> Result<Function, CmdError> {
-        let m = subcommand(args, "FUNCTION")?;
-        match m.name {
-            "function|list" => {
-                while let Some(opt) = args.next() {
-                    if opt.eq_ignore_ascii_case(b"WITHCODE") {
-                        continue;
-                    }
-                    if opt.eq_ignore_ascii_case(b"LIBRARYNAME") {
-                        if args.next().is_none() {
-                            return Err(CmdError::err("library name argument was not given"));
-                        }
-                        continue;
-                    }
-                    return Err(CmdError::err(format_args!(
-                        "Unknown argument {}",
-                        String::from_utf8_lossy(&opt)
-                    )));
-                }
-                Ok(Function::List)
-            }
-            "function|flush" => match args.next() {
-                None => Ok(Function::Flush),
-                Some(m) if m.eq_ignore_ascii_case(b"ASYNC") || m.eq_ignore_ascii_case(b"SYNC") => {
-                    Ok(Function::Flush)
-                }
-                Some(_) => Err(CmdError::err(
-                    "FUNCTION FLUSH only supports SYNC|ASYNC option",
-                )),
-            },
-            "function|stats" => Ok(Function::Stats),
-            "function|kill" => Ok(Function::Kill),
-            _ => Ok(Function::Help),
-        }
-    }
-
-    pub(crate) fn apply(self, _ctx: &mut Ctx) -> Result<Frame, CmdError> {
-        let b = |s: &'static str| Frame::Bulk(Bytes::from_static(s.as_bytes()));
-        Ok(match self {
-            Function::List => Frame::Array(Vec::new()),
-            Function::Flush => Frame::OK,
-            Function::Kill => {
-                return Err(CmdError::Other(
-                    "NOTBUSY No scripts in execution right now.".into(),
-                ))
-            }
-            Function::Stats => Frame::Map(vec![
-                (b("running_script"), Frame::Null),
-                (
-                    b("engines"),
-                    Frame::Map(vec![(
-                        b("LUA"),
-                        Frame::Map(vec![
-                            (b("libraries_count"), Frame::Integer(0)),
-                            (b("functions_count"), Frame::Integer(0)),
-                        ]),
-                    )]),
-                ),
-            ]),
-            Function::Help => help("FUNCTION", FUNCTION_HELP),
-        })
-    }
-}
-
-const FUNCTION_HELP: &[&str] = &[
+/// FUNCTION HELP's lines (`cmd/function.rs`).
+pub(super) const FUNCTION_HELP: &[&str] = &[
     "LOAD [REPLACE] <FUNCTION CODE>",
     "    Create a new library with the given library name and code.",
     "DELETE <LIBRARY NAME>",

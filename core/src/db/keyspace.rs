@@ -342,6 +342,12 @@ impl Db {
         self.expired_count
     }
 
+    /// Counts a change that is not to a key (FUNCTION LOAD and its kin, which Redis counts
+    /// in `server.dirty`): it is logged and counts toward the save points.
+    pub(crate) fn count_write(&mut self) {
+        self.writes += 1;
+    }
+
     /// Writes by commands since this database was made (expiries excluded), like Redis's
     /// `server.dirty`: a command that leaves it unchanged changed nothing.
     pub fn writes(&self) -> u64 {

@@ -6,6 +6,7 @@
 mod blocking;
 mod clients;
 mod config;
+pub mod function;
 mod glob;
 mod keyspace;
 pub mod notify;
@@ -26,13 +27,14 @@ pub use config::{
     Access, AppendFsync, Config, ConfigSetError, DebugCommand, MaxmemoryPolicy, OutputBufferLimit,
     Param, PARAMS,
 };
+pub use function::{Functions, Library, LibraryId, RegisteredFunction, RestorePolicy};
 pub use glob::glob_match;
 pub use keyspace::{Db, Value};
 pub use pause::PauseKind;
 pub use pubsub::{Message, PubSub};
 pub use script::{
-    CachedScript, CallError, ScriptEngine, ScriptFlags, ScriptHost, ScriptReply, ScriptRun,
-    ScriptSha, Scripts,
+    CachedScript, CallError, FunctionRun, ScriptEngine, ScriptFlags, ScriptHost, ScriptReply,
+    ScriptRun, ScriptSha, Scripts,
 };
 pub use script_watch::ScriptWatch;
 pub use server_state::{CmdStat, PersistenceInfo, ProcessInfo, Stats};

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
+use super::function::{Functions, LibraryId, RegisteredFunction};
 use crate::resp::{Frame, Protocol};
 
 /// A script's SHA1 digest in lower-case hex: its name in the cache.
@@ -82,6 +83,51 @@ pub trait ScriptEngine: Send {
     fn watch(&mut self, watch: std::sync::Arc<super::ScriptWatch>) {
         let _ = watch;
     }
+
+    /// Runs a library's code (from the end of its `#!lua name=…` line: the newline stays,
+    /// so line numbers count it) in the loading environment Redis gives it, where only
+    /// `redis.register_function`, `redis.log` and the version and log-level constants
+    /// exist, and keeps the functions it registered under a new [`LibraryId`]. `timeout`:
+    /// stop the code after 500 ms, as Redis does for a client's FUNCTION LOAD. `Err`: Redis's
+    /// text without `ERR ` (`Error compiling function: …`, `Error registering functions: …`).
+    fn load_library(
+        &mut self,
+        body: &[u8],
+        timeout: bool,
+    ) -> Result<(LibraryId, Vec<RegisteredFunction>), String>;
+
+    /// Calls function `run.name` of library `lib` with its keys and arguments.
+    fn call_function(
+        &mut self,
+        lib: LibraryId,
+        run: FunctionRun<'_>,
+        host: &mut dyn ScriptHost,
+    ) -> ScriptReply;
+
+    /// Forgets a library's compiled code.
+    fn drop_library(&mut self, lib: LibraryId);
+
+    /// FUNCTION FLUSH: forgets every library and starts a fresh interpreter for functions
+    /// (functions run in an interpreter of their own, apart from EVAL's, as in Redis).
+    fn flush_functions(&mut self);
+
+    /// Bytes the functions' interpreter holds (INFO `used_memory_vm_functions`).
+    fn functions_memory(&self) -> usize;
+}
+
+/// One call of a function (FCALL, FCALL_RO).
+#[derive(Debug)]
+pub struct FunctionRun<'a> {
+    /// The function's name as registered, for error texts (`script: <name>, on
+    /// @user_function:1.`).
+    pub name: &'a [u8],
+    /// The keys: the function's first argument.
+    pub keys: &'a [Bytes],
+    /// The other arguments: its second.
+    pub args: &'a [Bytes],
+    /// The protocol of the client that called: the function's return value is converted
+    /// to it.
+    pub caller_proto: Protocol,
 }
 
 /// What a script's shebang line (`#!lua flags=no-writes,allow-oom`) declares.
@@ -167,6 +213,8 @@ pub struct Scripts {
     engine: Option<Box<dyn ScriptEngine>>,
     cache: HashMap<ScriptSha, CachedScript>,
     body_bytes: usize,
+    /// The function libraries (FUNCTION LOAD), which run on the same engine.
+    pub functions: Functions,
 }
 
 impl std::fmt::Debug for Scripts {
@@ -174,6 +222,7 @@ impl std::fmt::Debug for Scripts {
         f.debug_struct("Scripts")
             .field("engine", &self.engine.is_some())
             .field("cached", &self.cache.len())
+            .field("libraries", &self.functions.library_count())
             .finish()
     }
 }
@@ -245,5 +294,16 @@ impl Scripts {
     /// INFO `used_memory_lua`.
     pub fn engine_memory(&self) -> usize {
         self.engine.as_ref().map_or(0, |e| e.used_memory())
+    }
+
+    /// INFO `used_memory_vm_functions`.
+    pub fn functions_engine_memory(&self) -> usize {
+        self.engine.as_ref().map_or(0, |e| e.functions_memory())
+    }
+
+    /// The engine and the function registry together, for FUNCTION LOAD and its kin.
+    pub fn functions_mut(&mut self) -> Option<(&mut (dyn ScriptEngine + 'static), &mut Functions)> {
+        let engine = self.engine.as_deref_mut()?;
+        Some((engine, &mut self.functions))
     }
 }

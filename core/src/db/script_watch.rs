@@ -132,7 +132,7 @@ impl ScriptWatch {
             return Err("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
         }
         match (eval, state & EVAL != 0) {
-            (true, false) => Err("BUSY Redis is busy running a function. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."),
+            (true, false) => Err(BUSY_FUNCTION),
             (false, true) => Err(BUSY_EVAL),
             _ => {
                 self.state.fetch_or(KILL, Ordering::Release);
@@ -184,7 +184,7 @@ mod tests {
         assert!(w.kill_requested());
         w.begin(false, 0, 1);
         assert!(!w.kill_requested(), "a new script starts unkilled");
-        assert!(w.kill(true).unwrap_err().contains("running a function"));
+        assert_eq!(w.kill(true), Err(BUSY_FUNCTION));
         w.note_write();
         assert!(w.kill(false).unwrap_err().starts_with("UNKILLABLE"));
         assert!(!w.kill_requested());

@@ -139,6 +139,8 @@ pub struct Snapshot {
     /// The database being visited.
     current: usize,
     sorted: bool,
+    /// The function libraries' sources at the start: written before the keys.
+    functions: Vec<bytes::Bytes>,
 }
 
 #[derive(Debug)]
@@ -176,6 +178,14 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// The function libraries' sources as they were when the snapshot began (an RDB file
+    /// holds them before the keys; an AOF rewrite starts with a FUNCTION LOAD of each).
+    pub fn functions(&self) -> &[bytes::Bytes] {
+        &self.functions
+    }
+}
+
 impl Store {
     /// Begins a snapshot of every database as it is now (see the module docs), or returns
     /// `None` if one is running already: there is one at a time. O(keys) under the lock,
@@ -196,12 +206,19 @@ impl Store {
                 pos: 0,
             })
             .collect();
+        let functions = self
+            .scripts
+            .functions
+            .libraries()
+            .map(|l| l.code.clone())
+            .collect();
         Some(Snapshot {
             id: self.snapshot_id,
             now_ms,
             dbs,
             current: 0,
             sorted: false,
+            functions,
         })
     }
 

@@ -314,6 +314,12 @@ impl AofWriter {
         encode_command(args, &mut self.buf);
     }
 
+    /// Appends `FUNCTION LOAD <code>`, which an AOF rewrite writes for each library before
+    /// the keys, with no SELECT (as Redis's `rewriteFunctions`).
+    pub fn append_function(&mut self, code: &[u8]) {
+        encode_command(&[&b"FUNCTION"[..], b"LOAD", code], &mut self.buf);
+    }
+
     /// Appends an entry of the store's effects log ([`Store::poll_effect`]): the effects
     /// come already rewritten for replay (absolute expiries, `DEL` for expired keys) and
     /// with their own MULTI/EXEC around multi-command units, so appending each in order is
@@ -373,6 +379,9 @@ impl AofWriter {
 /// `out` gets the log in chunks of about 64 KiB, for the adapter's temporary file.
 pub fn rewrite_to<W: io::Write>(store: &Store, now_ms: u64, mut out: W) -> io::Result<()> {
     let mut log = AofWriter::new();
+    for lib in store.scripts.functions.libraries() {
+        log.append_function(&lib.code);
+    }
     for (index, db) in store.dbs().iter().enumerate() {
         for (key, value, expire_at_ms) in db.entries(now_ms) {
             log.append_key(index, key, value, expire_at_ms);

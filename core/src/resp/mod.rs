@@ -24,4 +24,5 @@ pub use encode::{
 pub use error::ProtocolError;
 pub use frame::{Frame, Protocol};
 pub use limits::Limits;
+pub(crate) use request::split_args;
 pub use request::RequestDecoder;

@@ -267,7 +267,7 @@ fn hex_value(c: u8) -> Option<u8> {
 
 /// Redis's `sdssplitargs` over `line[..end]`. Words without quotes are slices of `line`;
 /// only quoted words are copied.
-fn split_args(line: &Bytes, end: usize) -> Result<Vec<Bytes>, ProtocolError> {
+pub(crate) fn split_args(line: &Bytes, end: usize) -> Result<Vec<Bytes>, ProtocolError> {
     // Redis splits a C string: its text stops at the first NUL.
     let end = memchr(0, &line[..end]).unwrap_or(end);
     let s = &line[..end];

@@ -5,7 +5,7 @@
 //! what is there before anything is allocated for it.
 
 use super::read::RdbReader;
-use super::write::type_and_value;
+use super::write::{put_function, type_and_value, Lzf};
 use super::RDB_VERSION;
 use crate::db::Value;
 use crate::persist::crc64;
@@ -45,9 +45,46 @@ pub fn seal_payload(body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// RESTORE's reading of `payload` (Redis's `verifyDumpPayload`, then `rdbLoadObject`):
-/// bytes after the value and before the footer are ignored, as Redis ignores them.
-pub fn restore_payload(payload: &[u8]) -> Result<Value, RestoreError> {
+/// FUNCTION DUMP's payload for these library sources: each as its RDB record
+/// (`RDB_OPCODE_FUNCTION2` and the source as a string), then the footer DUMP adds.
+pub fn function_payload<'c>(codes: impl IntoIterator<Item = &'c [u8]>) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut lzf = Lzf::new();
+    for code in codes {
+        put_function(&mut body, code, &mut lzf);
+    }
+    seal_payload(&body)
+}
+
+/// FUNCTION RESTORE's reading of `payload`: the library sources it holds, or Redis's
+/// error (without `ERR `).
+pub fn read_function_payload(payload: &[u8]) -> Result<Vec<bytes::Bytes>, String> {
+    let version = check_footer(payload)
+        .map_err(|_| String::from("DUMP payload version or checksum are wrong"))?;
+    let mut reader = RdbReader::for_value(payload, u32::from(version));
+    let mut codes = Vec::new();
+    // Records up to the footer, as Redis reads them (a record may run into it).
+    while payload.len() - reader.position().min(payload.len()) > 10 {
+        let Ok(type_byte) = reader.string_type() else {
+            return Err("can not read data type".into());
+        };
+        match type_byte {
+            super::opcode::FUNCTION2 => {}
+            super::opcode::FUNCTION_PRE_GA => {
+                return Err("Pre-GA function format not supported".into())
+            }
+            _ => return Err("given type is not a function".into()),
+        }
+        let code = reader
+            .string_bytes()
+            .map_err(|_| String::from("Failed loading library payload"))?;
+        codes.push(code.into());
+    }
+    Ok(codes)
+}
+
+/// Checks a payload's footer (`verifyDumpPayload`): its RDB version.
+fn check_footer(payload: &[u8]) -> Result<u16, RestoreError> {
     let len = payload.len();
     if len < 10 {
         return Err(RestoreError::VersionOrChecksum);
@@ -61,6 +98,13 @@ pub fn restore_payload(payload: &[u8]) -> Result<Value, RestoreError> {
     if crc.to_le_bytes() != footer[2..] {
         return Err(RestoreError::VersionOrChecksum);
     }
+    Ok(version)
+}
+
+/// RESTORE's reading of `payload` (Redis's `verifyDumpPayload`, then `rdbLoadObject`):
+/// bytes after the value and before the footer are ignored, as Redis ignores them.
+pub fn restore_payload(payload: &[u8]) -> Result<Value, RestoreError> {
+    let version = check_footer(payload)?;
     // Redis reads the value from the whole buffer, footer included (it is only ever the
     // value's own bytes that it consumes from a well-formed payload).
     RdbReader::for_value(payload, u32::from(version))

@@ -36,8 +36,11 @@ mod read;
 mod types;
 mod write;
 
-pub use dump::{dump_payload, restore_payload, seal_payload, RestoreError};
-pub use read::{load, load_into, RdbLoad, RdbReader, RdbSummary};
+pub use dump::{
+    dump_payload, function_payload, read_function_payload, restore_payload, seal_payload,
+    RestoreError,
+};
+pub use read::{load, load_functions, load_into, RdbLoad, RdbReader, RdbSummary};
 pub(crate) use write::value_len;
 pub use write::{to_vec, write, RdbEncoder};
 
@@ -206,6 +209,12 @@ pub enum RdbError {
         db: usize,
         /// Offset of the second occurrence.
         offset: usize,
+    },
+    /// A function library that does not load (Redis refuses to start then too).
+    #[error("function library does not load: {message}")]
+    Function {
+        /// Why, as FUNCTION LOAD would say it.
+        message: String,
     },
 }
 

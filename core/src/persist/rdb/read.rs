@@ -36,6 +36,8 @@ pub struct RdbReader<'a> {
     version: u32,
     db: usize,
     aux: Vec<AuxField>,
+    /// The function libraries' sources (`RDB_OPCODE_FUNCTION2` records) read so far.
+    functions: Vec<bytes::Bytes>,
     done: bool,
 }
 
@@ -58,6 +60,7 @@ impl<'a> RdbReader<'a> {
             version,
             db: 0,
             aux: Vec::new(),
+            functions: Vec::new(),
             done: false,
         })
     }
@@ -70,6 +73,7 @@ impl<'a> RdbReader<'a> {
             version,
             db: 0,
             aux: Vec::new(),
+            functions: Vec::new(),
             done: true,
         }
     }
@@ -97,6 +101,22 @@ impl<'a> RdbReader<'a> {
     /// The AUX fields (name, value) read so far: `redis-ver`, `ctime`, …
     pub fn aux(&self) -> &[AuxField] {
         &self.aux
+    }
+
+    /// The function libraries read so far: each library's whole source, as FUNCTION LOAD
+    /// takes it. Redis writes them before the first database.
+    pub fn functions(&self) -> &[bytes::Bytes] {
+        &self.functions
+    }
+
+    /// Reads one type byte (FUNCTION RESTORE's record opcodes).
+    pub(super) fn string_type(&mut self) -> Result<u8, RdbError> {
+        self.u8()
+    }
+
+    /// Reads one RDB string (FUNCTION RESTORE's library sources).
+    pub(super) fn string_bytes(&mut self) -> Result<Vec<u8>, RdbError> {
+        self.string()
     }
 
     /// The next key, expired or not; `Ok(None)` after the EOF opcode and a matching
@@ -150,9 +170,13 @@ impl<'a> RdbReader<'a> {
                     // LFU counter: likewise.
                     self.u8()?;
                 }
-                opcode::FUNCTION2 | opcode::FUNCTION_PRE_GA => {
+                opcode::FUNCTION2 => {
+                    let code = self.string()?;
+                    self.functions.push(code.into());
+                }
+                opcode::FUNCTION_PRE_GA => {
                     return Err(RdbError::Unsupported {
-                        what: "function library (FUNCTION LOAD is not supported)",
+                        what: "function library in the format before Redis 7.0 GA",
                         offset,
                     })
                 }
@@ -623,6 +647,8 @@ pub struct RdbLoad {
     pub entries: Vec<RdbEntry>,
     /// The AUX fields (name, value).
     pub aux: Vec<AuxField>,
+    /// The function libraries' sources.
+    pub functions: Vec<bytes::Bytes>,
     /// Keys skipped because they had expired.
     pub expired: usize,
     /// Length of the RDB data, EOF opcode and checksum included.
@@ -642,8 +668,29 @@ pub fn load(bytes: &[u8], now_ms: u64) -> Result<RdbLoad, RdbError> {
         }
     }
     load.aux = reader.aux;
+    load.functions = reader.functions;
     load.len = reader.pos;
     Ok(load)
+}
+
+/// Loads library sources read from an RDB file into `store`'s engine, with no time limit
+/// and replacing a library of the same name (as Redis loads them at start-up, where the
+/// store is empty anyway).
+pub fn load_functions(store: &mut Store, codes: Vec<bytes::Bytes>) -> Result<(), RdbError> {
+    if codes.is_empty() {
+        return Ok(());
+    }
+    let Some((engine, functions)) = store.scripts.functions_mut() else {
+        return Err(RdbError::Function {
+            message: "no script engine to load function libraries with".into(),
+        });
+    };
+    for code in codes {
+        functions
+            .load(engine, code, true, false)
+            .map_err(|message| RdbError::Function { message })?;
+    }
+    Ok(())
 }
 
 /// What [`load_into`] did.
@@ -686,6 +733,7 @@ pub fn load_into(store: &mut Store, bytes: &[u8], now_ms: u64) -> Result<RdbSumm
         db.insert(&entry.key, entry.value, entry.expire_at_ms, now_ms);
         summary.loaded += 1;
     }
+    load_functions(store, std::mem::take(&mut reader.functions))?;
     summary.len = reader.pos;
     let p = store.persistence_mut();
     p.rdb_last_load_keys_loaded = summary.loaded as u64;

@@ -269,9 +269,9 @@ fn errors_name_the_problem_and_offset() {
             },
         ),
         (
-            file(&[opcode::FUNCTION2, 0x00]),
+            file(&[opcode::FUNCTION_PRE_GA, 0x00]),
             RdbError::Unsupported {
-                what: "function library (FUNCTION LOAD is not supported)",
+                what: "function library in the format before Redis 7.0 GA",
                 offset: 9,
             },
         ),

@@ -37,6 +37,7 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// while clients run, feed an [`RdbEncoder`] from [`crate::Store::snapshot_step`] instead.
 pub fn write<W: io::Write>(store: &Store, now_ms: u64, mut out: W) -> io::Result<()> {
     let mut w = RdbEncoder::new(now_ms);
+    w.functions(store.scripts.functions.libraries().map(|l| &l.code[..]));
     for (index, db) in store.dbs().iter().enumerate() {
         if db.is_empty() {
             continue;
@@ -104,6 +105,15 @@ impl RdbEncoder {
         w.aux(b"used-mem", b"0");
         w.aux(b"aof-base", b"0");
         w
+    }
+
+    /// Adds the function libraries (each one's whole source), as Redis writes them after
+    /// the AUX fields and before the first database (`rdbSaveFunctions`).
+    pub fn functions<'c>(&mut self, codes: impl IntoIterator<Item = &'c [u8]>) {
+        self.drop_taken();
+        for code in codes {
+            put_function(&mut self.buf, code, &mut self.lzf);
+        }
     }
 
     /// Starts the entries of database `index`: SELECTDB, and RESIZEDB with its key counts
@@ -174,6 +184,13 @@ impl RdbEncoder {
         put_string(&mut self.buf, name, None);
         put_string(&mut self.buf, value, None);
     }
+}
+
+/// One `RDB_OPCODE_FUNCTION2` record: the opcode and the library's source as an RDB
+/// string (compressed as any string).
+pub(crate) fn put_function(out: &mut Vec<u8>, code: &[u8], lzf: &mut Lzf) {
+    out.push(opcode::FUNCTION2);
+    put_string(out, code, Some(lzf));
 }
 
 /// Writes `value` and returns its type byte. One arm per value type: the data types add
