@@ -432,6 +432,9 @@ fn admit_and_run(
     } else {
         None
     };
+    // The request as sent, for the slow log and MONITOR once it ran.
+    let observed = (stat.is_some() && !ctx.caller.internal && ctx.store.wants_call_args())
+        .then(|| args.clone());
     if let Some(multi) = &mut ctx.conn.multi {
         if !spec.skips_queue() {
             // Nothing more is kept once the transaction is doomed, as in Redis.
@@ -441,6 +444,7 @@ fn admit_and_run(
                     raw,
                     stat: stat.filter(|_| !ctx.caller.internal),
                     tracked,
+                    observed,
                 });
             }
             ctx.reply(Frame::simple("QUEUED"));
@@ -448,9 +452,11 @@ fn admit_and_run(
         }
     }
     let cmd = spec.parse(args);
+    let start_us = ctx.store.monotonic_us();
     if ctx.caller.script {
         // Part of the script's unit: its effects are wrapped, and clients served, with it.
         let outcome = run(cmd, raw, ctx);
+        after_call(ctx, stat, observed.as_deref(), start_us, &outcome);
         ctx.store.flush_key_events();
         if let Some(keys) = tracked {
             remember(ctx, &keys);
@@ -459,6 +465,7 @@ fn admit_and_run(
     }
     let unit = ctx.store.begin_effects_unit();
     let outcome = run(cmd, raw, ctx);
+    after_call(ctx, stat, observed.as_deref(), start_us, &outcome);
     ctx.store.end_effects_unit(unit);
     // Clients blocked on keys this command (or transaction) filled are served now, before
     // any other command, as in Redis.
@@ -655,7 +662,9 @@ fn exec(ctx: &mut Ctx) -> Outcome {
             ctx.in_exec = true;
             for q in queued {
                 // QUIT and SHUTDOWN are never queued, so this cannot close.
+                let start_us = ctx.store.monotonic_us();
                 let outcome = run(q.cmd, q.raw, ctx);
+                after_call(ctx, q.stat, q.observed.as_deref(), start_us, &outcome);
                 if let Some(keys) = q.tracked {
                     ctx.store.flush_key_events();
                     remember(ctx, &keys);
@@ -675,6 +684,30 @@ fn exec(ctx: &mut Ctx) -> Outcome {
     };
     ctx.propagation = Propagation::Replace(Vec::new());
     outcome
+}
+
+/// What follows a command that ran, for those who watch (Redis's `call` after the
+/// command's proc): its time, latency, slow log entry. `start_us` is the injected monotonic
+/// clock before it ran; `args` the request, kept when the slow log or MONITOR wants it.
+fn after_call(
+    ctx: &mut Ctx,
+    stat: Option<&'static str>,
+    args: Option<&[Bytes]>,
+    start_us: u64,
+    outcome: &Outcome,
+) {
+    let Some(name) = stat.filter(|_| !ctx.caller.internal) else {
+        return;
+    };
+    let duration_us = ctx.store.monotonic_us().saturating_sub(start_us);
+    let runner = crate::db::observe::Runner {
+        id: ctx.conn.id,
+        script: ctx.caller.script,
+        db: ctx.conn.db,
+    };
+    let blocked = *outcome == Outcome::Blocked;
+    ctx.store
+        .record_call(name, args, duration_us, blocked, runner, ctx.now_ms);
 }
 
 /// Runs one command and writes its reply.

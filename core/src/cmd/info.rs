@@ -4,8 +4,9 @@
 //!
 //! Figures come from the store (keys, clients, commands, errors, settings) and from what the
 //! adapter tells it ([`crate::db::ProcessInfo`], [`crate::db::PersistenceInfo`]); what neither
-//! knows — allocator internals, latency percentiles, replication backlogs — reads 0, as on a
-//! fresh Redis. Command times are not measured (`usec=0`).
+//! knows — allocator internals, replication backlogs — reads 0, as on a fresh Redis. Command
+//! times (`usec`, latencystats) come from the clock the adapter injects
+//! ([`crate::Store::set_clock`]); without one they are 0.
 
 use std::fmt::Write as _;
 
@@ -459,6 +460,25 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
                         "calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}",
                         st.calls, st.usec, st.rejected_calls, st.failed_calls
                     ),
+                );
+            }
+        }
+        "latencystats" if config.latency_tracking => {
+            let percentiles = &config.latency_tracking_info_percentiles.0;
+            for (name, _) in store.stats().commands() {
+                let Some(h) = store.latency_histogram(name) else {
+                    continue;
+                };
+                let values: Vec<String> = percentiles
+                    .iter()
+                    .map(|&p| {
+                        let v = h.value_at_percentile(p) as f64 / 1000.0;
+                        format!("p{}={v:.3}", crate::db::trim_double(p))
+                    })
+                    .collect();
+                add(
+                    &format!("latency_percentiles_usec_{name}"),
+                    values.join(","),
                 );
             }
         }

@@ -1,0 +1,163 @@
+//! What operators watch, without sockets: sessions on one store with a fake injected clock
+//! that steps a fixed number of microseconds per reading, so command durations, INFO
+//! commandstats and latencystats, SLOWLOG, LATENCY and MONITOR come out exactly.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use redish_core::db::{ClientConn, Clock};
+use redish_core::{Session, SessionConfig, Store};
+
+const T0: u64 = 1_700_000_000_000;
+
+/// Each reading of the monotonic clock advances it by `step` µs: a command, read before and
+/// after, takes `step` µs.
+struct StepClock {
+    now_us: Arc<AtomicU64>,
+    step: Arc<AtomicU64>,
+}
+
+impl Clock for StepClock {
+    fn monotonic_us(&self) -> u64 {
+        let step = self.step.load(Ordering::Relaxed);
+        self.now_us.fetch_add(step, Ordering::Relaxed) + step
+    }
+
+    fn unix_us(&self) -> u64 {
+        T0 * 1000 + 123_456
+    }
+}
+
+struct Server {
+    store: Store,
+    step: Arc<AtomicU64>,
+}
+
+impl Server {
+    fn new(step_us: u64) -> Server {
+        let mut store = Store::default();
+        store.set_start_time(T0);
+        let step = Arc::new(AtomicU64::new(step_us));
+        store.set_clock(Box::new(StepClock {
+            now_us: Arc::new(AtomicU64::new(0)),
+            step: step.clone(),
+        }));
+        Server { store, step }
+    }
+
+    fn connect(&mut self) -> Session {
+        let id = self.store.next_client_id();
+        self.store.register_client(
+            id,
+            ClientConn {
+                addr: format!("127.0.0.1:{}", 50000 + id),
+                laddr: "127.0.0.1:6379".to_owned(),
+                fd: 10 + id as i64,
+                unix_socket: false,
+            },
+            T0,
+        );
+        Session::new(id, SessionConfig::default())
+    }
+
+    /// Sends inline commands, one per line; returns what `s` wrote.
+    fn send(&mut self, s: &mut Session, input: &str) -> String {
+        s.handle_bytes(input.as_bytes());
+        s.process(&mut self.store, T0);
+        let out = String::from_utf8_lossy(s.poll_transmit()).into_owned();
+        let n = s.poll_transmit().len();
+        s.consume_transmit(n);
+        out
+    }
+
+    fn info(&mut self, s: &mut Session, section: &str) -> Vec<String> {
+        let out = self.send(s, &format!("INFO {section}\r\n"));
+        out.split("\r\n")
+            .filter(|l| l.contains(':') && !l.starts_with('$'))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[test]
+fn commandstats_and_latencystats_are_measured() {
+    let mut srv = Server::new(7);
+    let mut c = srv.connect();
+    srv.send(&mut c, "SET k v\r\nGET k\r\nGET k\r\n");
+    let stats = srv.info(&mut c, "commandstats");
+    assert!(
+        stats.contains(
+            &"cmdstat_get:calls=2,usec=14,usec_per_call=7.00,rejected_calls=0,failed_calls=0"
+                .to_owned()
+        ),
+        "{stats:?}"
+    );
+    // 7 µs = 7000 ns, whose HdrHistogram slot (2 significant figures) ends at 7007 ns.
+    let lat = srv.info(&mut c, "latencystats");
+    assert!(
+        lat.contains(&"latency_percentiles_usec_get:p50=7.007,p99=7.007,p99.9=7.007".to_owned()),
+        "{lat:?}"
+    );
+    // The percentiles shown follow the setting, written as Redis writes them; p0 is the
+    // lowest value of the slot (6976 ns).
+    srv.send(
+        &mut c,
+        "CONFIG SET latency-tracking-info-percentiles \"0 12.5 100\"\r\n",
+    );
+    let out = srv.send(&mut c, "CONFIG GET latency-tracking-info-percentiles\r\n");
+    assert!(out.contains("0 12.5 100"), "{out}");
+    let lat = srv.info(&mut c, "latencystats");
+    assert!(
+        lat.contains(&"latency_percentiles_usec_set:p0=6.976,p12.5=7.007,p100=7.007".to_owned()),
+        "{lat:?}"
+    );
+    // Off: no histograms shown.
+    srv.send(&mut c, "CONFIG SET latency-tracking no\r\n");
+    assert!(srv.info(&mut c, "latencystats").is_empty());
+    srv.send(&mut c, "CONFIG SET latency-tracking yes\r\n");
+    // RESETSTAT forgets times and histograms.
+    srv.send(&mut c, "CONFIG RESETSTAT\r\n");
+    srv.step.store(3, Ordering::Relaxed);
+    srv.send(&mut c, "GET k\r\n");
+    let stats = srv.info(&mut c, "commandstats");
+    assert!(
+        stats.contains(
+            &"cmdstat_get:calls=1,usec=3,usec_per_call=3.00,rejected_calls=0,failed_calls=0"
+                .to_owned()
+        ),
+        "{stats:?}"
+    );
+    let lat = srv.info(&mut c, "latencystats");
+    assert!(
+        lat.iter()
+            .any(|l| l == "latency_percentiles_usec_get:p0=2.992,p12.5=3.007,p100=3.007"),
+        "{lat:?}"
+    );
+}
+
+#[test]
+fn percentile_settings_are_checked_as_redis() {
+    let mut srv = Server::new(1);
+    let mut c = srv.connect();
+    let out = srv.send(
+        &mut c,
+        "CONFIG SET latency-tracking-info-percentiles \"50 101\"\r\n",
+    );
+    assert_eq!(
+        out,
+        "-ERR CONFIG SET failed (possibly related to argument 'latency-tracking-info-percentiles') - latency-tracking-info-percentiles parameters should sit between [0.0,100.0]\r\n"
+    );
+    let out = srv.send(
+        &mut c,
+        "CONFIG SET latency-tracking-info-percentiles abc\r\n",
+    );
+    assert_eq!(
+        out,
+        "-ERR CONFIG SET failed (possibly related to argument 'latency-tracking-info-percentiles') - Invalid latency-tracking-info-percentiles parameters\r\n"
+    );
+    let out = srv.send(&mut c, "CONFIG SET slowlog-log-slower-than -2\r\n");
+    assert_eq!(
+        out,
+        "-ERR CONFIG SET failed (possibly related to argument 'slowlog-log-slower-than') - argument must be between -1 and 9223372036854775807 inclusive\r\n"
+    );
+}
