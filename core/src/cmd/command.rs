@@ -202,6 +202,11 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     ("config", &["get", "help", "resetstat", "rewrite", "set"]),
     ("script", &["exists", "flush", "help", "kill", "load"]),
+    ("slowlog", &["get", "help", "len", "reset"]),
+    (
+        "latency",
+        &["help", "histogram", "history", "latest", "reset"],
+    ),
     ("function", &["flush", "help", "list", "stats"]),
     (
         "object",

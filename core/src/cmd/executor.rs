@@ -704,6 +704,7 @@ fn after_call(
         id: ctx.conn.id,
         script: ctx.caller.script,
         db: ctx.conn.db,
+        name: ctx.conn.name.clone(),
     };
     let blocked = *outcome == Outcome::Blocked;
     ctx.store
@@ -809,6 +810,8 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Outcome {
         Ok(Command::SwapDb(c)) => c.apply(ctx).map(Some),
         Ok(Command::Object(c)) => c.apply(ctx).map(Some),
         Ok(Command::Function(c)) => c.apply(ctx).map(Some),
+        Ok(Command::Slowlog(c)) => c.apply(ctx).map(Some),
+        Ok(Command::Latency(c)) => c.apply(ctx).map(Some),
     };
     match result {
         Ok(Some(frame)) => ctx.reply(frame),

@@ -34,6 +34,7 @@ mod keys;
 mod list;
 pub(crate) mod long_double;
 mod object;
+mod observe;
 mod persist;
 mod pqsort;
 mod pubsub;
@@ -70,6 +71,7 @@ pub use keys::{
 };
 pub use list::ListCmd;
 pub use object::Object;
+pub use observe::{LatencyCmd, SlowlogCmd};
 pub use persist::PersistCmd;
 pub use pubsub::{PSubscribe, PUnsubscribe, PubSubCmd, Publish, Subscribe, Unsubscribe};
 pub use replay::replay_aof;
@@ -176,6 +178,10 @@ pub enum Command {
     Dump(DumpCmd),
     /// The stream commands (XADD, XRANGE, XREAD, …).
     Stream(StreamCmd),
+    /// SLOWLOG.
+    Slowlog(SlowlogCmd),
+    /// LATENCY.
+    Latency(LatencyCmd),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -346,6 +352,10 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("debug", -2, false, |a| Debug::parse(a).map(Command::Debug)),
     spec!("function", -2, false, |a| Function::parse(a)
         .map(Command::Function)),
+    spec!("slowlog", -2, false, |a| SlowlogCmd::parse(a)
+        .map(Command::Slowlog)),
+    spec!("latency", -2, false, |a| LatencyCmd::parse(a)
+        .map(Command::Latency)),
     spec!("shutdown", -1, false, |a| Shutdown::parse(a)
         .map(Command::Shutdown)),
     spec!("save", 1, false, |_| Ok(Command::Save(PersistCmd::Save))),
@@ -645,6 +655,8 @@ impl Command {
             Command::Object(_) => "object",
             Command::Debug(_) => "debug",
             Command::Function(_) => "function",
+            Command::Slowlog(_) => "slowlog",
+            Command::Latency(_) => "latency",
             Command::Shutdown(_) => "shutdown",
             Command::Save(c) => c.name(),
             Command::Hash(c) => c.name(),

@@ -455,7 +455,7 @@ impl CallFlags {
 }
 
 /// Who ran a command, for the slow log and MONITOR.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Runner {
     /// The connection (a script's commands carry their caller's).
     pub id: ClientId,
@@ -465,6 +465,8 @@ pub(crate) struct Runner {
     /// The database selected when it ran.
     #[allow(dead_code)] // MONITOR's lines (next step)
     pub db: usize,
+    /// The connection's name as the command left it (CLIENT SETNAME shows its new one).
+    pub name: Option<Bytes>,
 }
 
 impl Store {
@@ -572,7 +574,7 @@ impl Store {
             (
                 c.map(|c| Bytes::from(c.conn.addr.clone()))
                     .unwrap_or_default(),
-                c.and_then(|c| c.name.clone()).unwrap_or_default(),
+                runner.name.unwrap_or_default(),
             )
         };
         let redacted = redact(name, args);
