@@ -161,3 +161,70 @@ fn percentile_settings_are_checked_as_redis() {
         "-ERR CONFIG SET failed (possibly related to argument 'slowlog-log-slower-than') - argument must be between -1 and 9223372036854775807 inclusive\r\n"
     );
 }
+
+#[test]
+fn the_latency_monitor_samples_events_over_its_threshold() {
+    // Each command takes 5 ms on this clock.
+    let mut srv = Server::new(5_000);
+    let mut c = srv.connect();
+    srv.send(&mut c, "GET k\r\n");
+    assert_eq!(
+        srv.send(&mut c, "LATENCY LATEST\r\n"),
+        "*0\r\n",
+        "off by default"
+    );
+    srv.send(&mut c, "CONFIG SET latency-monitor-threshold 5\r\n");
+    // GET is flagged fast, KEYS is not.
+    srv.send(&mut c, "GET k\r\nKEYS *\r\nSET k v PX 1\r\n");
+    let t = T0 / 1000;
+    let latest = srv.send(&mut c, "LATENCY LATEST\r\n");
+    // The CONFIG SET itself is sampled, as in Redis: the threshold is read after it ran.
+    // One sample per second, the worst of it.
+    assert_eq!(
+        latest,
+        format!(
+            "*2\r\n*4\r\n$7\r\ncommand\r\n:{t}\r\n:5\r\n:5\r\n*4\r\n$12\r\nfast-command\r\n:{t}\r\n:5\r\n:5\r\n"
+        )
+    );
+    let history = srv.send(&mut c, "LATENCY HISTORY command\r\n");
+    assert_eq!(history, format!("*1\r\n*2\r\n:{t}\r\n:5\r\n"));
+    // Active expiry's pass is the `expire-cycle` event; what adapters measure comes in the
+    // same way.
+    srv.store.handle_timeout(T0 + 10);
+    srv.store.handle_latency("aof-write", 7, T0 + 10);
+    srv.store.handle_latency("aof-fsync-always", 4, T0 + 10);
+    let names: Vec<&str> = srv
+        .store
+        .latency_monitor()
+        .events()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(
+        names,
+        ["command", "fast-command", "expire-cycle", "aof-write"]
+    );
+    assert_eq!(
+        srv.send(&mut c, "LATENCY RESET command nosuch\r\n"),
+        ":1\r\n"
+    );
+    // That LATENCY RESET took 5 ms itself: `command` is back.
+    assert_eq!(srv.send(&mut c, "LATENCY RESET\r\n"), ":4\r\n");
+}
+
+#[test]
+fn slow_commands_are_logged_by_their_duration() {
+    let mut srv = Server::new(20);
+    let mut c = srv.connect();
+    srv.send(&mut c, "CONFIG SET slowlog-log-slower-than 25\r\n");
+    srv.send(&mut c, "GET fast\r\n");
+    assert_eq!(srv.send(&mut c, "SLOWLOG LEN\r\n"), ":0\r\n");
+    srv.step.store(30, Ordering::Relaxed);
+    srv.send(&mut c, "GET slow\r\n");
+    let t = T0 / 1000;
+    // The SLOWLOG LEN that ran at 30 µs is logged too, after this reply.
+    assert_eq!(srv.send(&mut c, "SLOWLOG LEN\r\n"), ":1\r\n");
+    assert_eq!(
+        srv.send(&mut c, "SLOWLOG GET 1\r\n"),
+        format!("*1\r\n*6\r\n:1\r\n:{t}\r\n:30\r\n*2\r\n$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n$15\r\n127.0.0.1:50001\r\n$0\r\n\r\n")
+    );
+}

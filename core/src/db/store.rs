@@ -287,6 +287,7 @@ impl Store {
         }
         let mut budget = self.config.max_expire_per_call;
         let mut removed = 0;
+        let start_us = self.monotonic_us();
         for db in &mut self.dbs {
             let n = db.handle_timeout(now_ms, budget);
             removed += n;
@@ -295,6 +296,9 @@ impl Store {
                 break;
             }
         }
+        // Redis's `expire-cycle` latency event: the active expiry pass's own time.
+        let elapsed_ms = self.monotonic_us().saturating_sub(start_us) / 1000;
+        self.handle_latency("expire-cycle", elapsed_ms, now_ms);
         self.flush_key_events();
         removed
     }
