@@ -396,6 +396,10 @@ impl Session {
             self.conn.blocked = false;
             return;
         }
+        if let Message::Monitor(line) = message {
+            self.output.extend_from_slice(line);
+            return;
+        }
         if matches!(message, Message::Kill) {
             // Whatever was not written is dropped, as Redis frees the client at once.
             self.output.clear();
@@ -453,6 +457,7 @@ impl Session {
     /// The connection is gone: removes its subscriptions, watches and client registry entry
     /// from the store.
     pub fn handle_close(&mut self, store: &mut Store) {
+        store.stop_monitor(self.conn.id);
         store.take_blocked(self.conn.id);
         store.release_client(self.conn.id);
         store.clients_mut().remove(self.conn.id);

@@ -452,6 +452,7 @@ fn admit_and_run(
         }
     }
     let cmd = spec.parse(args);
+    before_call(ctx, stat, observed.as_deref());
     let start_us = ctx.store.monotonic_us();
     if ctx.caller.script {
         // Part of the script's unit: its effects are wrapped, and clients served, with it.
@@ -662,6 +663,7 @@ fn exec(ctx: &mut Ctx) -> Outcome {
             ctx.in_exec = true;
             for q in queued {
                 // QUIT and SHUTDOWN are never queued, so this cannot close.
+                before_call(ctx, q.stat, q.observed.as_deref());
                 let start_us = ctx.store.monotonic_us();
                 let outcome = run(q.cmd, q.raw, ctx);
                 after_call(ctx, q.stat, q.observed.as_deref(), start_us, &outcome);
@@ -707,8 +709,36 @@ fn after_call(
         name: ctx.conn.name.clone(),
     };
     let blocked = *outcome == Outcome::Blocked;
+    // MONITOR sees a command once it ran; the script commands show theirs before they run.
+    if let Some(args) = args.filter(|_| !is_script_call(name)) {
+        ctx.store.feed_monitors(name, args, &runner, ctx.now_ms);
+    }
     ctx.store
         .record_call(name, args, duration_us, blocked, runner, ctx.now_ms);
+}
+
+/// EVAL and its kin, which Redis shows to MONITOR before the commands their script runs.
+fn is_script_call(name: &str) -> bool {
+    matches!(
+        name,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    )
+}
+
+/// Shows a script command to MONITOR before it runs, as Redis's `evalCommand`.
+fn before_call(ctx: &mut Ctx, stat: Option<&'static str>, args: Option<&[Bytes]>) {
+    let (Some(name), Some(args)) = (stat, args) else {
+        return;
+    };
+    if is_script_call(name) && !ctx.caller.internal {
+        let runner = crate::db::observe::Runner {
+            id: ctx.conn.id,
+            script: ctx.caller.script,
+            db: ctx.conn.db,
+            name: None,
+        };
+        ctx.store.force_feed_monitors(args, &runner, ctx.now_ms);
+    }
 }
 
 /// Runs one command and writes its reply.
@@ -812,6 +842,7 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Outcome {
         Ok(Command::Function(c)) => c.apply(ctx).map(Some),
         Ok(Command::Slowlog(c)) => c.apply(ctx).map(Some),
         Ok(Command::Latency(c)) => c.apply(ctx).map(Some),
+        Ok(Command::Monitor(c)) => c.apply(ctx),
     };
     match result {
         Ok(Some(frame)) => ctx.reply(frame),

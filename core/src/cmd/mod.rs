@@ -71,7 +71,7 @@ pub use keys::{
 };
 pub use list::ListCmd;
 pub use object::Object;
-pub use observe::{LatencyCmd, SlowlogCmd};
+pub use observe::{LatencyCmd, Monitor, SlowlogCmd};
 pub use persist::PersistCmd;
 pub use pubsub::{PSubscribe, PUnsubscribe, PubSubCmd, Publish, Subscribe, Unsubscribe};
 pub use replay::replay_aof;
@@ -182,6 +182,8 @@ pub enum Command {
     Slowlog(SlowlogCmd),
     /// LATENCY.
     Latency(LatencyCmd),
+    /// MONITOR.
+    Monitor(Monitor),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -356,6 +358,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .map(Command::Slowlog)),
     spec!("latency", -2, false, |a| LatencyCmd::parse(a)
         .map(Command::Latency)),
+    spec!("monitor", 1, false, |_| Ok(Command::Monitor(Monitor))),
     spec!("shutdown", -1, false, |a| Shutdown::parse(a)
         .map(Command::Shutdown)),
     spec!("save", 1, false, |_| Ok(Command::Save(PersistCmd::Save))),
@@ -657,6 +660,7 @@ impl Command {
             Command::Function(_) => "function",
             Command::Slowlog(_) => "slowlog",
             Command::Latency(_) => "latency",
+            Command::Monitor(_) => "monitor",
             Command::Shutdown(_) => "shutdown",
             Command::Save(c) => c.name(),
             Command::Hash(c) => c.name(),

@@ -232,3 +232,24 @@ impl LatencyCmd {
         }
     }
 }
+
+/// `MONITOR`: from now on, the connection receives a line for every command the server
+/// runs (see `Store::feed_monitors`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Monitor;
+
+impl Monitor {
+    pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Option<Frame>, CmdError> {
+        // Inside EXEC (Redis's CLIENT_DENY_BLOCKING) it could not stream its lines.
+        if !ctx.may_block() {
+            return Err(CmdError::err(
+                "MONITOR isn't allowed for DENY BLOCKING client",
+            ));
+        }
+        // Already monitoring: ignored, without a reply, as Redis does.
+        if !ctx.store.start_monitor(ctx.conn.id) {
+            return Ok(None);
+        }
+        Ok(Some(Frame::OK))
+    }
+}

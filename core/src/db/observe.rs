@@ -463,7 +463,6 @@ pub(crate) struct Runner {
     /// MONITOR.
     pub script: bool,
     /// The database selected when it ran.
-    #[allow(dead_code)] // MONITOR's lines (next step)
     pub db: usize,
     /// The connection's name as the command left it (CLIENT SETNAME shows its new one).
     pub name: Option<Bytes>,
@@ -483,7 +482,6 @@ impl Store {
     }
 
     /// The wall clock in microseconds: the injected clock's, else `now_ms`'s.
-    #[allow(dead_code)] // MONITOR's lines (next step)
     pub(crate) fn unix_us(&self, now_ms: u64) -> u64 {
         self.observe
             .clock
@@ -583,6 +581,98 @@ impl Store {
             .slowlog
             .push(args, duration_us, now_ms / 1000, addr, client_name, max_len);
     }
+}
+
+impl Store {
+    /// Puts connection `id` in MONITOR mode; false if it was already.
+    pub(crate) fn start_monitor(&mut self, id: ClientId) -> bool {
+        if self.observe.monitors.contains(&id) {
+            return false;
+        }
+        self.observe.monitors.push(id);
+        true
+    }
+
+    /// Ends MONITOR mode for `id` (RESET, or the connection closed).
+    pub fn stop_monitor(&mut self, id: ClientId) {
+        self.observe.monitors.retain(|&m| m != id);
+    }
+
+    /// True if connection `id` is in MONITOR mode.
+    pub fn is_monitor(&self, id: ClientId) -> bool {
+        self.observe.monitors.contains(&id)
+    }
+
+    /// Shows command `name` to the clients in MONITOR mode, unless Redis hides it
+    /// (`skip_monitor`, `admin`).
+    pub(crate) fn feed_monitors(
+        &mut self,
+        name: &'static str,
+        args: &[Bytes],
+        runner: &Runner,
+        now_ms: u64,
+    ) {
+        if self.observe.monitors.is_empty() || self.observe.flags(name).skip_monitor {
+            return;
+        }
+        let redacted = redact(name, args);
+        self.force_feed_monitors(redacted.as_deref().unwrap_or(args), runner, now_ms);
+    }
+
+    /// Shows `args` to the clients in MONITOR mode, in Redis's `replicationFeedMonitors`
+    /// line format.
+    pub(crate) fn force_feed_monitors(&mut self, args: &[Bytes], runner: &Runner, now_ms: u64) {
+        if self.observe.monitors.is_empty() {
+            return;
+        }
+        let us = self.unix_us(now_ms);
+        let mut line =
+            format!("+{}.{:06} [{} ", us / 1_000_000, us % 1_000_000, runner.db).into_bytes();
+        if runner.script {
+            line.extend_from_slice(b"lua");
+        } else {
+            match self.clients().get(runner.id) {
+                Some(c) if c.conn.unix_socket => {
+                    line.extend_from_slice(b"unix:");
+                    line.extend_from_slice(self.config().unixsocket.as_bytes());
+                }
+                Some(c) => line.extend_from_slice(c.conn.addr.as_bytes()),
+                None => {}
+            }
+        }
+        line.extend_from_slice(b"] ");
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                line.push(b' ');
+            }
+            cat_repr(&mut line, a);
+        }
+        line.extend_from_slice(b"\r\n");
+        let line = Bytes::from(line);
+        for i in 0..self.observe.monitors.len() {
+            let to = self.observe.monitors[i];
+            self.deliver(to, super::Message::Monitor(line.clone()));
+        }
+    }
+}
+
+/// Appends `s` quoted as Redis's `sdscatrepr`.
+pub(crate) fn cat_repr(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            7 => out.extend_from_slice(b"\\a"),
+            8 => out.extend_from_slice(b"\\b"),
+            0x20..=0x7e => out.push(c),
+            _ => out.extend_from_slice(format!("\\x{c:02x}").as_bytes()),
+        }
+    }
+    out.push(b'"');
 }
 
 /// `args` with secrets replaced by `(redacted)`, as Redis's commands redact their own
