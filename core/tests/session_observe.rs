@@ -228,3 +228,47 @@ fn slow_commands_are_logged_by_their_duration() {
         format!("*1\r\n*6\r\n:1\r\n:{t}\r\n:30\r\n*2\r\n$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n$15\r\n127.0.0.1:50001\r\n$0\r\n\r\n")
     );
 }
+
+#[test]
+fn traffic_and_rates_are_measured() {
+    let mut srv = Server::new(1);
+    let mut c = srv.connect();
+    // 12 bytes in, 2 × "+PONG\r\n" (14 bytes) out; output counts once written, at the
+    // session's next `process`.
+    srv.send(&mut c, "PING\r\nPING\r\n");
+    srv.store.handle_rejected_connection();
+    // Sampled every 100 ms over 16 samples.
+    srv.store.track_metrics(T0);
+    srv.send(&mut c, &"PING\r\n".repeat(10));
+    srv.store.track_metrics(T0 + 50); // too early: not sampled
+    srv.store.track_metrics(T0 + 100);
+    let stats = srv.info(&mut c, "stats");
+    let field = |name: &str| {
+        stats
+            .iter()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("{name} in {stats:?}"))
+            .to_owned()
+    };
+    // Over those 100 ms: 10 commands (100/s), 60 bytes in (600 B/s) and the first 14 out
+    // (140 B/s), each one sample of 16.
+    assert_eq!(field("instantaneous_ops_per_sec"), "6");
+    // Input includes this INFO's 12 bytes; output all replies before it.
+    assert_eq!(field("total_net_input_bytes"), "84");
+    assert_eq!(field("total_net_output_bytes"), "84");
+    assert_eq!(
+        field("instantaneous_input_kbps"),
+        format!("{:.2}", 600.0 / 16.0 / 1024.0)
+    );
+    assert_eq!(
+        field("instantaneous_output_kbps"),
+        format!("{:.2}", 140.0 / 16.0 / 1024.0)
+    );
+    assert_eq!(field("rejected_connections"), "1");
+    srv.send(&mut c, "CONFIG RESETSTAT\r\n");
+    let stats = srv.info(&mut c, "stats");
+    assert!(
+        stats.contains(&"rejected_connections:0".to_owned()),
+        "{stats:?}"
+    );
+}

@@ -345,29 +345,31 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
                 "total_commands_processed",
                 (store.commands_processed - server.commands_at_reset).to_string(),
             );
-            add("instantaneous_ops_per_sec", s("0"));
-            for k in [
-                "total_net_input_bytes",
-                "total_net_output_bytes",
-                "total_net_repl_input_bytes",
-                "total_net_repl_output_bytes",
-            ] {
+            let traffic = store.traffic();
+            add(
+                "instantaneous_ops_per_sec",
+                traffic.ops.per_sec().to_string(),
+            );
+            add("total_net_input_bytes", traffic.input_bytes.to_string());
+            add("total_net_output_bytes", traffic.output_bytes.to_string());
+            // No replication: these stay 0.
+            for k in ["total_net_repl_input_bytes", "total_net_repl_output_bytes"] {
                 add(k, s("0"));
             }
+            let kbps = |r: &crate::db::observe::Rate| format!("{:.2}", r.per_sec() as f64 / 1024.0);
+            add("instantaneous_input_kbps", kbps(&traffic.input));
+            add("instantaneous_output_kbps", kbps(&traffic.output));
             for k in [
-                "instantaneous_input_kbps",
-                "instantaneous_output_kbps",
                 "instantaneous_input_repl_kbps",
                 "instantaneous_output_repl_kbps",
             ] {
                 add(k, s("0.00"));
             }
-            for k in [
+            add(
                 "rejected_connections",
-                "sync_full",
-                "sync_partial_ok",
-                "sync_partial_err",
-            ] {
+                traffic.rejected_connections.to_string(),
+            );
+            for k in ["sync_full", "sync_partial_ok", "sync_partial_err"] {
                 add(k, s("0"));
             }
             add(

@@ -395,6 +395,96 @@ impl LatencyMonitor {
     }
 }
 
+// --- Instantaneous metrics ---------------------------------------------------------------
+
+/// Samples one rate keeps, as Redis's `STATS_METRIC_SAMPLES`.
+const METRIC_SAMPLES: usize = 16;
+/// How often a rate is sampled, as Redis's `run_with_period(100)` in `serverCron`.
+pub const METRIC_PERIOD_MS: u64 = 100;
+
+/// A rate per second averaged over the last [`METRIC_SAMPLES`] samples (Redis's
+/// `trackInstantaneousMetric` / `getInstantaneousMetric`).
+#[derive(Debug, Default, Clone)]
+pub struct Rate {
+    samples: [u64; METRIC_SAMPLES],
+    idx: usize,
+    last_ms: u64,
+    last_count: u64,
+}
+
+impl Rate {
+    fn track(&mut self, now_ms: u64, count: u64) {
+        let t = now_ms.saturating_sub(self.last_ms);
+        let n = count.saturating_sub(self.last_count);
+        self.samples[self.idx] = (n * 1000).checked_div(t).unwrap_or(0);
+        self.idx = (self.idx + 1) % METRIC_SAMPLES;
+        self.last_ms = now_ms;
+        self.last_count = count;
+    }
+
+    /// The rate per second.
+    pub fn per_sec(&self) -> u64 {
+        self.samples.iter().sum::<u64>() / METRIC_SAMPLES as u64
+    }
+}
+
+/// INFO stats' traffic figures.
+#[derive(Debug, Default, Clone)]
+pub struct Traffic {
+    /// Bytes read from clients (`total_net_input_bytes`).
+    pub input_bytes: u64,
+    /// Bytes written to clients (`total_net_output_bytes`).
+    pub output_bytes: u64,
+    /// Connections turned away (`rejected_connections`): over `maxclients`.
+    pub rejected_connections: u64,
+    /// `instantaneous_ops_per_sec`.
+    pub ops: Rate,
+    /// `instantaneous_input_kbps` (bytes per second here).
+    pub input: Rate,
+    /// `instantaneous_output_kbps` (bytes per second here).
+    pub output: Rate,
+    /// When the rates were last sampled.
+    sampled_ms: Option<u64>,
+}
+
+impl Store {
+    /// Samples the instantaneous rates if [`METRIC_PERIOD_MS`] passed since the last time
+    /// (the adapters' timer calls it through [`crate::server::handle_timers`]).
+    pub fn track_metrics(&mut self, now_ms: u64) {
+        let t = &self.observe.traffic;
+        if t.sampled_ms
+            .is_some_and(|at| now_ms < at + METRIC_PERIOD_MS)
+        {
+            return;
+        }
+        let commands = self.commands_processed;
+        let t = &mut self.observe.traffic;
+        t.sampled_ms = Some(now_ms);
+        t.ops.track(now_ms, commands);
+        let (i, o) = (t.input_bytes, t.output_bytes);
+        t.input.track(now_ms, i);
+        t.output.track(now_ms, o);
+    }
+
+    /// Counts bytes read from and written to clients (sessions report theirs).
+    pub(crate) fn count_traffic(&mut self, input: u64, output: u64) {
+        let t = &mut self.observe.traffic;
+        t.input_bytes += input;
+        t.output_bytes += output;
+    }
+
+    /// Counts a connection turned away because of `maxclients` (INFO
+    /// `rejected_connections`): adapters call it when they refuse one.
+    pub fn handle_rejected_connection(&mut self) {
+        self.observe.traffic.rejected_connections += 1;
+    }
+
+    /// INFO stats' traffic figures.
+    pub fn traffic(&self) -> &Traffic {
+        &self.observe.traffic
+    }
+}
+
 // --- Everything together -----------------------------------------------------------------
 
 /// What the store keeps for operators (see the module docs).
@@ -407,6 +497,8 @@ pub(crate) struct Observe {
     pub histograms: HashMap<&'static str, Histogram, foldhash::fast::FixedState>,
     /// Connections in MONITOR mode, in the order they asked.
     pub monitors: Vec<ClientId>,
+    /// Bytes, rates, refused connections (INFO stats).
+    pub traffic: Traffic,
     /// [`CallFlags`] by command, looked up once each: this runs for every command.
     flags: HashMap<&'static str, CallFlags, foldhash::fast::FixedState>,
 }

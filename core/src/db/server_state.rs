@@ -454,6 +454,7 @@ impl Store {
     pub(crate) fn reset_stats(&mut self) {
         self.server.stats.reset();
         self.observe.histograms.clear();
+        self.observe.traffic = Default::default();
         self.server.commands_at_reset = self.commands_processed;
         self.server.expired_at_reset = self.dbs().iter().map(super::Db::expired_count).sum();
         for i in 0..self.databases() {
