@@ -130,9 +130,18 @@ fn run(resp3: bool) {
     let monitor = split("MONITOR");
     assert_eq!(w.watcher.call(&monitor), b"+OK\r\n");
     assert_eq!(w.ours(true, &monitor), b"+OK\r\n");
-    // MONITOR again: ignored, no reply (PING's reply comes first).
+    // MONITOR again: ignored, no reply. The watcher may not touch the keyspace, but may
+    // PING (which it then sees itself).
     w.watcher.send(&monitor);
     w.ours(true, &monitor);
+    for line in ["GET a", "SET a b", "DBSIZE", "PING"] {
+        let args = split(line);
+        let t = w.watcher.call(&args);
+        let o = w.ours(true, &args);
+        assert_eq!(show(&t), show(&o), "watcher: {line}");
+    }
+    let ping_seen = normalise(&String::from_utf8_lossy(&w.watcher.read().unwrap()));
+    assert_eq!(vec![ping_seen], w.our_lines());
     if resp3 {
         let hello = split("HELLO 3");
         w.worker.call(&hello);

@@ -576,6 +576,15 @@ fn admit(
             }
         }
     }
+    // A connection in MONITOR mode is a replica to Redis: it may not touch the keyspace.
+    if !ctx.caller.internal && !ctx.caller.script && ctx.store.is_monitor(ctx.conn.id) {
+        let name = stat.unwrap_or(spec.name);
+        if r.write || r.readonly || super::may_replicate(name) {
+            return Err(Refusal::Reject(CmdError::err(
+                "Replica can't interact with the keyspace",
+            )));
+        }
+    }
     if ctx.conn.is_subscribed() && ctx.conn.proto == Protocol::Resp2 && !spec.pubsub_ok {
         // Redis names the subcommand: `pubsub|numpat`.
         return Err(Refusal::Reject(CmdError::NotInPubSubContext(

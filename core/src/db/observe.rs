@@ -691,8 +691,9 @@ impl Store {
     }
 
     /// True if connection `id` is in MONITOR mode.
+    #[inline]
     pub fn is_monitor(&self, id: ClientId) -> bool {
-        self.observe.monitors.contains(&id)
+        !self.observe.monitors.is_empty() && self.observe.monitors.contains(&id)
     }
 
     /// Shows command `name` to the clients in MONITOR mode, unless Redis hides it
