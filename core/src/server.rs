@@ -386,6 +386,7 @@ pub fn handle_timers(
     now_ms: u64,
     mut deliver: impl FnMut(Delivery),
 ) -> TimerNext {
+    store.track_metrics(now_ms);
     let due = store.poll_timeout().is_some_and(|t| t <= now_ms);
     let removed = if due { store.handle_timeout(now_ms) } else { 0 };
     if due {

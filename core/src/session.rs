@@ -141,6 +141,10 @@ pub struct Session {
     started: bool,
     /// [`Store`]'s settings epoch last applied.
     config_epoch: u64,
+    /// Input bytes held at the end of the last `process`: what is more was read since.
+    input_seen: usize,
+    /// Output bytes written since they were last counted in the store's traffic.
+    written_uncounted: u64,
     /// What [`Session::process_busy`] left for the store: the request that must wait for
     /// it, what INFO counts of those it answered, the watches of the EXEC it aborted.
     busy: Option<Box<BusyLeft>>,
@@ -169,6 +173,8 @@ impl Session {
             started: false,
             config_epoch: 0,
             busy: None,
+            input_seen: 0,
+            written_uncounted: 0,
         }
     }
 
@@ -236,6 +242,7 @@ impl Session {
     /// early when the pending output passes [`SessionConfig::max_pending_output_bytes`];
     /// the rest of the input waits for the next call.
     pub fn process(&mut self, store: &mut Store, now_ms: u64) {
+        self.count_traffic(store);
         if !self.started {
             self.started = true;
             store.note_time(now_ms);
@@ -290,6 +297,7 @@ impl Session {
                 }
             }
         }
+        self.input_seen = self.input.len();
         if !self.closing {
             cmd::client_sync(&self.conn, store, self.output.len(), now_ms);
             if ran {
@@ -390,6 +398,15 @@ impl Session {
             store.unwatch_all(self.conn.id, left.unwatch);
         }
         left.waiting
+    }
+
+    /// Reports the bytes read and written since the last report (INFO stats' traffic).
+    fn count_traffic(&mut self, store: &mut Store) {
+        let read = self.input.len().saturating_sub(self.input_seen) as u64;
+        let written = std::mem::take(&mut self.written_uncounted);
+        if read > 0 || written > 0 {
+            store.count_traffic(read, written);
+        }
     }
 
     /// Takes the store's value of the settings that govern a connection, once they were set
@@ -513,6 +530,10 @@ impl Session {
             self.conn.blocked = false;
             return;
         }
+        if let Message::Monitor(line) = message {
+            self.output.extend_from_slice(line);
+            return;
+        }
         if matches!(message, Message::Kill) {
             // Whatever was not written is dropped, as Redis frees the client at once.
             self.output.clear();
@@ -556,7 +577,9 @@ impl Session {
 
     /// Reports that the first `n` bytes of [`Session::poll_transmit`] were written.
     pub fn consume_transmit(&mut self, n: usize) {
-        self.output.advance(n.min(self.output.len()));
+        let n = n.min(self.output.len());
+        self.written_uncounted += n as u64;
+        self.output.advance(n);
         if self.output.len() <= self.config.pubsub_soft_limit_bytes {
             self.soft_limit_since_ms = None;
         }
@@ -570,6 +593,8 @@ impl Session {
     /// The connection is gone: removes its subscriptions, watches and client registry entry
     /// from the store.
     pub fn handle_close(&mut self, store: &mut Store) {
+        self.count_traffic(store);
+        store.stop_monitor(self.conn.id);
         store.take_blocked(self.conn.id);
         store.release_client(self.conn.id);
         store.clients_mut().remove(self.conn.id);

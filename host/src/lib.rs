@@ -20,13 +20,48 @@ use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsFd;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch: the time redish-core is given.
 pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The clock redish-core times commands with (INFO commandstats and latencystats,
+/// SLOWLOG, LATENCY, MONITOR's timestamps): [`Instant`] for durations, the system clock for
+/// MONITOR.
+#[derive(Debug)]
+pub struct HostClock {
+    origin: Instant,
+}
+
+impl HostClock {
+    /// A clock whose monotonic time starts now.
+    pub fn new() -> HostClock {
+        HostClock {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Default for HostClock {
+    fn default() -> Self {
+        HostClock::new()
+    }
+}
+
+impl redish_core::db::Clock for HostClock {
+    fn monotonic_us(&self) -> u64 {
+        self.origin.elapsed().as_micros() as u64
+    }
+
+    fn unix_us(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64)
+    }
 }
 
 /// Two random values for [`redish_core::server::ServerOptions::new_store`] (hash keys and
@@ -94,6 +129,7 @@ pub fn server_store(
         .new_store(port, random_seeds(), now_ms())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     process::init(store.process_info_mut());
+    store.set_clock(Box::new(HostClock::new()));
     // Before loading: functions in the files need the engine.
     store.set_script_engine(redish_lua::engine());
     let (persistence, _loaded) = persist::Persistence::open(&mut store, now_ms())

@@ -182,6 +182,9 @@ struct Pipe {
     base_size: AtomicU64,
     /// Moving average of the AOF's fsyncs, in nanoseconds.
     fsync_ns: AtomicU64,
+    /// Latencies of AOF writes and fsyncs not yet reported to the store's latency monitor
+    /// (Redis's `aof-write*`, `aof-fsync-always` events), in ms; see [`Pipe::report`].
+    latencies: Mutex<Vec<(&'static str, u64)>>,
 }
 
 #[derive(Debug)]
@@ -231,6 +234,7 @@ impl PipeState {
             return;
         };
         let mut done = 0;
+        let start = Instant::now();
         let error = loop {
             if done == bytes.len() {
                 break None;
@@ -242,6 +246,17 @@ impl PipeState {
                 Err(e) => break Some(e),
             }
         };
+        // As Redis's flushAppendOnlyFile: the write's own event, then `aof-write`.
+        let ms = start.elapsed().as_millis() as u64;
+        let kind = if self.syncing {
+            "aof-write-pending-fsync"
+        } else if self.rewrite.is_some() {
+            "aof-write-active-child"
+        } else {
+            "aof-write-alone"
+        };
+        pipe.note_latency(kind, ms);
+        pipe.note_latency("aof-write", ms);
         let Some(error) = error else {
             if pipe.write_failed.swap(false, Ordering::AcqRel) {
                 warn!("AOF write error looks solved, Redis can write again.");
@@ -371,6 +386,7 @@ impl Persistence {
             size: AtomicU64::new(size),
             base_size: AtomicU64::new(size),
             fsync_ns: AtomicU64::new(0),
+            latencies: Mutex::new(Vec::new()),
         });
         lock(&pipe.state).set_file(file);
         let writer = {
@@ -411,6 +427,7 @@ impl Persistence {
             return None;
         }
         let fsync = store.config().appendfsync;
+        pipe.report(store, now_ms);
         let ticket = {
             let mut p = lock(&pipe.state);
             p.fsync = fsync;
@@ -462,6 +479,7 @@ impl Persistence {
     /// rewrite, a save point, an automatic AOF rewrite — and refreshes INFO's figures.
     pub fn on_timer(&self, store: &mut Store, now_ms: u64) {
         let pipe = &self.inner.aof;
+        pipe.report(store, now_ms);
         {
             let (buffered, syncing) = {
                 let p = lock(&pipe.state);
@@ -953,6 +971,26 @@ impl Pipe {
         }
     }
 
+    /// Keeps a latency for the store's latency monitor until the next [`Pipe::report`].
+    /// Sub-millisecond ones are below any threshold; a bounded number waits.
+    fn note_latency(&self, event: &'static str, ms: u64) {
+        if ms == 0 {
+            return;
+        }
+        let mut l = lock(&self.latencies);
+        if l.len() < 256 {
+            l.push((event, ms));
+        }
+    }
+
+    /// Hands the latencies measured since the last call to the store (under its lock).
+    fn report(&self, store: &mut Store, now_ms: u64) {
+        let taken = std::mem::take(&mut *lock(&self.latencies));
+        for (event, ms) in taken {
+            store.handle_latency(event, ms, now_ms);
+        }
+    }
+
     /// Leads an `always` group on the caller's thread: writes what the connections
     /// appended, fsyncs it, and wakes those it covered. Does nothing if an fsync is
     /// already running (the caller then waits for it).
@@ -987,6 +1025,9 @@ impl Pipe {
         let start = Instant::now();
         let result = handle.sync_data();
         let took = start.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        if lock(&self.state).fsync == AppendFsync::Always {
+            self.note_latency("aof-fsync-always", took / 1_000_000);
+        }
         let average = self.fsync_ns.load(Ordering::Relaxed);
         self.fsync_ns
             .store(average - average / 8 + took / 8, Ordering::Relaxed);

@@ -792,3 +792,49 @@ pub fn persistence_commands(addr: SocketAddr) {
         .unwrap_err();
     assert!(err.to_string().contains("syntax error"), "{err}");
 }
+
+/// MONITOR, SLOWLOG and command times on a real server with the host's clock: a script's
+/// commands show as `[0 lua]` after their EVAL, and commands take measurable time.
+pub fn operators_watch(addr: SocketAddr) {
+    let mut con = connect(addr);
+    let () = q(&mut con, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    let info: String = q(&mut con, &["CLIENT", "INFO"]);
+    let peer = info
+        .split(' ')
+        .find_map(|f| f.strip_prefix("addr="))
+        .unwrap()
+        .to_owned();
+    let mut mon = Raw::connect(addr);
+    mon.send(b"MONITOR\r\n");
+    mon.expect(b"+OK\r\n");
+    let n: i64 = q(&mut con, &["EVAL", "return redis.call('incr','n')", "0"]);
+    assert_eq!(n, 1);
+    // Timestamps are `seconds.micros`, 17 characters until 2286.
+    let eval = format!(" [0 {peer}] \"EVAL\" \"return redis.call('incr','n')\" \"0\"\r\n");
+    let lua = " [0 lua] \"incr\" \"n\"\r\n";
+    let got = mon.read_n(1 + 17 + eval.len() + 1 + 17 + lua.len());
+    let got = String::from_utf8(got).unwrap();
+    let (first, second) = got.split_at(18 + eval.len());
+    assert!(first.starts_with('+') && first.ends_with(&eval), "{got:?}");
+    assert!(second.starts_with('+') && second.ends_with(lua), "{got:?}");
+    assert_eq!(first.as_bytes()[11], b'.', "{got:?}");
+    // The slow log holds the EVAL and, before it, the script's INCR from `?:0`.
+    let log: Vec<redis::Value> = q(&mut con, &["SLOWLOG", "GET", "2"]);
+    let text = format!("{log:?}");
+    assert!(text.contains("incr") && text.contains("?:0"), "{text}");
+    // Times are measured: the EVAL took some microseconds, and has a histogram.
+    let stats: String = q(&mut con, &["INFO", "commandstats"]);
+    let eval_stat = stats
+        .lines()
+        .find(|l| l.starts_with("cmdstat_eval:"))
+        .unwrap();
+    let usec: u64 = eval_stat
+        .split(',')
+        .find_map(|f| f.strip_prefix("usec="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(usec > 0, "{eval_stat}");
+    let lat: String = q(&mut con, &["INFO", "latencystats"]);
+    assert!(lat.contains("latency_percentiles_usec_eval:p50="), "{lat}");
+}

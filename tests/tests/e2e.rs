@@ -23,6 +23,7 @@ macro_rules! scenarios {
 }
 
 scenarios!(
+    operators_watch,
     strings,
     persistence_commands,
     keys_and_expiry,

@@ -277,6 +277,7 @@ async fn accept(
         let max_clients = state.store.config().maxclients;
         let keepalive_s = state.store.config().tcp_keepalive_s;
         if shared.clients.load(Ordering::Acquire) as u64 >= max_clients {
+            state.store.handle_rejected_connection();
             None
         } else {
             shared.clients.fetch_add(1, Ordering::AcqRel);

@@ -208,6 +208,11 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
             "delete", "dump", "flush", "help", "kill", "list", "load", "restore", "stats",
         ],
     ),
+    ("slowlog", &["get", "help", "len", "reset"]),
+    (
+        "latency",
+        &["help", "histogram", "history", "latest", "reset"],
+    ),
     (
         "object",
         &["encoding", "freq", "help", "idletime", "refcount"],

@@ -241,6 +241,7 @@ impl Reset {
             ctx.store.pubsub.punsubscribe(id, &p);
         }
         ctx.store.disable_tracking(id);
+        ctx.store.stop_monitor(id);
         ctx.conn.tracking = false;
         ctx.conn.caching = false;
         ctx.conn.db = 0;

@@ -438,6 +438,9 @@ fn admit_and_run(
     } else {
         None
     };
+    // The request as sent, for the slow log and MONITOR once it ran.
+    let observed = (stat.is_some() && !ctx.caller.internal && ctx.store.wants_call_args())
+        .then(|| args.clone());
     if let Some(multi) = &mut ctx.conn.multi {
         if !spec.skips_queue() {
             // Nothing more is kept once the transaction is doomed, as in Redis.
@@ -447,6 +450,7 @@ fn admit_and_run(
                     raw,
                     stat: stat.filter(|_| !ctx.caller.internal),
                     tracked,
+                    observed,
                 });
             }
             ctx.reply(Frame::simple("QUEUED"));
@@ -454,9 +458,12 @@ fn admit_and_run(
         }
     }
     let cmd = spec.parse(args);
+    before_call(ctx, stat, observed.as_deref());
+    let start_us = ctx.store.monotonic_us();
     if ctx.caller.script {
         // Part of the script's unit: its effects are wrapped, and clients served, with it.
         let outcome = run(cmd, raw, ctx);
+        after_call(ctx, stat, observed.as_deref(), start_us, &outcome);
         ctx.store.flush_key_events();
         if let Some(keys) = tracked {
             remember(ctx, &keys);
@@ -465,6 +472,7 @@ fn admit_and_run(
     }
     let unit = ctx.store.begin_effects_unit();
     let outcome = run(cmd, raw, ctx);
+    after_call(ctx, stat, observed.as_deref(), start_us, &outcome);
     ctx.store.end_effects_unit(unit);
     // Clients blocked on keys this command (or transaction) filled are served now, before
     // any other command, as in Redis.
@@ -574,6 +582,15 @@ fn admit(
             }
         }
     }
+    // A connection in MONITOR mode is a replica to Redis: it may not touch the keyspace.
+    if !ctx.caller.internal && !ctx.caller.script && ctx.store.is_monitor(ctx.conn.id) {
+        let name = stat.unwrap_or(spec.name);
+        if r.write || r.readonly || super::may_replicate(name) {
+            return Err(Refusal::Reject(CmdError::err(
+                "Replica can't interact with the keyspace",
+            )));
+        }
+    }
     if ctx.conn.is_subscribed() && ctx.conn.proto == Protocol::Resp2 && !spec.pubsub_ok {
         // Redis names the subcommand: `pubsub|numpat`.
         return Err(Refusal::Reject(CmdError::NotInPubSubContext(
@@ -661,7 +678,10 @@ fn exec(ctx: &mut Ctx) -> Outcome {
             ctx.in_exec = true;
             for q in queued {
                 // QUIT and SHUTDOWN are never queued, so this cannot close.
+                before_call(ctx, q.stat, q.observed.as_deref());
+                let start_us = ctx.store.monotonic_us();
                 let outcome = run(q.cmd, q.raw, ctx);
+                after_call(ctx, q.stat, q.observed.as_deref(), start_us, &outcome);
                 if let Some(keys) = q.tracked {
                     ctx.store.flush_key_events();
                     remember(ctx, &keys);
@@ -681,6 +701,59 @@ fn exec(ctx: &mut Ctx) -> Outcome {
     };
     ctx.propagation = Propagation::Replace(Vec::new());
     outcome
+}
+
+/// What follows a command that ran, for those who watch (Redis's `call` after the
+/// command's proc): its time, latency, slow log entry. `start_us` is the injected monotonic
+/// clock before it ran; `args` the request, kept when the slow log or MONITOR wants it.
+fn after_call(
+    ctx: &mut Ctx,
+    stat: Option<&'static str>,
+    args: Option<&[Bytes]>,
+    start_us: u64,
+    outcome: &Outcome,
+) {
+    let Some(name) = stat.filter(|_| !ctx.caller.internal) else {
+        return;
+    };
+    let duration_us = ctx.store.monotonic_us().saturating_sub(start_us);
+    let runner = crate::db::observe::Runner {
+        id: ctx.conn.id,
+        script: ctx.caller.script,
+        db: ctx.conn.db,
+        name: ctx.conn.name.clone(),
+    };
+    let blocked = *outcome == Outcome::Blocked;
+    // MONITOR sees a command once it ran; the script commands show theirs before they run.
+    if let Some(args) = args.filter(|_| !is_script_call(name)) {
+        ctx.store.feed_monitors(name, args, &runner, ctx.now_ms);
+    }
+    ctx.store
+        .record_call(name, args, duration_us, blocked, runner, ctx.now_ms);
+}
+
+/// EVAL and its kin, which Redis shows to MONITOR before the commands their script runs.
+fn is_script_call(name: &str) -> bool {
+    matches!(
+        name,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    )
+}
+
+/// Shows a script command to MONITOR before it runs, as Redis's `evalCommand`.
+fn before_call(ctx: &mut Ctx, stat: Option<&'static str>, args: Option<&[Bytes]>) {
+    let (Some(name), Some(args)) = (stat, args) else {
+        return;
+    };
+    if is_script_call(name) && !ctx.caller.internal {
+        let runner = crate::db::observe::Runner {
+            id: ctx.conn.id,
+            script: ctx.caller.script,
+            db: ctx.conn.db,
+            name: None,
+        };
+        ctx.store.force_feed_monitors(args, &runner, ctx.now_ms);
+    }
 }
 
 /// Runs one command and writes its reply.
@@ -782,6 +855,9 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Outcome {
         Ok(Command::SwapDb(c)) => c.apply(ctx).map(Some),
         Ok(Command::Object(c)) => c.apply(ctx).map(Some),
         Ok(Command::Function(c)) => c.apply(ctx).map(Some),
+        Ok(Command::Slowlog(c)) => c.apply(ctx).map(Some),
+        Ok(Command::Latency(c)) => c.apply(ctx).map(Some),
+        Ok(Command::Monitor(c)) => c.apply(ctx),
     };
     match result {
         Ok(Some(frame)) => ctx.reply(frame),

@@ -4,8 +4,9 @@
 //!
 //! Figures come from the store (keys, clients, commands, errors, settings) and from what the
 //! adapter tells it ([`crate::db::ProcessInfo`], [`crate::db::PersistenceInfo`]); what neither
-//! knows — allocator internals, latency percentiles, replication backlogs — reads 0, as on a
-//! fresh Redis. Command times are not measured (`usec=0`).
+//! knows — allocator internals, replication backlogs — reads 0, as on a fresh Redis. Command
+//! times (`usec`, latencystats) come from the clock the adapter injects
+//! ([`crate::Store::set_clock`]); without one they are 0.
 
 use std::fmt::Write as _;
 
@@ -352,29 +353,31 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
                 "total_commands_processed",
                 (store.commands_processed - server.commands_at_reset).to_string(),
             );
-            add("instantaneous_ops_per_sec", s("0"));
-            for k in [
-                "total_net_input_bytes",
-                "total_net_output_bytes",
-                "total_net_repl_input_bytes",
-                "total_net_repl_output_bytes",
-            ] {
+            let traffic = store.traffic();
+            add(
+                "instantaneous_ops_per_sec",
+                traffic.ops.per_sec().to_string(),
+            );
+            add("total_net_input_bytes", traffic.input_bytes.to_string());
+            add("total_net_output_bytes", traffic.output_bytes.to_string());
+            // No replication: these stay 0.
+            for k in ["total_net_repl_input_bytes", "total_net_repl_output_bytes"] {
                 add(k, s("0"));
             }
+            let kbps = |r: &crate::db::observe::Rate| format!("{:.2}", r.per_sec() as f64 / 1024.0);
+            add("instantaneous_input_kbps", kbps(&traffic.input));
+            add("instantaneous_output_kbps", kbps(&traffic.output));
             for k in [
-                "instantaneous_input_kbps",
-                "instantaneous_output_kbps",
                 "instantaneous_input_repl_kbps",
                 "instantaneous_output_repl_kbps",
             ] {
                 add(k, s("0.00"));
             }
-            for k in [
+            add(
                 "rejected_connections",
-                "sync_full",
-                "sync_partial_ok",
-                "sync_partial_err",
-            ] {
+                traffic.rejected_connections.to_string(),
+            );
+            for k in ["sync_full", "sync_partial_ok", "sync_partial_err"] {
                 add(k, s("0"));
             }
             add(
@@ -467,6 +470,25 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
                         "calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}",
                         st.calls, st.usec, st.rejected_calls, st.failed_calls
                     ),
+                );
+            }
+        }
+        "latencystats" if config.latency_tracking => {
+            let percentiles = &config.latency_tracking_info_percentiles.0;
+            for (name, _) in store.stats().commands() {
+                let Some(h) = store.latency_histogram(name) else {
+                    continue;
+                };
+                let values: Vec<String> = percentiles
+                    .iter()
+                    .map(|&p| {
+                        let v = h.value_at_percentile(p) as f64 / 1000.0;
+                        format!("p{}={v:.3}", crate::db::trim_double(p))
+                    })
+                    .collect();
+                add(
+                    &format!("latency_percentiles_usec_{name}"),
+                    values.join(","),
                 );
             }
         }

@@ -36,6 +36,7 @@ mod keys;
 mod list;
 pub(crate) mod long_double;
 mod object;
+mod observe;
 mod persist;
 mod pqsort;
 mod pubsub;
@@ -73,6 +74,7 @@ pub use keys::{
 };
 pub use list::ListCmd;
 pub use object::Object;
+pub use observe::{LatencyCmd, Monitor, SlowlogCmd};
 pub use persist::PersistCmd;
 pub use pubsub::{PSubscribe, PUnsubscribe, PubSubCmd, Publish, Subscribe, Unsubscribe};
 pub use replay::replay_aof;
@@ -179,6 +181,12 @@ pub enum Command {
     Dump(DumpCmd),
     /// The stream commands (XADD, XRANGE, XREAD, …).
     Stream(StreamCmd),
+    /// SLOWLOG.
+    Slowlog(SlowlogCmd),
+    /// LATENCY.
+    Latency(LatencyCmd),
+    /// MONITOR.
+    Monitor(Monitor),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -350,6 +358,11 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("function", -2, false, function::parse),
     spec!("fcall", -3, false, function::parse),
     spec!("fcall_ro", -3, false, function::parse),
+    spec!("slowlog", -2, false, |a| SlowlogCmd::parse(a)
+        .map(Command::Slowlog)),
+    spec!("latency", -2, false, |a| LatencyCmd::parse(a)
+        .map(Command::Latency)),
+    spec!("monitor", 1, false, |_| Ok(Command::Monitor(Monitor))),
     spec!("shutdown", -1, false, |a| Shutdown::parse(a)
         .map(Command::Shutdown)),
     spec!("save", 1, false, |_| Ok(Command::Save(PersistCmd::Save))),
@@ -649,6 +662,9 @@ impl Command {
             Command::Object(_) => "object",
             Command::Debug(_) => "debug",
             Command::Function(c) => c.name(),
+            Command::Slowlog(_) => "slowlog",
+            Command::Latency(_) => "latency",
+            Command::Monitor(_) => "monitor",
             Command::Shutdown(_) => "shutdown",
             Command::Save(c) => c.name(),
             Command::Hash(c) => c.name(),

@@ -33,6 +33,8 @@ pub(crate) struct Queued {
     pub stat: Option<&'static str>,
     /// A tracking client's read: the keys to remember once it ran.
     pub tracked: Option<Vec<Bytes>>,
+    /// The request as sent, for the slow log and MONITOR (when they want it).
+    pub observed: Option<Vec<Bytes>>,
 }
 
 /// The state of a connection between MULTI and EXEC/DISCARD.

@@ -135,6 +135,54 @@ pub struct OutputBufferLimit {
     pub soft_seconds: u64,
 }
 
+/// `latency-tracking-info-percentiles`: percentiles between 0 and 100.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Percentiles(pub Vec<f64>);
+
+// The values are parsed numbers, never NaN (see `parse_percentiles`).
+impl Eq for Percentiles {}
+
+/// A number as Redis's `%f` then `trimDoubleString` write it: `50`, `99.9`.
+pub fn trim_double(v: f64) -> String {
+    let mut s = format!("{v:.6}");
+    if s.contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    s
+}
+
+fn parse_percentiles(v: &[u8]) -> Result<Percentiles, String> {
+    let mut out = Vec::new();
+    for w in v.split(|&c| c == b' ').filter(|w| !w.is_empty()) {
+        let p = std::str::from_utf8(w)
+            .ok()
+            .filter(|s| !s.starts_with(|c: char| c.is_ascii_whitespace()))
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|p| !p.is_nan())
+            .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+        if !(0.0..=100.0).contains(&p) {
+            return Err(
+                "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                    .to_owned(),
+            );
+        }
+        out.push(p);
+    }
+    Ok(Percentiles(out))
+}
+
+fn show_percentiles(p: &Percentiles) -> String {
+    p.0.iter()
+        .map(|&v| trim_double(v))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The settings of a server, typed. See the module docs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -228,6 +276,19 @@ pub struct Config {
     pub stream_node_max_bytes: u64,
     /// `stream-node-max-entries`: the most entries of a stream node (0: no limit).
     pub stream_node_max_entries: u64,
+    /// `slowlog-log-slower-than`: microseconds from which a command joins the slow log; 0
+    /// logs every command, a negative value none.
+    pub slowlog_log_slower_than: i64,
+    /// `slowlog-max-len`: entries the slow log keeps.
+    pub slowlog_max_len: u64,
+    /// `latency-monitor-threshold`: milliseconds from which an event is sampled by the
+    /// latency monitor; 0 turns it off.
+    pub latency_monitor_threshold_ms: u64,
+    /// `latency-tracking`: per-command latency histograms (INFO latencystats, LATENCY
+    /// HISTOGRAM).
+    pub latency_tracking: bool,
+    /// `latency-tracking-info-percentiles`: the percentiles INFO latencystats shows.
+    pub latency_tracking_info_percentiles: Percentiles,
     /// Parameters named through [`crate::Store::set_setting`] that redish does not model:
     /// CONFIG GET reports them as given.
     extra: Vec<(String, String)>,
@@ -293,6 +354,11 @@ impl Default for Config {
             hll_sparse_max_bytes: 3000,
             stream_node_max_bytes: 4096,
             stream_node_max_entries: 100,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold_ms: 0,
+            latency_tracking: true,
+            latency_tracking_info_percentiles: Percentiles(vec![50.0, 99.0, 99.9]),
             extra: Vec::new(),
             changed: 0,
         }
@@ -871,6 +937,41 @@ pub static PARAMS: &[Param] = &[
         Mutable,
         |c| c.stream_node_max_entries.to_string(),
         |c, v| c.stream_node_max_entries = int_in(v, 0, i64::MAX)? as u64
+    ),
+    param!(
+        "slowlog-log-slower-than",
+        None,
+        Mutable,
+        |c| c.slowlog_log_slower_than.to_string(),
+        |c, v| c.slowlog_log_slower_than = int_in(v, -1, i64::MAX)?
+    ),
+    param!(
+        "slowlog-max-len",
+        None,
+        Mutable,
+        |c| c.slowlog_max_len.to_string(),
+        |c, v| c.slowlog_max_len = int_in(v, 0, LONG_MAX)? as u64
+    ),
+    param!(
+        "latency-monitor-threshold",
+        None,
+        Mutable,
+        |c| c.latency_monitor_threshold_ms.to_string(),
+        |c, v| c.latency_monitor_threshold_ms = int_in(v, 0, i64::MAX)? as u64
+    ),
+    param!(
+        "latency-tracking",
+        None,
+        Mutable,
+        |c| if c.latency_tracking { "yes" } else { "no" }.to_owned(),
+        |c, v| c.latency_tracking = yes_no(v)?
+    ),
+    param!(
+        "latency-tracking-info-percentiles",
+        None,
+        Mutable,
+        |c| show_percentiles(&c.latency_tracking_info_percentiles),
+        |c, v| c.latency_tracking_info_percentiles = parse_percentiles(v)?
     ),
 ];
 

@@ -10,6 +10,7 @@ pub mod function;
 mod glob;
 mod keyspace;
 pub mod notify;
+pub mod observe;
 mod pause;
 mod pubsub;
 mod script;
@@ -23,13 +24,15 @@ pub mod types;
 
 pub use blocking::{Blocked, BlockedOp, StreamWait};
 pub use clients::{ClientConn, ClientInfo, ClientType, Clients};
+pub use config::trim_double;
 pub use config::{
     Access, AppendFsync, Config, ConfigSetError, DebugCommand, MaxmemoryPolicy, OutputBufferLimit,
-    Param, PARAMS,
+    Param, Percentiles, PARAMS,
 };
 pub use function::{Functions, Library, LibraryId, RegisteredFunction, RestorePolicy};
 pub use glob::glob_match;
 pub use keyspace::{Db, Value};
+pub use observe::Clock;
 pub use pause::PauseKind;
 pub use pubsub::{Message, PubSub};
 pub use script::{

@@ -52,6 +52,9 @@ pub enum Message {
     /// The client this tracking connection redirected its invalidations to is gone: a RESP3
     /// connection gets a `tracking-redir-broken` push with that id.
     TrackingRedirBroken(ClientId),
+    /// A line for a client in MONITOR mode (`+1700000000.123456 [0 127.0.0.1:50000] "GET"
+    /// "k"\r\n`), written as it is.
+    Monitor(Bytes),
 }
 
 impl Message {
@@ -93,7 +96,7 @@ impl Message {
                 Invalidated::Keys(keys) => keys.iter().map(Bytes::len).sum(),
                 Invalidated::All { .. } => 0,
             },
-            Message::Unblocked(reply) => reply.len(),
+            Message::Unblocked(reply) | Message::Monitor(reply) => reply.len(),
         }
     }
 }

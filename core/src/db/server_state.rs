@@ -139,13 +139,13 @@ impl Default for PersistenceInfo {
     }
 }
 
-/// Calls of one command (INFO commandstats). Core has no clock inside a batch, so `usec`
-/// stays 0.
+/// Calls of one command (INFO commandstats), timed by the clock the adapter injects
+/// ([`Store::set_clock`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CmdStat {
     /// Times it ran.
     pub calls: u64,
-    /// Microseconds spent (always 0: see above).
+    /// Microseconds spent (0 without a clock).
     pub usec: u64,
     /// Times it was refused before running (arity, NOAUTH, not allowed in MULTI, …).
     pub rejected_calls: u64,
@@ -190,6 +190,13 @@ impl Stats {
         if let Some(code) = error.filter(|_| !counted) {
             self.record_error(code);
         }
+    }
+
+    /// Adds `usec` to the time spent in `name` (counted by [`Stats::record`]).
+    pub(crate) fn add_usec(&mut self, name: &'static str, usec: u64) {
+        let next = self.cmds.len();
+        let (_, s) = self.cmds.entry(name).or_insert((next, CmdStat::default()));
+        s.usec += usec;
     }
 
     /// Counts an error reply with code `code` (the first word of its line).
@@ -446,6 +453,8 @@ impl Store {
     /// CONFIG RESETSTAT: the counters INFO reports start again from zero.
     pub(crate) fn reset_stats(&mut self) {
         self.server.stats.reset();
+        self.observe.histograms.clear();
+        self.observe.traffic = Default::default();
         self.server.commands_at_reset = self.commands_processed;
         self.server.expired_at_reset = self.dbs().iter().map(super::Db::expired_count).sum();
         for i in 0..self.databases() {

@@ -133,6 +133,8 @@ pub struct Store {
     pub(crate) write_lookups: bool,
     /// Client-side caching (CLIENT TRACKING; see `db/tracking.rs`).
     pub(crate) tracking: Tracking,
+    /// Command timing, SLOWLOG, LATENCY, MONITOR (see `db/observe.rs`).
+    pub(crate) observe: super::observe::Observe,
 }
 
 impl Store {
@@ -164,6 +166,7 @@ impl Store {
             key_events_on: false,
             write_lookups: false,
             tracking: Tracking::default(),
+            observe: Default::default(),
         }
     }
 
@@ -287,6 +290,7 @@ impl Store {
         }
         let mut budget = self.config.max_expire_per_call;
         let mut removed = 0;
+        let start_us = self.monotonic_us();
         for db in &mut self.dbs {
             let n = db.handle_timeout(now_ms, budget);
             removed += n;
@@ -295,6 +299,9 @@ impl Store {
                 break;
             }
         }
+        // Redis's `expire-cycle` latency event: the active expiry pass's own time.
+        let elapsed_ms = self.monotonic_us().saturating_sub(start_us) / 1000;
+        self.handle_latency("expire-cycle", elapsed_ms, now_ms);
         self.flush_key_events();
         removed
     }

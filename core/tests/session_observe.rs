@@ -1,0 +1,274 @@
+//! What operators watch, without sockets: sessions on one store with a fake injected clock
+//! that steps a fixed number of microseconds per reading, so command durations, INFO
+//! commandstats and latencystats, SLOWLOG, LATENCY and MONITOR come out exactly.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use redish_core::db::{ClientConn, Clock};
+use redish_core::{Session, SessionConfig, Store};
+
+const T0: u64 = 1_700_000_000_000;
+
+/// Each reading of the monotonic clock advances it by `step` µs: a command, read before and
+/// after, takes `step` µs.
+struct StepClock {
+    now_us: Arc<AtomicU64>,
+    step: Arc<AtomicU64>,
+}
+
+impl Clock for StepClock {
+    fn monotonic_us(&self) -> u64 {
+        let step = self.step.load(Ordering::Relaxed);
+        self.now_us.fetch_add(step, Ordering::Relaxed) + step
+    }
+
+    fn unix_us(&self) -> u64 {
+        T0 * 1000 + 123_456
+    }
+}
+
+struct Server {
+    store: Store,
+    step: Arc<AtomicU64>,
+}
+
+impl Server {
+    fn new(step_us: u64) -> Server {
+        let mut store = Store::default();
+        store.set_start_time(T0);
+        let step = Arc::new(AtomicU64::new(step_us));
+        store.set_clock(Box::new(StepClock {
+            now_us: Arc::new(AtomicU64::new(0)),
+            step: step.clone(),
+        }));
+        Server { store, step }
+    }
+
+    fn connect(&mut self) -> Session {
+        let id = self.store.next_client_id();
+        self.store.register_client(
+            id,
+            ClientConn {
+                addr: format!("127.0.0.1:{}", 50000 + id),
+                laddr: "127.0.0.1:6379".to_owned(),
+                fd: 10 + id as i64,
+                unix_socket: false,
+            },
+            T0,
+        );
+        Session::new(id, SessionConfig::default())
+    }
+
+    /// Sends inline commands, one per line; returns what `s` wrote.
+    fn send(&mut self, s: &mut Session, input: &str) -> String {
+        s.handle_bytes(input.as_bytes());
+        s.process(&mut self.store, T0);
+        let out = String::from_utf8_lossy(s.poll_transmit()).into_owned();
+        let n = s.poll_transmit().len();
+        s.consume_transmit(n);
+        out
+    }
+
+    fn info(&mut self, s: &mut Session, section: &str) -> Vec<String> {
+        let out = self.send(s, &format!("INFO {section}\r\n"));
+        out.split("\r\n")
+            .filter(|l| l.contains(':') && !l.starts_with('$'))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[test]
+fn commandstats_and_latencystats_are_measured() {
+    let mut srv = Server::new(7);
+    let mut c = srv.connect();
+    srv.send(&mut c, "SET k v\r\nGET k\r\nGET k\r\n");
+    let stats = srv.info(&mut c, "commandstats");
+    assert!(
+        stats.contains(
+            &"cmdstat_get:calls=2,usec=14,usec_per_call=7.00,rejected_calls=0,failed_calls=0"
+                .to_owned()
+        ),
+        "{stats:?}"
+    );
+    // 7 µs = 7000 ns, whose HdrHistogram slot (2 significant figures) ends at 7007 ns.
+    let lat = srv.info(&mut c, "latencystats");
+    assert!(
+        lat.contains(&"latency_percentiles_usec_get:p50=7.007,p99=7.007,p99.9=7.007".to_owned()),
+        "{lat:?}"
+    );
+    // The percentiles shown follow the setting, written as Redis writes them; p0 is the
+    // lowest value of the slot (6976 ns).
+    srv.send(
+        &mut c,
+        "CONFIG SET latency-tracking-info-percentiles \"0 12.5 100\"\r\n",
+    );
+    let out = srv.send(&mut c, "CONFIG GET latency-tracking-info-percentiles\r\n");
+    assert!(out.contains("0 12.5 100"), "{out}");
+    let lat = srv.info(&mut c, "latencystats");
+    assert!(
+        lat.contains(&"latency_percentiles_usec_set:p0=6.976,p12.5=7.007,p100=7.007".to_owned()),
+        "{lat:?}"
+    );
+    // Off: no histograms shown.
+    srv.send(&mut c, "CONFIG SET latency-tracking no\r\n");
+    assert!(srv.info(&mut c, "latencystats").is_empty());
+    srv.send(&mut c, "CONFIG SET latency-tracking yes\r\n");
+    // RESETSTAT forgets times and histograms.
+    srv.send(&mut c, "CONFIG RESETSTAT\r\n");
+    srv.step.store(3, Ordering::Relaxed);
+    srv.send(&mut c, "GET k\r\n");
+    let stats = srv.info(&mut c, "commandstats");
+    assert!(
+        stats.contains(
+            &"cmdstat_get:calls=1,usec=3,usec_per_call=3.00,rejected_calls=0,failed_calls=0"
+                .to_owned()
+        ),
+        "{stats:?}"
+    );
+    let lat = srv.info(&mut c, "latencystats");
+    assert!(
+        lat.iter()
+            .any(|l| l == "latency_percentiles_usec_get:p0=2.992,p12.5=3.007,p100=3.007"),
+        "{lat:?}"
+    );
+}
+
+#[test]
+fn percentile_settings_are_checked_as_redis() {
+    let mut srv = Server::new(1);
+    let mut c = srv.connect();
+    let out = srv.send(
+        &mut c,
+        "CONFIG SET latency-tracking-info-percentiles \"50 101\"\r\n",
+    );
+    assert_eq!(
+        out,
+        "-ERR CONFIG SET failed (possibly related to argument 'latency-tracking-info-percentiles') - latency-tracking-info-percentiles parameters should sit between [0.0,100.0]\r\n"
+    );
+    let out = srv.send(
+        &mut c,
+        "CONFIG SET latency-tracking-info-percentiles abc\r\n",
+    );
+    assert_eq!(
+        out,
+        "-ERR CONFIG SET failed (possibly related to argument 'latency-tracking-info-percentiles') - Invalid latency-tracking-info-percentiles parameters\r\n"
+    );
+    let out = srv.send(&mut c, "CONFIG SET slowlog-log-slower-than -2\r\n");
+    assert_eq!(
+        out,
+        "-ERR CONFIG SET failed (possibly related to argument 'slowlog-log-slower-than') - argument must be between -1 and 9223372036854775807 inclusive\r\n"
+    );
+}
+
+#[test]
+fn the_latency_monitor_samples_events_over_its_threshold() {
+    // Each command takes 5 ms on this clock.
+    let mut srv = Server::new(5_000);
+    let mut c = srv.connect();
+    srv.send(&mut c, "GET k\r\n");
+    assert_eq!(
+        srv.send(&mut c, "LATENCY LATEST\r\n"),
+        "*0\r\n",
+        "off by default"
+    );
+    srv.send(&mut c, "CONFIG SET latency-monitor-threshold 5\r\n");
+    // GET is flagged fast, KEYS is not.
+    srv.send(&mut c, "GET k\r\nKEYS *\r\nSET k v PX 1\r\n");
+    let t = T0 / 1000;
+    let latest = srv.send(&mut c, "LATENCY LATEST\r\n");
+    // The CONFIG SET itself is sampled, as in Redis: the threshold is read after it ran.
+    // One sample per second, the worst of it.
+    assert_eq!(
+        latest,
+        format!(
+            "*2\r\n*4\r\n$7\r\ncommand\r\n:{t}\r\n:5\r\n:5\r\n*4\r\n$12\r\nfast-command\r\n:{t}\r\n:5\r\n:5\r\n"
+        )
+    );
+    let history = srv.send(&mut c, "LATENCY HISTORY command\r\n");
+    assert_eq!(history, format!("*1\r\n*2\r\n:{t}\r\n:5\r\n"));
+    // Active expiry's pass is the `expire-cycle` event; what adapters measure comes in the
+    // same way.
+    srv.store.handle_timeout(T0 + 10);
+    srv.store.handle_latency("aof-write", 7, T0 + 10);
+    srv.store.handle_latency("aof-fsync-always", 4, T0 + 10);
+    let names: Vec<&str> = srv
+        .store
+        .latency_monitor()
+        .events()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(
+        names,
+        ["command", "fast-command", "expire-cycle", "aof-write"]
+    );
+    assert_eq!(
+        srv.send(&mut c, "LATENCY RESET command nosuch\r\n"),
+        ":1\r\n"
+    );
+    // That LATENCY RESET took 5 ms itself: `command` is back.
+    assert_eq!(srv.send(&mut c, "LATENCY RESET\r\n"), ":4\r\n");
+}
+
+#[test]
+fn slow_commands_are_logged_by_their_duration() {
+    let mut srv = Server::new(20);
+    let mut c = srv.connect();
+    srv.send(&mut c, "CONFIG SET slowlog-log-slower-than 25\r\n");
+    srv.send(&mut c, "GET fast\r\n");
+    assert_eq!(srv.send(&mut c, "SLOWLOG LEN\r\n"), ":0\r\n");
+    srv.step.store(30, Ordering::Relaxed);
+    srv.send(&mut c, "GET slow\r\n");
+    let t = T0 / 1000;
+    // The SLOWLOG LEN that ran at 30 µs is logged too, after this reply.
+    assert_eq!(srv.send(&mut c, "SLOWLOG LEN\r\n"), ":1\r\n");
+    assert_eq!(
+        srv.send(&mut c, "SLOWLOG GET 1\r\n"),
+        format!("*1\r\n*6\r\n:1\r\n:{t}\r\n:30\r\n*2\r\n$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n$15\r\n127.0.0.1:50001\r\n$0\r\n\r\n")
+    );
+}
+
+#[test]
+fn traffic_and_rates_are_measured() {
+    let mut srv = Server::new(1);
+    let mut c = srv.connect();
+    // 12 bytes in, 2 × "+PONG\r\n" (14 bytes) out; output counts once written, at the
+    // session's next `process`.
+    srv.send(&mut c, "PING\r\nPING\r\n");
+    srv.store.handle_rejected_connection();
+    // Sampled every 100 ms over 16 samples.
+    srv.store.track_metrics(T0);
+    srv.send(&mut c, &"PING\r\n".repeat(10));
+    srv.store.track_metrics(T0 + 50); // too early: not sampled
+    srv.store.track_metrics(T0 + 100);
+    let stats = srv.info(&mut c, "stats");
+    let field = |name: &str| {
+        stats
+            .iter()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("{name} in {stats:?}"))
+            .to_owned()
+    };
+    // Over those 100 ms: 10 commands (100/s), 60 bytes in (600 B/s) and the first 14 out
+    // (140 B/s), each one sample of 16.
+    assert_eq!(field("instantaneous_ops_per_sec"), "6");
+    // Input includes this INFO's 12 bytes; output all replies before it.
+    assert_eq!(field("total_net_input_bytes"), "84");
+    assert_eq!(field("total_net_output_bytes"), "84");
+    assert_eq!(
+        field("instantaneous_input_kbps"),
+        format!("{:.2}", 600.0 / 16.0 / 1024.0)
+    );
+    assert_eq!(
+        field("instantaneous_output_kbps"),
+        format!("{:.2}", 140.0 / 16.0 / 1024.0)
+    );
+    assert_eq!(field("rejected_connections"), "1");
+    srv.send(&mut c, "CONFIG RESETSTAT\r\n");
+    let stats = srv.info(&mut c, "stats");
+    assert!(
+        stats.contains(&"rejected_connections:0".to_owned()),
+        "{stats:?}"
+    );
+}
