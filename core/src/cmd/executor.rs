@@ -549,7 +549,7 @@ fn admit(
         // Over `maxmemory` (nothing is evicted: every policy acts as `noeviction`), commands
         // that may grow memory are refused, and so is queuing in MULTI.
         let limit = store.config().maxmemory;
-        if limit > 0 && store.process_info().used_memory_bytes > limit {
+        if limit > 0 && store.used_memory() > limit {
             let in_multi = ctx.conn.multi.is_some()
                 && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
             if in_multi || r.denyoom {

@@ -332,6 +332,13 @@ impl Db {
         self.table.is_empty()
     }
 
+    /// Bytes of the table's own structures: its bucket array (an 8-byte pointer and a
+    /// control byte per bucket) and one boxed entry per key (INFO `used_memory_overhead`).
+    pub(crate) fn overhead_bytes(&self) -> u64 {
+        let buckets = self.table.capacity() as u64 * 9;
+        buckets + self.table.len() as u64 * std::mem::size_of::<Entry>() as u64
+    }
+
     /// Number of keys with an expiry time.
     pub fn volatile_len(&self) -> usize {
         self.expiries.len()

@@ -8,6 +8,7 @@ mod clients;
 mod config;
 mod glob;
 mod keyspace;
+mod memory;
 pub mod notify;
 mod pause;
 mod pubsub;
@@ -27,6 +28,7 @@ pub use config::{
 };
 pub use glob::glob_match;
 pub use keyspace::{Db, Value};
+pub use memory::MemoryGauge;
 pub use pause::PauseKind;
 pub use pubsub::{Message, PubSub};
 pub use script::{

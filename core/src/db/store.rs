@@ -131,6 +131,8 @@ pub struct Store {
     pub(crate) write_lookups: bool,
     /// Client-side caching (CLIENT TRACKING; see `db/tracking.rs`).
     pub(crate) tracking: Tracking,
+    /// Memory accounting (`db/memory.rs`).
+    pub(crate) memory: super::memory::Memory,
 }
 
 impl Store {
@@ -161,6 +163,7 @@ impl Store {
             key_events_on: false,
             write_lookups: false,
             tracking: Tracking::default(),
+            memory: Default::default(),
         }
     }
 
