@@ -380,14 +380,14 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
             add("expired_stale_perc", s("0.00"));
             add("expired_time_cap_reached_count", s("0"));
             add("expire_cycle_cpu_milliseconds", s("0"));
-            for k in [
-                "evicted_keys",
-                "evicted_clients",
-                "total_eviction_exceeded_time",
+            let (evicted, total_exceeded, current_exceeded) = store.eviction_stats(now_ms);
+            add("evicted_keys", evicted.to_string());
+            add("evicted_clients", s("0"));
+            add("total_eviction_exceeded_time", total_exceeded.to_string());
+            add(
                 "current_eviction_exceeded_time",
-            ] {
-                add(k, s("0"));
-            }
+                current_exceeded.to_string(),
+            );
             add("keyspace_hits", hits.to_string());
             add("keyspace_misses", misses.to_string());
             add("pubsub_channels", store.pubsub.channel_count().to_string());

@@ -97,6 +97,11 @@ impl Store {
         self.memory.gauge.as_ref().map_or("libc", |g| g.allocator())
     }
 
+    /// A monotonic reading in microseconds, if the gauge has a clock.
+    pub(crate) fn monotonic_us(&self) -> Option<u64> {
+        self.memory.gauge.as_ref().and_then(|g| g.monotonic_us())
+    }
+
     /// INFO `used_memory_overhead` (see the module docs for what it counts).
     pub(crate) fn used_memory_overhead(&self) -> u64 {
         let keyspace: u64 = self

@@ -6,6 +6,7 @@
 mod blocking;
 mod clients;
 mod config;
+mod evict;
 mod glob;
 mod keyspace;
 mod memory;
@@ -26,6 +27,7 @@ pub use config::{
     Access, AppendFsync, Config, ConfigSetError, DebugCommand, MaxmemoryPolicy, OutputBufferLimit,
     Param, PARAMS,
 };
+pub use evict::Eviction;
 pub use glob::glob_match;
 pub use keyspace::{Db, Value};
 pub use memory::MemoryGauge;
