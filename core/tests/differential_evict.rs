@@ -231,3 +231,40 @@ fn info_reports_redis_memory_and_eviction_fields() {
         assert!(ours.contains(&line), "redish lacks {field}");
     }
 }
+
+#[test]
+fn restore_freq_and_idletime_follow_the_policy() {
+    let Some(mut w) = Both::start(false) else {
+        return;
+    };
+    w.same("SET src v", true);
+    let payload = w.conn.call(&args("DUMP src"));
+    // A bulk string: `$<len>\r\n<bytes>\r\n`.
+    let start = payload.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let payload = payload[start..payload.len() - 2].to_vec();
+    let restore = |key: &str, opt: &str, n: &str| -> Vec<Vec<u8>> {
+        vec![
+            b"RESTORE".to_vec(),
+            key.as_bytes().to_vec(),
+            b"0".to_vec(),
+            payload.clone(),
+            opt.as_bytes().to_vec(),
+            n.as_bytes().to_vec(),
+        ]
+    };
+    for policy in ["allkeys-lfu", "allkeys-lru"] {
+        w.same(&format!("CONFIG SET maxmemory-policy {policy}"), true);
+        for (key, opt, n) in [("f", "FREQ", "42"), ("i", "IDLETIME", "1000")] {
+            let cmd = restore(&format!("{key}{policy}"), opt, n);
+            w.session.handle_bytes(&common::encode(&cmd));
+            w.session.process(&mut w.store, now_ms());
+            let ours = w.session.poll_transmit().to_vec();
+            w.session.consume_transmit(ours.len());
+            let theirs = w.conn.call(&cmd);
+            assert_eq!(show(&ours), show(&theirs));
+        }
+        w.same(&format!("OBJECT FREQ f{policy}"), true);
+        w.same(&format!("OBJECT FREQ i{policy}"), true);
+        w.same(&format!("OBJECT IDLETIME i{policy}"), true);
+    }
+}

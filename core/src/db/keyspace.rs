@@ -443,11 +443,6 @@ impl Db {
         }
     }
 
-    /// Makes `key` look last accessed `idle_s` seconds before `now_ms` (RESTORE … IDLETIME).
-    pub(crate) fn set_idle_seconds(&mut self, key: &[u8], idle_s: u64, now_ms: u64) {
-        self.set_lru_or_lfu(key, None, Some(idle_s), now_ms);
-    }
-
     /// Seconds since `key` was last accessed (OBJECT IDLETIME, which does not count as an
     /// access), if it is live. Meaningful under an LRU (or no) policy.
     pub fn idle_seconds(&mut self, key: &[u8], now_ms: u64) -> Option<u64> {
