@@ -13,6 +13,7 @@
 //! println!("{:?} at {}", listener.local_addr(), redish_host::now_ms());
 //! ```
 
+pub mod alloc;
 pub mod persist;
 pub mod process;
 
@@ -130,8 +131,13 @@ pub fn server_store(
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     process::init(store.process_info_mut());
     store.set_clock(Box::new(HostClock::new()));
+    if let Some(gauge) = alloc::gauge() {
+        store.set_memory_gauge(gauge);
+    }
     // Before loading: functions in the files need the engine.
     store.set_script_engine(redish_lua::engine());
+    // Redis measures its startup memory after initialising, before loading the data.
+    store.mark_startup_memory();
     let (persistence, _loaded) = persist::Persistence::open(&mut store, now_ms())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     Ok((store, persistence))

@@ -360,6 +360,7 @@ async fn run_timers(shared: Arc<Shared>) {
             let State { store, conns } = &mut *guard;
             if let Some(usage) = usage {
                 usage.apply(store.process_info_mut());
+                store.sample_memory();
             }
             let now = now_ms();
             shared.persistence.on_timer(store, now);

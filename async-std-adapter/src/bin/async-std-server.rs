@@ -18,9 +18,11 @@ use redish_core::server::{listening_line, ServerOptions};
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 
-/// The same allocator as the Tokio server, so that the two compare on their I/O alone.
+/// The same allocator as the Tokio server, so that the two compare on their I/O alone, counted
+/// as there for `used_memory`.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: redish_host::alloc::Counting<mimalloc::MiMalloc> =
+    redish_host::alloc::Counting::new(mimalloc::MiMalloc, "mimalloc");
 
 /// The variable async-std reads its executor's thread count from.
 const THREADS_VAR: &str = "ASYNC_STD_THREAD_COUNT";
@@ -36,6 +38,7 @@ const THREADS_VAR: &str = "ASYNC_STD_THREAD_COUNT";
 const DEFAULT_THREADS: usize = 2;
 
 fn main() -> ExitCode {
+    redish_host::alloc::register(&GLOBAL);
     let options =
         match redish_host::process::command_line("async-std-server", env!("CARGO_PKG_VERSION")) {
             Ok(options) => options,

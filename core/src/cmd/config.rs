@@ -59,7 +59,13 @@ impl ConfigCmd {
                 let mut next = ctx.store.config().clone();
                 next.set_many(&pairs)
                     .map_err(|e| CmdError::Other(e.to_string()))?;
+                let lowered = next.maxmemory != ctx.store.config().maxmemory;
                 *ctx.store.config_mut() = next;
+                if lowered {
+                    // As Redis's `updateMaxmemory`: evict at once, not at the next command.
+                    ctx.store.sync_key_events();
+                    ctx.store.perform_evictions(ctx.now_ms);
+                }
                 Ok(Frame::OK)
             }
             ConfigCmd::ResetStat => {

@@ -43,6 +43,8 @@ pub enum DumpCmd {
         absttl: bool,
         /// IDLETIME, in seconds.
         idle: Option<u64>,
+        /// FREQ.
+        freq: Option<u8>,
         /// The options as sent, for the command as logged.
         options: Vec<Bytes>,
     },
@@ -60,14 +62,14 @@ pub(crate) fn parse(args: &mut Args) -> Result<Command, CmdError> {
             let payload = args.required()?;
             let options = args.rest();
             let (mut replace, mut absttl) = (false, false);
-            let (mut idle, mut freq) = (None, false);
+            let (mut idle, mut freq) = (None, None);
             let mut i = 0;
             while i < options.len() {
                 let left = options.len() - i - 1;
                 match options[i].to_ascii_lowercase().as_slice() {
                     b"replace" => replace = true,
                     b"absttl" => absttl = true,
-                    b"idletime" if left >= 1 && !freq => {
+                    b"idletime" if left >= 1 && freq.is_none() => {
                         let v = parse_i64(&options[i + 1]).ok_or(CmdError::NotInteger)?;
                         if v < 0 {
                             return Err(CmdError::err("Invalid IDLETIME value, must be >= 0"));
@@ -82,7 +84,7 @@ pub(crate) fn parse(args: &mut Args) -> Result<Command, CmdError> {
                                 "Invalid FREQ value, must be >= 0 and <= 255",
                             ));
                         }
-                        freq = true;
+                        freq = Some(v as u8);
                         i += 1;
                     }
                     _ => return Err(CmdError::Syntax),
@@ -97,6 +99,7 @@ pub(crate) fn parse(args: &mut Args) -> Result<Command, CmdError> {
                 replace,
                 absttl,
                 idle,
+                freq,
                 options,
             }
         }
@@ -134,6 +137,7 @@ impl DumpCmd {
                 replace,
                 absttl,
                 idle,
+                freq,
                 options,
             } => {
                 if !replace && ctx.db().get(&key, now).is_some() {
@@ -166,9 +170,8 @@ impl DumpCmd {
                 }
                 let expire = (at != 0).then_some(at as u64);
                 ctx.db().insert(&key, value, expire, now);
-                if let Some(idle) = idle {
-                    ctx.db().set_idle_seconds(&key, idle, now);
-                }
+                // As Redis's `objectSetLRUOrLFU`: FREQ under LFU, IDLETIME otherwise.
+                ctx.db().set_lru_or_lfu(&key, freq, idle, now);
                 if ctx.logging() && at != 0 && !absttl {
                     let mut logged = vec![
                         Bytes::from_static(name.as_bytes()),

@@ -560,10 +560,12 @@ fn admit(
                 .is_some_and(|m| m.queued.iter().any(|q| q.stat.is_some_and(pred)))
     };
     if !trusted {
-        // Over `maxmemory` (nothing is evicted: every policy acts as `noeviction`), commands
-        // that may grow memory are refused, and so is queuing in MULTI.
-        let limit = store.config().maxmemory;
-        if limit > 0 && store.process_info().used_memory_bytes > limit {
+        // With `maxmemory` set, keys are evicted first (`db/evict.rs`); if that cannot get
+        // under the limit, commands that may grow memory are refused, and so is queuing in
+        // MULTI.
+        if store.config().maxmemory > 0
+            && store.perform_evictions(ctx.now_ms) == crate::db::Eviction::Fail
+        {
             let in_multi = ctx.conn.multi.is_some()
                 && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
             if in_multi || r.denyoom {

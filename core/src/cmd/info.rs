@@ -160,25 +160,29 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
             add("clients_in_timeout_table", s("0"));
         }
         "memory" => {
-            let used = process.used_memory_bytes;
+            let used = store.used_memory();
             let rss = process.used_memory_rss_bytes;
             let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+            let peak = store.used_memory_peak().max(used);
+            let startup = store.used_memory_startup();
+            let overhead = store.used_memory_overhead().min(used);
+            let dataset = used - overhead;
             add("used_memory", used.to_string());
             add("used_memory_human", human(used));
             add("used_memory_rss", rss.to_string());
             add("used_memory_rss_human", human(rss));
-            add("used_memory_peak", used.to_string());
-            add("used_memory_peak_human", human(used));
+            add("used_memory_peak", peak.to_string());
+            add("used_memory_peak_human", human(peak));
             add(
                 "used_memory_peak_perc",
-                s(if used > 0 { "100.00%" } else { "0.00%" }),
+                format!("{:.2}%", ratio(used * 100, peak)),
             );
-            add("used_memory_overhead", s("0"));
-            add("used_memory_startup", s("0"));
-            add("used_memory_dataset", used.to_string());
+            add("used_memory_overhead", overhead.to_string());
+            add("used_memory_startup", startup.to_string());
+            add("used_memory_dataset", dataset.to_string());
             add(
                 "used_memory_dataset_perc",
-                s(if used > 0 { "100.00%" } else { "0.00%" }),
+                format!("{:.2}%", ratio(dataset * 100, used.saturating_sub(startup))),
             );
             add("allocator_allocated", used.to_string());
             add("allocator_active", used.to_string());
@@ -246,7 +250,7 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
             ] {
                 add(k, s("0"));
             }
-            add("mem_allocator", s("libc"));
+            add("mem_allocator", s(store.allocator_name()));
             for k in [
                 "active_defrag_running",
                 "lazyfree_pending_objects",
@@ -387,14 +391,14 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
             add("expired_stale_perc", s("0.00"));
             add("expired_time_cap_reached_count", s("0"));
             add("expire_cycle_cpu_milliseconds", s("0"));
-            for k in [
-                "evicted_keys",
-                "evicted_clients",
-                "total_eviction_exceeded_time",
+            let (evicted, total_exceeded, current_exceeded) = store.eviction_stats(now_ms);
+            add("evicted_keys", evicted.to_string());
+            add("evicted_clients", s("0"));
+            add("total_eviction_exceeded_time", total_exceeded.to_string());
+            add(
                 "current_eviction_exceeded_time",
-            ] {
-                add(k, s("0"));
-            }
+                current_exceeded.to_string(),
+            );
             add("keyspace_hits", hits.to_string());
             add("keyspace_misses", misses.to_string());
             add("pubsub_channels", store.pubsub.channel_count().to_string());

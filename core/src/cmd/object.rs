@@ -3,8 +3,8 @@
 //! Encodings come from [`crate::db::Value::encoding_name`].
 //!
 //! IDLETIME comes from each key's last access, kept to the second as Redis's LRU clock
-//! (reads and writes set it; OBJECT itself does not). FREQ, under an LFU policy, is 0: no
-//! access counter is kept.
+//! (reads and writes set it; OBJECT itself does not). FREQ, under an LFU policy, is the
+//! key's logarithmic access counter with its decay applied (see `db/evict.rs`).
 
 use bytes::Bytes;
 
@@ -65,6 +65,7 @@ impl Object {
         let now = ctx.now_ms;
         // OBJECT does not count as an access (Redis's LOOKUP_NOTOUCH).
         let idle = ctx.db().idle_seconds(&key, now);
+        let freq = ctx.db().access_frequency(&key, now);
         let Some(value) = ctx.db().get_untouched(&key, now) else {
             return Ok(Frame::Null);
         };
@@ -73,7 +74,7 @@ impl Object {
             1 if !policy.is_lfu() => Err(CmdError::err(
                 "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
             )),
-            1 => Ok(Frame::Integer(0)),
+            1 => Ok(Frame::Integer(i64::from(freq.unwrap_or(0)))),
             2 if policy.is_lfu() => Err(CmdError::err(
                 "An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
             )),

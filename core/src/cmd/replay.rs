@@ -34,6 +34,7 @@ pub fn replay_aof(
     load: &AofLoad,
     now_ms: u64,
 ) -> Result<ReplaySummary, AofError> {
+    store.sync_access_policy();
     let mut summary = ReplaySummary::default();
     for entry in &load.preamble {
         if entry.db >= store.databases() {
@@ -49,6 +50,9 @@ pub fn replay_aof(
         store
             .db(entry.db)
             .insert(&entry.key, entry.value.clone(), entry.expire_at_ms, now_ms);
+        store
+            .db(entry.db)
+            .set_lru_or_lfu(&entry.key, entry.freq, entry.idle_s, now_ms);
         summary.preamble_keys += 1;
     }
 

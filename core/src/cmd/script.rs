@@ -314,7 +314,7 @@ impl Host<'_, '_> {
             && !self.flags.allow_oom
             && !self.wrote()
             && limit > 0
-            && self.ctx.store.process_info().used_memory_bytes > limit
+            && self.ctx.store.used_memory() > limit
         {
             return Err("OOM command not allowed when used memory > 'maxmemory'.".into());
         }

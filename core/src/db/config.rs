@@ -243,13 +243,20 @@ pub struct Config {
     /// `notify-keyspace-events`: the classes of key events published (see
     /// [`crate::db::notify`]); 0, the default, publishes none.
     pub notify_keyspace_events: u32,
-    /// `maxmemory`: bytes; 0 is no limit. Over it (the adapter's `used_memory`), commands
-    /// flagged `denyoom` are refused with `-OOM`; nothing is evicted.
+    /// `maxmemory`: bytes; 0 is no limit. Over it (`used_memory`), keys are evicted as
+    /// `maxmemory-policy` says, and commands flagged `denyoom` are refused with `-OOM` when
+    /// nothing is left to evict (see `db/evict.rs`).
     pub maxmemory: u64,
     /// `maxmemory-policy`.
     pub maxmemory_policy: MaxmemoryPolicy,
     /// `maxmemory-samples`.
     pub maxmemory_samples: u64,
+    /// `maxmemory-eviction-tenacity` (0–100): how long one eviction pass may take.
+    pub maxmemory_eviction_tenacity: u64,
+    /// `lfu-log-factor`: how slowly the LFU counter grows.
+    pub lfu_log_factor: u32,
+    /// `lfu-decay-time`: minutes per decrement of an idle key's LFU counter (0: none).
+    pub lfu_decay_time: u32,
     /// `tracking-table-max-keys`: most keys the client-side caching table remembers before
     /// it forgets (and invalidates) some; 0 is no limit.
     pub tracking_table_max_keys: u64,
@@ -342,6 +349,9 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: MaxmemoryPolicy::NoEviction,
             maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             tracking_table_max_keys: 1_000_000,
             enable_debug_command: DebugCommand::No,
             hash_max_listpack_entries: 512,
@@ -853,6 +863,27 @@ pub static PARAMS: &[Param] = &[
         Mutable,
         |c| c.maxmemory_samples.to_string(),
         |c, v| { c.maxmemory_samples = int_in(v, 1, 64)? as u64 }
+    ),
+    param!(
+        "maxmemory-eviction-tenacity",
+        None,
+        Mutable,
+        |c| c.maxmemory_eviction_tenacity.to_string(),
+        |c, v| { c.maxmemory_eviction_tenacity = int_in(v, 0, 100)? as u64 }
+    ),
+    param!(
+        "lfu-log-factor",
+        None,
+        Mutable,
+        |c| c.lfu_log_factor.to_string(),
+        |c, v| { c.lfu_log_factor = int_in(v, 0, INT_MAX)? as u32 }
+    ),
+    param!(
+        "lfu-decay-time",
+        None,
+        Mutable,
+        |c| c.lfu_decay_time.to_string(),
+        |c, v| { c.lfu_decay_time = int_in(v, 0, INT_MAX)? as u32 }
     ),
     param!(
         "tracking-table-max-keys",

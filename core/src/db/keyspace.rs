@@ -111,10 +111,12 @@ struct Entry {
     value: Value,
     /// Absolute expiry in Unix milliseconds. Always mirrored in `Db::expiries`. Non-zero
     /// (an expiry at 0 is stored as 1: both are long past), so the option takes 8 bytes and
-    /// the entry stays 64 with `touched_s` beside it.
+    /// the entry stays 64 with `lru` beside it.
     expire: Option<NonZeroU64>,
-    /// Unix seconds of the last access (OBJECT IDLETIME), Redis's LRU clock.
-    touched_s: u32,
+    /// Redis's 24-bit `lru` field: under an LRU (or no) policy the LRU clock of the last
+    /// access, in seconds; under an LFU policy the minutes of the last decrement (16 bits)
+    /// and the logarithmic access counter (8 bits). See `db/evict.rs`.
+    lru: u32,
 }
 
 impl Entry {
@@ -129,11 +131,6 @@ impl Entry {
 
 fn nonzero(at: Option<u64>) -> Option<NonZeroU64> {
     at.map(|at| NonZeroU64::new(at.max(1)).expect("at least 1"))
-}
-
-/// Redis's LRU clock: seconds, wrapping in 2106.
-fn clock_s(now_ms: u64) -> u32 {
-    (now_ms / 1000) as u32
 }
 
 /// A key's bytes: inline when short (see [`SmallBytes`]).
@@ -186,6 +183,11 @@ pub struct Db {
     snapshot: Option<Box<DbSnapshot>>,
     /// CLIENT PAUSE lasts: keys past their time read as gone but stay (`db/pause.rs`).
     expiry_paused: bool,
+    /// How an access updates a key's `lru` field (LRU clock or LFU counter), as the
+    /// `maxmemory-policy` and `lfu-*` settings say (see `db/evict.rs`).
+    pub(crate) access: super::evict::AccessPolicy,
+    /// The LFU counter's coin flips (Redis's `rand()` in `LFULogIncr`).
+    lfu_rng: Rng,
 }
 
 #[derive(Debug, Default)]
@@ -218,6 +220,8 @@ impl Db {
             blocking: Blocking::default(),
             snapshot: None,
             expiry_paused: false,
+            access: Default::default(),
+            lfu_rng: Rng::new(seed ^ 0x1f0c_0de5_a3e5_0b17),
         }
     }
 
@@ -332,6 +336,13 @@ impl Db {
         self.table.is_empty()
     }
 
+    /// Bytes of the table's own structures: its bucket array (an 8-byte pointer and a
+    /// control byte per bucket) and one boxed entry per key (INFO `used_memory_overhead`).
+    pub(crate) fn overhead_bytes(&self) -> u64 {
+        let buckets = self.table.capacity() as u64 * 9;
+        buckets + self.table.len() as u64 * std::mem::size_of::<Entry>() as u64
+    }
+
     /// Number of keys with an expiry time.
     pub fn volatile_len(&self) -> usize {
         self.expiries.len()
@@ -402,7 +413,7 @@ impl Db {
     fn find_touch(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         let hash = self.hash(key);
         let e = self.table.find_mut(hash, |e| *e.key == *key)?;
-        e.touched_s = clock_s(now_ms);
+        e.lru = self.access.touch(e.lru, now_ms, &mut self.lfu_rng);
         Some(&**e)
     }
 
@@ -418,23 +429,44 @@ impl Db {
         self.find(key).map(|e| &e.value)
     }
 
-    /// Makes `key` look last accessed `idle_s` seconds before `now_ms` (RESTORE … IDLETIME).
-    /// Not a change: no snapshot copy, no WATCH.
-    pub(crate) fn set_idle_seconds(&mut self, key: &[u8], idle_s: u64, now_ms: u64) {
+    /// Makes `key` look last accessed `idle_s` seconds before `now_ms` (RESTORE … IDLETIME,
+    /// an RDB's IDLE), under an LRU (or no) policy; under LFU, `freq` (RESTORE … FREQ, an
+    /// RDB's FREQ) sets the counter instead (Redis's `objectSetLRUOrLFU`). Not a change: no
+    /// snapshot copy, no WATCH.
+    pub(crate) fn set_lru_or_lfu(
+        &mut self,
+        key: &[u8],
+        freq: Option<u8>,
+        idle_s: Option<u64>,
+        now_ms: u64,
+    ) {
         let hash = self.hash(key);
+        let access = self.access;
         if let Some(e) = self.table.find_mut(hash, |e| *e.key == *key) {
-            e.touched_s = clock_s(now_ms).wrapping_sub(idle_s as u32);
+            if let Some(lru) = access.restored(freq, idle_s, now_ms) {
+                e.lru = lru;
+            }
         }
     }
 
     /// Seconds since `key` was last accessed (OBJECT IDLETIME, which does not count as an
-    /// access), if it is live.
+    /// access), if it is live. Meaningful under an LRU (or no) policy.
     pub fn idle_seconds(&mut self, key: &[u8], now_ms: u64) -> Option<u64> {
         if !self.check_alive(key, now_ms) {
             return None;
         }
         self.find(key)
-            .map(|e| u64::from(clock_s(now_ms).wrapping_sub(e.touched_s)))
+            .map(|e| super::evict::idle_ms(e.lru, now_ms) / 1000)
+    }
+
+    /// The access frequency counter of `key` with its decay applied, not stored (OBJECT
+    /// FREQ, an RDB's FREQ), if it is live. Meaningful under an LFU policy.
+    pub fn access_frequency(&mut self, key: &[u8], now_ms: u64) -> Option<u8> {
+        if !self.check_alive(key, now_ms) {
+            return None;
+        }
+        let access = self.access;
+        self.find(key).map(|e| access.frequency(e.lru, now_ms))
     }
 
     /// Lookups by [`Db::get`] that found a live key, and that did not.
@@ -511,8 +543,10 @@ impl Db {
             return None;
         }
         self.modified(key);
-        let e = self.find_mut(key)?;
-        e.touched_s = clock_s(now_ms);
+        let hash = self.hash(key);
+        self.before_change(hash, key);
+        let e = self.table.find_mut(hash, |e| *e.key == *key)?;
+        e.lru = self.access.touch(e.lru, now_ms, &mut self.lfu_rng);
         Some(&mut e.value)
     }
 
@@ -552,7 +586,13 @@ impl Db {
                 }
                 e.value = value;
                 e.set_expire(expire_at_ms);
-                e.touched_s = clock_s(now_ms);
+                // Redis looks the key up for writing first (an access), then keeps the LFU
+                // counter of the value it overwrites; a key past its time starts afresh.
+                e.lru = if replaced_expired.is_some() {
+                    self.access.initial(now_ms)
+                } else {
+                    self.access.touch(e.lru, now_ms, &mut self.lfu_rng)
+                };
             }
             hashbrown::hash_table::Entry::Vacant(vacant) => {
                 if let Some(at) = expire_at_ms {
@@ -562,7 +602,7 @@ impl Db {
                     key: Key::new(key),
                     value,
                     expire: nonzero(expire_at_ms),
-                    touched_s: clock_s(now_ms),
+                    lru: self.access.initial(now_ms),
                 }));
                 if let Some(index) = &mut self.scan_index {
                     index.insert(hash);
@@ -618,8 +658,10 @@ impl Db {
         if !self.check_alive(key, now_ms) {
             return None;
         }
-        let e = self.find_mut(key)?;
-        e.touched_s = clock_s(now_ms);
+        let hash = self.hash(key);
+        self.before_change(hash, key);
+        let e = self.table.find_mut(hash, |e| *e.key == *key)?;
+        e.lru = self.access.touch(e.lru, now_ms, &mut self.lfu_rng);
         let (r, changed) = f(&mut e.value);
         let empty = e.value.is_empty_aggregate();
         if changed || empty {
@@ -952,6 +994,130 @@ impl Db {
     /// The events since the last call, in order.
     pub(crate) fn take_events(&mut self) -> Vec<(DbEvent, Box<[u8]>)> {
         std::mem::take(&mut self.events.queue)
+    }
+}
+
+/// Eviction's view of a database (see `db/evict.rs`).
+impl Db {
+    /// Calls `f(key, lru, expire_at_ms)` on up to `count` keys picked at random, as Redis's
+    /// `dictGetSomeKeys` picks them: from all keys, or with `volatile` from the keys with an
+    /// expiry. A key may come up twice.
+    pub(crate) fn sample_keys(
+        &self,
+        volatile: bool,
+        count: usize,
+        rng: &mut Rng,
+        mut f: impl FnMut(&[u8], u32, Option<u64>),
+    ) {
+        if volatile {
+            return self.sample_volatile(count, rng, f);
+        }
+        let count = count.min(self.table.len());
+        let n = self.table.num_buckets();
+        if count == 0 || n == 0 {
+            return;
+        }
+        // A walk over consecutive buckets from a random one, jumping elsewhere after a run
+        // of empty buckets, at most `10 * count` steps: Redis's bounds.
+        let (mut i, mut found, mut empty_run) = (rng.below(n), 0, 0);
+        for _ in 0..count * 10 {
+            match self.table.get_bucket(i) {
+                Some(e) => {
+                    f(&e.key, e.lru, e.expire_at_ms());
+                    found += 1;
+                    if found == count {
+                        return;
+                    }
+                    empty_run = 0;
+                }
+                None => {
+                    empty_run += 1;
+                    if empty_run >= 5 && empty_run > count {
+                        i = rng.below(n);
+                        empty_run = 0;
+                        continue;
+                    }
+                }
+            }
+            i = (i + 1) % n;
+        }
+    }
+
+    /// [`Db::sample_keys`] over the expiry index: all of it when it holds at most `count`
+    /// keys, else `count` consecutive entries from a random expiry time on (wrapping).
+    fn sample_volatile(
+        &self,
+        count: usize,
+        rng: &mut Rng,
+        mut f: impl FnMut(&[u8], u32, Option<u64>),
+    ) {
+        let (Some(first), Some(last)) = (self.expiries.first(), self.expiries.last()) else {
+            return;
+        };
+        let mut visit = |key: &[u8]| {
+            if let Some(e) = self.find(key) {
+                f(&e.key, e.lru, e.expire_at_ms());
+            }
+        };
+        if self.expiries.len() <= count {
+            self.expiries.iter().for_each(|(_, k)| visit(k));
+            return;
+        }
+        let span = last.0 - first.0;
+        let from = first.0 + ((u128::from(rng.next_u64()) * u128::from(span)) >> 64) as u64;
+        let start: (u64, Box<[u8]>) = (from, Box::default());
+        self.expiries
+            .range(start..)
+            .chain(self.expiries.iter())
+            .take(count)
+            .for_each(|(_, k)| visit(k));
+    }
+
+    /// True if `key` is stored, live or past its time.
+    pub(crate) fn has_key(&self, key: &[u8]) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// True if `key` is stored with an expiry.
+    pub(crate) fn has_expiry(&self, key: &[u8]) -> bool {
+        self.find(key).is_some_and(|e| e.expire.is_some())
+    }
+
+    /// One key picked at random (allkeys-random), or with `volatile` among the keys with an
+    /// expiry (volatile-random); `None` if there is none.
+    pub(crate) fn random_evictable(&self, volatile: bool, rng: &mut Rng) -> Option<Box<[u8]>> {
+        let mut picked = None;
+        if volatile {
+            self.sample_volatile(1, rng, |k, _, _| picked = Some(k.into()));
+        } else {
+            let n = self.table.num_buckets();
+            if self.table.is_empty() {
+                return None;
+            }
+            // Random buckets until a full one, then a walk: bounded by the table's size.
+            let start = rng.below(n);
+            picked = (0..64)
+                .map(|_| rng.below(n))
+                .chain((0..n).map(|d| (start + d) % n))
+                .find_map(|i| self.table.get_bucket(i))
+                .map(|e| e.key.to_box());
+        }
+        picked
+    }
+
+    /// Removes `key` to free memory (Redis's `dbSyncDelete` in `performEvictions`), live or
+    /// past its time: its watchers and blocked clients see a change, client-side caching
+    /// an invalidation. Not a write of a command. Returns whether it was there.
+    pub(crate) fn evict(&mut self, key: &[u8]) -> bool {
+        let Some(e) = self.take(key) else {
+            return false;
+        };
+        if let Some(at) = e.expire_at_ms() {
+            self.expiries.remove(&(at, e.key.to_box()));
+        }
+        self.touch_watchers(key);
+        drop(e);
+        true
     }
 }
 

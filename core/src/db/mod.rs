@@ -6,9 +6,11 @@
 mod blocking;
 mod clients;
 mod config;
+mod evict;
 pub mod function;
 mod glob;
 mod keyspace;
+mod memory;
 pub mod notify;
 pub mod observe;
 mod pause;
@@ -29,9 +31,11 @@ pub use config::{
     Access, AppendFsync, Config, ConfigSetError, DebugCommand, MaxmemoryPolicy, OutputBufferLimit,
     Param, Percentiles, PARAMS,
 };
+pub use evict::Eviction;
 pub use function::{Functions, Library, LibraryId, RegisteredFunction, RestorePolicy};
 pub use glob::glob_match;
 pub use keyspace::{Db, Value};
+pub use memory::MemoryGauge;
 pub use observe::Clock;
 pub use pause::PauseKind;
 pub use pubsub::{Message, PubSub};

@@ -461,6 +461,7 @@ impl Store {
             self.db(i).set_hits_misses((0, 0));
         }
         self.server.connections_at_reset = self.server.clients.total_received;
+        self.reset_eviction_stats();
     }
 
     pub(crate) fn server(&self) -> &ServerState {

@@ -135,6 +135,10 @@ pub struct Store {
     pub(crate) tracking: Tracking,
     /// Command timing, SLOWLOG, LATENCY, MONITOR (see `db/observe.rs`).
     pub(crate) observe: super::observe::Observe,
+    /// Memory accounting (`db/memory.rs`).
+    pub(crate) memory: super::memory::Memory,
+    /// `maxmemory` eviction (`db/evict.rs`).
+    pub(crate) evictor: super::evict::Evictor,
 }
 
 impl Store {
@@ -142,6 +146,7 @@ impl Store {
     pub fn new(config: StoreConfig) -> Store {
         let databases = config.databases.max(1);
         super::types::set_hash_seed(config.hash_seed);
+        let rng_seed = config.rng_seed;
         let dbs = (0..databases)
             .map(|i| Db::new(config.hash_seed ^ i as u64))
             .collect();
@@ -167,6 +172,8 @@ impl Store {
             write_lookups: false,
             tracking: Tracking::default(),
             observe: Default::default(),
+            memory: Default::default(),
+            evictor: super::evict::Evictor::new(rng_seed),
         }
     }
 
@@ -268,10 +275,17 @@ impl Store {
             .flatten()
             // Keys do not expire while CLIENT PAUSE lasts.
             .map(|at| self.pause.end_ms().map_or(at, |end| at.max(end)));
-        [keys, self.client_timeout(), self.blocked.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        // Eviction past its time limit goes on at once (`db/evict.rs`).
+        let evicting = self.evictor.running.then_some(0);
+        [
+            keys,
+            self.client_timeout(),
+            self.blocked.next_deadline(),
+            evicting,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Active expiry across all databases, removing at most
@@ -284,6 +298,7 @@ impl Store {
         self.sync_key_events();
         self.handle_client_timeout(now_ms);
         self.handle_blocked_timeout(now_ms);
+        self.handle_eviction_timeout(now_ms);
         // While CLIENT PAUSE lasts the keyspace stays as it is, as in Redis.
         if !self.active_expire() || self.client_pause(now_ms).is_some() {
             return 0;
@@ -410,6 +425,7 @@ impl Store {
     pub(crate) fn sync_key_events(&mut self) {
         if self.key_events_epoch != self.server.config_epoch {
             self.set_key_event_masks();
+            self.sync_access_policy();
         }
     }
 

@@ -112,6 +112,10 @@ pub struct RdbEntry {
     pub value: Value,
     /// Absolute expiry in Unix milliseconds. A time before the epoch reads as 0.
     pub expire_at_ms: Option<u64>,
+    /// The IDLE opcode before it: seconds since its last access (LRU policies).
+    pub idle_s: Option<u64>,
+    /// The FREQ opcode before it: its LFU counter (LFU policies).
+    pub freq: Option<u8>,
     /// Offset of the entry's type byte in the file, for error messages.
     pub offset: usize,
 }

@@ -127,6 +127,7 @@ impl<'a> RdbReader<'a> {
             return Ok(None);
         }
         let mut expire_at_ms: Option<u64> = None;
+        let (mut idle_s, mut freq) = (None, None);
         loop {
             let offset = self.pos;
             let op = self.u8()?;
@@ -162,14 +163,8 @@ impl<'a> RdbReader<'a> {
                     let ms = i64::from_le_bytes(self.array()?);
                     expire_at_ms = Some(u64::try_from(ms).unwrap_or(0));
                 }
-                opcode::IDLE => {
-                    // LRU idle time in seconds: we keep no access clock.
-                    self.len()?;
-                }
-                opcode::FREQ => {
-                    // LFU counter: likewise.
-                    self.u8()?;
-                }
+                opcode::IDLE => idle_s = Some(self.len()?),
+                opcode::FREQ => freq = Some(self.u8()?),
                 opcode::FUNCTION2 => {
                     let code = self.string()?;
                     self.functions.push(code.into());
@@ -196,6 +191,8 @@ impl<'a> RdbReader<'a> {
                         key: key.into(),
                         value,
                         expire_at_ms,
+                        idle_s,
+                        freq,
                         offset,
                     }));
                 }
@@ -709,6 +706,8 @@ pub struct RdbSummary {
 /// Meant for an empty store at start-up: on error the store holds the keys read before it,
 /// so discard it (Redis refuses to start).
 pub fn load_into(store: &mut Store, bytes: &[u8], now_ms: u64) -> Result<RdbSummary, RdbError> {
+    // IDLE and FREQ are read as the policy in force says.
+    store.sync_access_policy();
     let mut reader = RdbReader::new(bytes)?;
     let mut summary = RdbSummary::default();
     while let Some(entry) = reader.next_entry()? {
@@ -731,6 +730,7 @@ pub fn load_into(store: &mut Store, bytes: &[u8], now_ms: u64) -> Result<RdbSumm
             });
         }
         db.insert(&entry.key, entry.value, entry.expire_at_ms, now_ms);
+        db.set_lru_or_lfu(&entry.key, entry.freq, entry.idle_s, now_ms);
         summary.loaded += 1;
     }
     load_functions(store, std::mem::take(&mut reader.functions))?;

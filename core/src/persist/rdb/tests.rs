@@ -469,3 +469,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn idle_and_freq_set_the_access_field_as_the_policy_says() {
+    let mut body = Vec::new();
+    body.extend_from_slice(&[
+        opcode::IDLE,
+        0x40,
+        0x10,
+        TYPE_STRING,
+        0x01,
+        b'a',
+        0x01,
+        b'1',
+    ]);
+    body.extend_from_slice(&[opcode::FREQ, 0x07, TYPE_STRING, 0x01, b'b', 0x01, b'2']);
+    let f = file(&body);
+    // LRU (or no) policy: IDLE counts, FREQ does not.
+    let mut store = crate::Store::default();
+    super::load_into(&mut store, &f, NOW).unwrap();
+    assert_eq!(store.db(0).idle_seconds(b"a", NOW), Some(0x10));
+    assert_eq!(store.db(0).idle_seconds(b"b", NOW), Some(0));
+    // LFU: FREQ counts, a key without it starts at LFU_INIT_VAL.
+    let mut store = crate::Store::default();
+    store.config_mut().maxmemory_policy = crate::db::MaxmemoryPolicy::AllkeysLfu;
+    super::load_into(&mut store, &f, NOW).unwrap();
+    assert_eq!(store.db(0).access_frequency(b"b", NOW), Some(7));
+    assert_eq!(store.db(0).access_frequency(b"a", NOW), Some(5));
+}
