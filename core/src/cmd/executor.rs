@@ -726,12 +726,31 @@ fn after_call(
         name: ctx.conn.name.clone(),
     };
     let blocked = *outcome == Outcome::Blocked;
+    let flags = call_flags(ctx.store, name);
     // MONITOR sees a command once it ran; the script commands show theirs before they run.
     if let Some(args) = args.filter(|_| !is_script_call(name)) {
-        ctx.store.feed_monitors(name, args, &runner, ctx.now_ms);
+        ctx.store
+            .feed_monitors(name, args, flags, &runner, ctx.now_ms);
     }
     ctx.store
-        .record_call(name, args, duration_us, blocked, runner, ctx.now_ms);
+        .record_call(name, args, duration_us, blocked, flags, runner, ctx.now_ms);
+}
+
+/// What timing, the slow log and MONITOR ask of command `name` (INFO commandstats' name:
+/// `client|list`), from its metadata once, then from the store's cache: this runs for every
+/// command.
+fn call_flags(store: &mut Store, name: &'static str) -> crate::db::observe::CallFlags {
+    if let Some(flags) = store.observe.flags(name) {
+        return flags;
+    }
+    let has = |f: &str| super::command::meta(name).is_some_and(|m| m.flags.contains(&f));
+    let flags = crate::db::observe::CallFlags {
+        fast: has("fast"),
+        skip_slowlog: has("skip_slowlog"),
+        skip_monitor: has("skip_monitor") || has("admin"),
+    };
+    store.observe.remember_flags(name, flags);
+    flags
 }
 
 /// EVAL and its kin, which Redis shows to MONITOR before the commands their script runs.

@@ -510,13 +510,15 @@ impl Observe {
         self.clock.as_ref().map_or(0, |c| c.0.monotonic_us())
     }
 
-    /// The [`CallFlags`] of `name`.
+    /// The [`CallFlags`] of `name`, if looked up before.
     #[inline]
-    pub fn flags(&mut self, name: &'static str) -> CallFlags {
-        *self
-            .flags
-            .entry(name)
-            .or_insert_with(|| CallFlags::lookup(name))
+    pub fn flags(&self, name: &'static str) -> Option<CallFlags> {
+        self.flags.get(name).copied()
+    }
+
+    /// Keeps what the command layer looked up of `name`.
+    pub fn remember_flags(&mut self, name: &'static str, flags: CallFlags) {
+        self.flags.insert(name, flags);
     }
 }
 
@@ -529,21 +531,6 @@ pub(crate) struct CallFlags {
     pub skip_slowlog: bool,
     /// `skip_monitor` or `admin`: never shown to MONITOR after it runs.
     pub skip_monitor: bool,
-}
-
-impl CallFlags {
-    /// The flags of `name` (INFO commandstats' name: `client|list`), from the metadata.
-    fn lookup(name: &str) -> CallFlags {
-        let Some(meta) = crate::cmd::command::meta(name) else {
-            return CallFlags::default();
-        };
-        let has = |f: &str| meta.flags.contains(&f);
-        CallFlags {
-            fast: has("fast"),
-            skip_slowlog: has("skip_slowlog"),
-            skip_monitor: has("skip_monitor") || has("admin"),
-        }
-    }
 }
 
 /// Who ran a command, for the slow log and MONITOR.
@@ -620,16 +607,18 @@ impl Store {
     /// commandstats and in its latency histogram, the latency monitor's `command` or
     /// `fast-command` event, the slow log. A command that blocked is timed and logged when
     /// its wait ends in Redis; here its first run is timed and it is not logged.
+    // One call per command from the executor, which has each of these at hand.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn record_call(
         &mut self,
         name: &'static str,
         args: Option<&[Bytes]>,
         duration_us: u64,
         blocked: bool,
+        flags: CallFlags,
         runner: Runner,
         now_ms: u64,
     ) {
-        let flags = self.observe.flags(name);
         self.stats_mut().add_usec(name, duration_us);
         let event = if flags.fast {
             "fast-command"
@@ -702,10 +691,11 @@ impl Store {
         &mut self,
         name: &'static str,
         args: &[Bytes],
+        flags: CallFlags,
         runner: &Runner,
         now_ms: u64,
     ) {
-        if self.observe.monitors.is_empty() || self.observe.flags(name).skip_monitor {
+        if self.observe.monitors.is_empty() || flags.skip_monitor {
             return;
         }
         let redacted = redact(name, args);
