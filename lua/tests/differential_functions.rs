@@ -10,79 +10,17 @@
 
 #[path = "../../core/tests/common/mod.rs"]
 mod common;
+mod world;
 
-use common::{now_ms, show, Conn, Redis};
-use redish_core::{Session, SessionConfig, Store};
-
-struct World {
-    redis: Redis,
-    store: Store,
-    session: Session,
-    conn: Conn,
-}
+use common::{now_ms, show, Redis};
+use redish_core::Store;
+use world::{req, World};
 
 impl World {
-    fn start() -> Option<World> {
-        let redis = Redis::start(&[])?;
-        let conn = redis.connect();
-        let mut store = Store::default();
-        store.set_script_engine(redish_lua::engine());
-        let session = Session::new(store.next_client_id(), SessionConfig::default());
-        Some(World {
-            redis,
-            store,
-            session,
-            conn,
-        })
-    }
-
-    fn ours(&mut self, args: &[Vec<u8>]) -> Vec<u8> {
-        self.session.handle_bytes(&common::encode(args));
-        self.session.process(&mut self.store, now_ms());
-        let out = self.session.poll_transmit().to_vec();
-        self.session.consume_transmit(out.len());
-        out
-    }
-
     /// Sends `args` to both; panics with both replies if they differ. Returns the reply.
     fn check(&mut self, args: &[Vec<u8>]) -> Vec<u8> {
-        let theirs = normalise(&self.conn.call(args));
-        let ours = normalise(&self.ours(args));
-        assert!(
-            theirs == ours,
-            "{}\n  redis:  {}\n  redish: {}",
-            show(&args.concat()),
-            show(&theirs),
-            show(&ours)
-        );
-        ours
+        self.check_with(args, world::hide_hello_id)
     }
-
-    fn run(&mut self, cases: &[Vec<Vec<u8>>]) {
-        for resp3 in [false, true] {
-            self.check(&req(&["HELLO", if resp3 { "3" } else { "2" }]));
-            self.check(&req(&["FLUSHALL"]));
-            self.check(&req(&["FUNCTION", "FLUSH"]));
-            for c in cases {
-                self.check(c);
-            }
-        }
-    }
-}
-
-/// HELLO's connection id.
-fn normalise(reply: &[u8]) -> Vec<u8> {
-    let marker = b"$2\r\nid\r\n:";
-    let Some(i) = reply.windows(marker.len()).position(|w| w == marker) else {
-        return reply.to_vec();
-    };
-    let start = i + marker.len();
-    let end = start + reply[start..].iter().position(|&c| c == b'\r').unwrap();
-    [&reply[..start], b"<id>", &reply[end..]].concat()
-}
-
-fn req(parts: &[&str]) -> Vec<Vec<u8>> {
-    parts.iter().map(|p| p.as_bytes().to_vec()).collect()
 }
 
 /// `FUNCTION LOAD REPLACE` of library `lib1` with `body` after its header.
@@ -156,7 +94,7 @@ fn loading_errors() {
     cases.push(req(&["FUNCTION", "LIST", "LIBRARYNAME", "up"]));
     cases.push(req(&["FUNCTION", "DELETE", "up"]));
     cases.push(req(&["FUNCTION", "LIST"]));
-    w.run(&cases);
+    w.run(&[&["FLUSHALL"], &["FUNCTION", "FLUSH"]], &cases);
 }
 
 /// The loading timeout: a library that loops stops after 500 ms.
@@ -263,7 +201,7 @@ fn calling_functions() {
     ] {
         cases.push(split(c));
     }
-    w.run(&cases);
+    w.run(&[&["FLUSHALL"], &["FUNCTION", "FLUSH"]], &cases);
 }
 
 /// FUNCTION LIST of one library with one function, each flag (its output order among
@@ -302,7 +240,7 @@ fn function_list_flags_and_code() {
         "#!lua name=mylib\nredis.register_function('x', function() return 2 end)",
     ]));
     cases.push(req(&["FCALL", "myfunc", "0"]));
-    w.run(&cases);
+    w.run(&[&["FLUSHALL"], &["FUNCTION", "FLUSH"]], &cases);
 }
 
 /// FUNCTION DUMP payloads: ours equal Redis's for the same library, and each side's

@@ -10,81 +10,15 @@
 
 #[path = "../../core/tests/common/mod.rs"]
 mod common;
+mod world;
 
-use common::{now_ms, show, Conn, Redis};
-use redish_core::{Session, SessionConfig, Store};
-
-/// Both servers, one client of each.
-struct World {
-    _redis: Redis,
-    store: Store,
-    session: Session,
-    conn: Conn,
-}
+use world::{req, World};
 
 impl World {
-    fn start() -> Option<World> {
-        let redis = Redis::start(&[])?;
-        let conn = redis.connect();
-        let mut store = Store::default();
-        store.set_script_engine(redish_lua::engine());
-        let session = Session::new(store.next_client_id(), SessionConfig::default());
-        Some(World {
-            _redis: redis,
-            store,
-            session,
-            conn,
-        })
-    }
-
-    fn ours(&mut self, args: &[Vec<u8>]) -> Vec<u8> {
-        self.session.handle_bytes(&common::encode(args));
-        self.session.process(&mut self.store, now_ms());
-        let out = self.session.poll_transmit().to_vec();
-        self.session.consume_transmit(out.len());
-        out
-    }
-
     /// Sends `args` to both; panics with both replies if they differ.
     fn check(&mut self, args: &[Vec<u8>]) {
-        let theirs = self.conn.call(args);
-        let ours = self.ours(args);
-        let theirs = normalise(&theirs);
-        let ours = normalise(&ours);
-        assert!(
-            theirs == ours,
-            "{}\n  redis:  {}\n  redish: {}",
-            show(&args.concat()),
-            show(&theirs),
-            show(&ours)
-        );
+        self.check_with(args, world::hide_hello_id);
     }
-
-    fn run(&mut self, cases: &[Vec<Vec<u8>>]) {
-        for resp3 in [false, true] {
-            self.check(&req(&["FLUSHALL"]));
-            self.check(&req(&["SCRIPT", "FLUSH"]));
-            self.check(&req(&["HELLO", if resp3 { "3" } else { "2" }]));
-            for c in cases {
-                self.check(c);
-            }
-        }
-    }
-}
-
-/// HELLO's connection id and server-dependent fields.
-fn normalise(reply: &[u8]) -> Vec<u8> {
-    let marker = b"$2\r\nid\r\n:";
-    let Some(i) = reply.windows(marker.len()).position(|w| w == marker) else {
-        return reply.to_vec();
-    };
-    let start = i + marker.len();
-    let end = start + reply[start..].iter().position(|&c| c == b'\r').unwrap();
-    [&reply[..start], b"<id>", &reply[end..]].concat()
-}
-
-fn req(parts: &[&str]) -> Vec<Vec<u8>> {
-    parts.iter().map(|p| p.as_bytes().to_vec()).collect()
 }
 
 /// `EVAL script 0`.
@@ -136,7 +70,7 @@ fn conversions_lua_to_resp() {
     .iter()
     .map(|s| eval(s))
     .collect();
-    w.run(&cases);
+    w.run(&[&["FLUSHALL"], &["SCRIPT", "FLUSH"]], &cases);
     // Doubles whose `%.17g` is longer than their shortest text: byte for byte in RESP2;
     // in RESP3 redish writes the shortest text (README, "Scripting").
     w.check(&req(&["HELLO", "2"]));
@@ -195,7 +129,7 @@ fn conversions_resp_to_lua() {
     ] {
         cases.push(eval(s));
     }
-    w.run(&cases);
+    w.run(&[&["FLUSHALL"], &["SCRIPT", "FLUSH"]], &cases);
 }
 
 #[test]
@@ -287,7 +221,7 @@ fn errors_and_sandbox() {
     ] {
         cases.push(req(c));
     }
-    w.run(&cases);
+    w.run(&[&["FLUSHALL"], &["SCRIPT", "FLUSH"]], &cases);
 }
 
 #[test]
@@ -394,7 +328,7 @@ fn redis_api_and_libraries() {
     ] {
         cases.push(req(c));
     }
-    w.run(&cases);
+    w.run(&[&["FLUSHALL"], &["SCRIPT", "FLUSH"]], &cases);
 }
 
 #[test]
@@ -426,7 +360,7 @@ fn scripts_in_transactions_and_databases() {
     .iter()
     .map(|c| req(c))
     .collect();
-    w.run(&cases);
+    w.run(&[&["FLUSHALL"], &["SCRIPT", "FLUSH"]], &cases);
 }
 
 /// The INFO counters a script moves, as Redis counts them: the script's commands count in
@@ -535,5 +469,5 @@ fn cjson_and_cmsgpack() {
     ] {
         cases.push(eval(s));
     }
-    w.run(&cases);
+    w.run(&[&["FLUSHALL"], &["SCRIPT", "FLUSH"]], &cases);
 }
