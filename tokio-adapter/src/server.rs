@@ -141,14 +141,15 @@ impl Server {
         // worker sits in its LIFO slot or run queue, which other workers may not steal in
         // time, and could not answer -BUSY or take SCRIPT KILL. `block_in_place` hands the
         // worker's queue, that slot included, to another thread (once per script that
-        // runs long: after its first 100,000 instructions).
+        // runs long: after its first million instructions).
         script_watch.on_running_long(Box::new(|| {
             let multi = tokio::runtime::Handle::try_current()
                 .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
             if multi {
-                // Long enough for the new thread to take the worker's queue over: with
-                // nothing to wait for, this thread would take it back at once.
-                tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(2)));
+                // Long enough for the new thread to take the worker's queue over, even on
+                // a loaded machine: with nothing to wait for, this thread would take it
+                // back at once (2 ms was not enough under the whole test suite's load).
+                tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(20)));
             }
         }));
         let shared = Arc::new(Shared {

@@ -24,6 +24,9 @@ const TIMED_OUT: u8 = 16;
 /// The engine said it runs long, and the adapter's hook was called.
 const LONG: u8 = 32;
 
+/// See [`ScriptWatch::running_long`].
+const LONG_TICKS: u64 = 10;
+
 /// Redis's reply to a command refused while a script runs too long.
 pub const BUSY_EVAL: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
@@ -41,6 +44,8 @@ pub struct ScriptWatch {
     started_ms: AtomicU64,
     /// `busy-reply-threshold` when it started, in ms (0: never busy).
     threshold_ms: AtomicU64,
+    /// Calls of [`ScriptWatch::running_long`] by the running script.
+    ticks: AtomicU64,
     /// The adapter's, called once a script runs long (see [`ScriptWatch::running_long`]).
     on_long: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
@@ -59,6 +64,7 @@ impl ScriptWatch {
     pub fn begin(&self, eval: bool, now_ms: u64, threshold_ms: u64) {
         self.started_ms.store(now_ms, Ordering::Relaxed);
         self.threshold_ms.store(threshold_ms, Ordering::Relaxed);
+        self.ticks.store(0, Ordering::Relaxed);
         let kind = if eval { EVAL } else { FUNCTION };
         self.state.store(kind, Ordering::Release);
     }
@@ -80,8 +86,12 @@ impl ScriptWatch {
     }
 
     /// Called by the engine from its instruction hook (every 100,000 instructions): the
-    /// first call of a script calls the adapter's [`ScriptWatch::on_running_long`].
+    /// tenth call of a script (a million instructions: tens of milliseconds) calls the
+    /// adapter's [`ScriptWatch::on_running_long`].
     pub fn running_long(&self) {
+        if self.ticks.fetch_add(1, Ordering::Relaxed) + 1 < LONG_TICKS {
+            return;
+        }
         if self.state.fetch_or(LONG, Ordering::Relaxed) & LONG == 0 {
             if let Some(f) = self.on_long.get() {
                 f();
