@@ -200,6 +200,27 @@ fn xdel_xtrim_xsetid() {
         "XADD x 24 a 1",
         "XADD x 25-1 a 1",
         "XRANGE x - +",
+        // XSETID may go below a deleted entry, even the max deleted id; a node then holds
+        // a deleted entry above later ones, or one with the same id as a live one.
+        "CONFIG SET stream-node-max-entries 3",
+        "XADD r 0-1 f a",
+        "XADD r 31-1 f b",
+        "XDEL r 31-1",
+        "XSETID r 26-1",
+        "XADD r 27-0 f c",
+        "XRANGE r - +",
+        "XREVRANGE r + - COUNT 1",
+        "XINFO STREAM r",
+        "XDEL r 31-1",
+        "XADD q 0-1 f a",
+        "XADD q 31-1 f b",
+        "XDEL q 31-1",
+        "XSETID q 26-1",
+        "XADD q 31-1 f c",
+        "XRANGE q 31-1 31-1",
+        "XDEL q 31-1",
+        "XLEN q",
+        "XRANGE q - +",
     ]);
 }
 
@@ -609,6 +630,12 @@ fn rdb_round_trips_with_redis_server() {
         "XADD gone 1 a 1",
         "XDEL gone 1",
         "XSETID gone 10 ENTRIESADDED 7 MAXDELETEDID 5",
+        "XADD low 1 a 1",
+        "XADD low 9 a 2",
+        "XDEL low 9",
+        "XSETID low 5",
+        "XADD low 6 a 3",
+        "XADD low 9 a 4",
     ];
     let reads = [
         "XRANGE s - +",
@@ -619,6 +646,8 @@ fn rdb_round_trips_with_redis_server() {
         "XPENDING s g",
         "XINFO STREAM e FULL",
         "XINFO STREAM gone",
+        "XRANGE low - +",
+        "XINFO STREAM low",
         "TYPE s",
     ];
     let Some(check) = which("redis-check-rdb") else {

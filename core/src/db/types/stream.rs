@@ -514,10 +514,13 @@ impl Stream {
         let mut pos = node.entries_at as usize;
         while pos < node.buf.len() {
             let (flags, eid, next) = node.entry_at(master, pos, None);
+            // Deleted entries keep their place and need not be in order: XSETID may
+            // lower the last id below one, and a later XADD reuse it (as in Redis).
+            if flags & FLAG_DELETED != 0 {
+                pos = next;
+                continue;
+            }
             if eid == id {
-                if flags & FLAG_DELETED != 0 {
-                    return false;
-                }
                 node.buf[pos] |= FLAG_DELETED;
                 node.live -= 1;
                 node.deleted += 1;
@@ -679,13 +682,18 @@ impl Stream {
     /// not above the last node. The entries count into [`Stream::len`]; the ids and
     /// counters come after, from [`Stream::set_loaded`].
     pub fn load_node(&mut self, master: StreamId, elems: &[Vec<u8>]) -> Option<()> {
-        // Nodes come in order, each one's entries above the previous node's.
+        // Nodes come in order, each one's live entries above the previous node's. Deleted
+        // entries only lie at or above their node's master id: XSETID may lower the last
+        // id below one, and later entries come after it with smaller ids (as in Redis).
         let floor = match self.nodes.last_key_value() {
             Some((&k, _)) if k >= master => return None,
-            Some((&k, node)) => {
-                let last = *node.offsets(k).last()?;
-                Some(node.entry_at(k, last, None).1)
-            }
+            Some((&k, node)) => node
+                .offsets(k)
+                .into_iter()
+                .map(|pos| node.entry_at(k, pos, None))
+                .filter(|(flags, _, _)| flags & FLAG_DELETED == 0)
+                .map(|(_, id, _)| id)
+                .last(),
             None => None,
         };
         let int = |i: usize| crate::num::parse_i64(elems.get(i)?);
@@ -718,10 +726,13 @@ impl Stream {
                 master.ms.checked_add(u64::try_from(ms_delta).ok()?)?,
                 master.seq.wrapping_add(seq_delta as u64),
             );
-            if id < master || last.or(floor).is_some_and(|l| id <= l) {
+            let live_entry = flags & FLAG_DELETED == 0;
+            if id < master || live_entry && last.or(floor).is_some_and(|l| id <= l) {
                 return None;
             }
-            last = Some(id);
+            if live_entry {
+                last = Some(id);
+            }
             let same = flags & FLAG_SAMEFIELDS != 0;
             let mut j = i + 3;
             let n = if same {
