@@ -439,8 +439,12 @@ fn admit_and_run(
         None
     };
     // The request as sent, for the slow log and MONITOR once it ran.
-    let observed = (stat.is_some() && !ctx.caller.internal && ctx.store.wants_call_args())
-        .then(|| args.clone());
+    let observed =
+        (stat.is_some() && !ctx.caller.internal && ctx.store.wants_call_args()).then(|| {
+            let mut kept = ctx.store.observe.take_args_buf();
+            kept.extend_from_slice(&args);
+            kept
+        });
     if let Some(multi) = &mut ctx.conn.multi {
         if !spec.skips_queue() {
             // Nothing more is kept once the transaction is doomed, as in Redis.
@@ -473,6 +477,9 @@ fn admit_and_run(
     let unit = ctx.store.begin_effects_unit();
     let outcome = run(cmd, raw, ctx);
     after_call(ctx, stat, observed.as_deref(), start_us, &outcome);
+    if let Some(kept) = observed {
+        ctx.store.observe.put_args_buf(kept);
+    }
     ctx.store.end_effects_unit(unit);
     // Clients blocked on keys this command (or transaction) filled are served now, before
     // any other command, as in Redis.
@@ -726,31 +733,31 @@ fn after_call(
         name: ctx.conn.name.clone(),
     };
     let blocked = *outcome == Outcome::Blocked;
-    let flags = call_flags(ctx.store, name);
+    let flags = ctx.store.record_call(
+        name,
+        args,
+        duration_us,
+        blocked,
+        || call_flags(name),
+        &runner,
+        ctx.now_ms,
+    );
     // MONITOR sees a command once it ran; the script commands show theirs before they run.
     if let Some(args) = args.filter(|_| !is_script_call(name)) {
         ctx.store
             .feed_monitors(name, args, flags, &runner, ctx.now_ms);
     }
-    ctx.store
-        .record_call(name, args, duration_us, blocked, flags, runner, ctx.now_ms);
 }
 
 /// What timing, the slow log and MONITOR ask of command `name` (INFO commandstats' name:
-/// `client|list`), from its metadata once, then from the store's cache: this runs for every
-/// command.
-fn call_flags(store: &mut Store, name: &'static str) -> crate::db::observe::CallFlags {
-    if let Some(flags) = store.observe.flags(name) {
-        return flags;
-    }
+/// `client|list`), from its metadata: the store keeps it after the first call.
+fn call_flags(name: &'static str) -> crate::db::observe::CallFlags {
     let has = |f: &str| super::command::meta(name).is_some_and(|m| m.flags.contains(&f));
-    let flags = crate::db::observe::CallFlags {
+    crate::db::observe::CallFlags {
         fast: has("fast"),
         skip_slowlog: has("skip_slowlog"),
         skip_monitor: has("skip_monitor") || has("admin"),
-    };
-    store.observe.remember_flags(name, flags);
-    flags
+    }
 }
 
 /// EVAL and its kin, which Redis shows to MONITOR before the commands their script runs.

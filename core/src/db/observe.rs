@@ -8,7 +8,7 @@
 //! Latencies the adapter measures itself (AOF writes and fsyncs) come in through
 //! [`crate::Store::handle_latency`], the same path the executor's own samples take.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use bytes::Bytes;
 
@@ -493,14 +493,13 @@ pub(crate) struct Observe {
     pub clock: Option<ClockBox>,
     pub slowlog: SlowLog,
     pub latency: LatencyMonitor,
-    /// Per command (INFO commandstats' name), its durations.
-    pub histograms: HashMap<&'static str, Histogram, foldhash::fast::FixedState>,
     /// Connections in MONITOR mode, in the order they asked.
     pub monitors: Vec<ClientId>,
     /// Bytes, rates, refused connections (INFO stats).
     pub traffic: Traffic,
-    /// [`CallFlags`] by command, looked up once each: this runs for every command.
-    flags: HashMap<&'static str, CallFlags, foldhash::fast::FixedState>,
+    /// A spare buffer for a request's arguments kept for the slow log and MONITOR, so
+    /// that keeping them costs no allocation per command.
+    args_buf: Vec<Bytes>,
 }
 
 impl Observe {
@@ -510,15 +509,17 @@ impl Observe {
         self.clock.as_ref().map_or(0, |c| c.0.monotonic_us())
     }
 
-    /// The [`CallFlags`] of `name`, if looked up before.
-    #[inline]
-    pub fn flags(&self, name: &'static str) -> Option<CallFlags> {
-        self.flags.get(name).copied()
+    /// An empty buffer for a request's arguments (see [`Observe::put_args_buf`]).
+    pub fn take_args_buf(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.args_buf)
     }
 
-    /// Keeps what the command layer looked up of `name`.
-    pub fn remember_flags(&mut self, name: &'static str, flags: CallFlags) {
-        self.flags.insert(name, flags);
+    /// Gives back a buffer from [`Observe::take_args_buf`], emptied; a big one is dropped.
+    pub fn put_args_buf(&mut self, mut buf: Vec<Bytes>) {
+        buf.clear();
+        if buf.capacity() <= 64 {
+            self.args_buf = buf;
+        }
     }
 }
 
@@ -591,7 +592,7 @@ impl Store {
     /// The latency histogram of command `name` (INFO commandstats' name), if it ran since
     /// start or the last CONFIG RESETSTAT with `latency-tracking` on.
     pub fn latency_histogram(&self, name: &str) -> Option<&Histogram> {
-        self.observe.histograms.get(name)
+        self.stats().histogram(name)
     }
 
     /// True if a command's arguments are needed after it ran: the slow log is on, or some
@@ -615,11 +616,15 @@ impl Store {
         args: Option<&[Bytes]>,
         duration_us: u64,
         blocked: bool,
-        flags: CallFlags,
-        runner: Runner,
+        flags: impl FnOnce() -> CallFlags,
+        runner: &Runner,
         now_ms: u64,
-    ) {
-        self.stats_mut().add_usec(name, duration_us);
+    ) -> CallFlags {
+        let histogram_ns =
+            (!blocked && self.config().latency_tracking).then(|| duration_us.saturating_mul(1000));
+        let flags = self
+            .stats_mut()
+            .timed(name, duration_us, histogram_ns, flags);
         let event = if flags.fast {
             "fast-command"
         } else {
@@ -627,24 +632,17 @@ impl Store {
         };
         self.handle_latency(event, duration_us / 1000, now_ms);
         if blocked {
-            return;
-        }
-        if self.config().latency_tracking {
-            self.observe
-                .histograms
-                .entry(name)
-                .or_default()
-                .record_ns(duration_us.saturating_mul(1000));
+            return flags;
         }
         let threshold = self.config().slowlog_log_slower_than;
         if flags.skip_slowlog || threshold < 0 {
-            return;
+            return flags;
         }
         let max_len = usize::try_from(self.config().slowlog_max_len).unwrap_or(usize::MAX);
         // Every command trims the log to `slowlog-max-len`, logged or not, as Redis's.
         self.observe.slowlog.trim(max_len);
         let Some(args) = args.filter(|_| duration_us >= threshold as u64) else {
-            return;
+            return flags;
         };
         let (addr, client_name) = if runner.script {
             (Bytes::from_static(b"?:0"), Bytes::new())
@@ -653,7 +651,7 @@ impl Store {
             (
                 c.map(|c| Bytes::from(c.conn.addr.clone()))
                     .unwrap_or_default(),
-                runner.name.unwrap_or_default(),
+                runner.name.clone().unwrap_or_default(),
             )
         };
         let redacted = redact(name, args);
@@ -661,6 +659,7 @@ impl Store {
         self.observe
             .slowlog
             .push(args, duration_us, now_ms / 1000, addr, client_name, max_len);
+        flags
     }
 }
 

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::clients::{ClientConn, Clients};
 use super::config::Config;
+use super::observe::{CallFlags, Histogram};
 use super::pubsub::Message;
 use super::{ClientId, Rng, Store};
 
@@ -153,12 +154,27 @@ pub struct CmdStat {
     pub failed_calls: u64,
 }
 
+/// What is kept of one command's calls.
+#[derive(Debug, Default)]
+struct CmdEntry {
+    stat: CmdStat,
+    /// What timing, the slow log and MONITOR ask of it, from its metadata once.
+    flags: Option<CallFlags>,
+    /// Its latency histogram (`latency-tracking`).
+    histogram: Option<Histogram>,
+}
+
 /// Counters INFO reports (the rest come from the databases and the registry).
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// Per command, by full name (`get`, `client|list`), with its first-call rank. Counted on
-    /// every command: a fast hasher, not SipHash.
-    cmds: HashMap<&'static str, (usize, CmdStat), foldhash::fast::FixedState>,
+    /// Per command (`get`, `client|list`), in first-call order.
+    cmds: Vec<(&'static str, CmdEntry)>,
+    /// Where each name is in `cmds`.
+    by_name: HashMap<&'static str, usize, foldhash::fast::FixedState>,
+    /// The same by where the name is stored (address and length): counting runs for every
+    /// command, and each name comes from the command table, so this finds it without hashing
+    /// or comparing its text, as Redis reaches a command's counters through its pointer.
+    by_addr: HashMap<(usize, usize), usize, foldhash::fast::FixedState>,
     /// Error replies by their code (`ERR`, `WRONGTYPE`), sorted as Redis lists them.
     errors: BTreeMap<String, u64>,
     /// Error replies of any kind.
@@ -177,8 +193,7 @@ impl Stats {
         error: Option<&[u8]>,
         counted: bool,
     ) {
-        let next = self.cmds.len();
-        let (_, s) = self.cmds.entry(name).or_insert((next, CmdStat::default()));
+        let s = &mut self.entry(name).stat;
         if rejected {
             s.rejected_calls += 1;
         } else {
@@ -192,11 +207,46 @@ impl Stats {
         }
     }
 
-    /// Adds `usec` to the time spent in `name` (counted by [`Stats::record`]).
-    pub(crate) fn add_usec(&mut self, name: &'static str, usec: u64) {
-        let next = self.cmds.len();
-        let (_, s) = self.cmds.entry(name).or_insert((next, CmdStat::default()));
-        s.usec += usec;
+    fn entry(&mut self, name: &'static str) -> &mut CmdEntry {
+        let addr = (name.as_ptr() as usize, name.len());
+        let i = match self.by_addr.get(&addr) {
+            Some(&i) => i,
+            None => {
+                let next = self.cmds.len();
+                let i = *self.by_name.entry(name).or_insert(next);
+                if i == next {
+                    self.cmds.push((name, CmdEntry::default()));
+                }
+                self.by_addr.insert(addr, i);
+                i
+            }
+        };
+        &mut self.cmds[i].1
+    }
+
+    /// Adds `usec` to the time spent in `name` (counted by [`Stats::record`]) and, given,
+    /// `histogram_ns` to its latency histogram; returns its [`CallFlags`], found by `flags`
+    /// on its first call.
+    pub(crate) fn timed(
+        &mut self,
+        name: &'static str,
+        usec: u64,
+        histogram_ns: Option<u64>,
+        flags: impl FnOnce() -> CallFlags,
+    ) -> CallFlags {
+        let e = self.entry(name);
+        e.stat.usec += usec;
+        if let Some(ns) = histogram_ns {
+            e.histogram
+                .get_or_insert_with(Histogram::default)
+                .record_ns(ns);
+        }
+        *e.flags.get_or_insert_with(flags)
+    }
+
+    /// The latency histogram of `name`, if it was timed with `latency-tracking` on.
+    pub(crate) fn histogram(&self, name: &str) -> Option<&Histogram> {
+        self.cmds[*self.by_name.get(name)?].1.histogram.as_ref()
     }
 
     /// Counts an error reply with code `code` (the first word of its line).
@@ -216,9 +266,7 @@ impl Stats {
 
     /// Commands with their counters, in first-call order.
     pub fn commands(&self) -> Vec<(&'static str, CmdStat)> {
-        let mut v: Vec<_> = self.cmds.iter().map(|(n, (i, s))| (*i, *n, *s)).collect();
-        v.sort_unstable_by_key(|(i, _, _)| *i);
-        v.into_iter().map(|(_, n, s)| (n, s)).collect()
+        self.cmds.iter().map(|(n, e)| (*n, e.stat)).collect()
     }
 
     /// Error codes with their counts, sorted.
@@ -453,7 +501,6 @@ impl Store {
     /// CONFIG RESETSTAT: the counters INFO reports start again from zero.
     pub(crate) fn reset_stats(&mut self) {
         self.server.stats.reset();
-        self.observe.histograms.clear();
         self.observe.traffic = Default::default();
         self.server.commands_at_reset = self.commands_processed;
         self.server.expired_at_reset = self.dbs().iter().map(super::Db::expired_count).sum();
