@@ -242,6 +242,11 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ("xinfo", &["consumers", "groups", "help", "stream"]),
 ];
 
+/// Every Redis command and subcommand, sorted by name (what the ACL numbers commands by).
+pub(crate) fn table() -> &'static [CommandMeta] {
+    TABLE
+}
+
 /// The metadata of `name` (lower case; `container|sub` for subcommands).
 pub fn meta(name: &str) -> Option<&'static CommandMeta> {
     TABLE
