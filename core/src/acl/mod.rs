@@ -135,6 +135,19 @@ pub fn command_id(name: &[u8]) -> Option<usize> {
     index_of(table().metas, &lower)
 }
 
+/// The table index of the command (or subcommand) a request runs, as Redis's
+/// `lookupCommand`: `None` if Redis has no such command (or subcommand).
+pub fn request_id(args: &[Bytes]) -> Option<usize> {
+    let id = command_id(args.first()?)?;
+    if table().children[id].is_empty() {
+        return Some(id);
+    }
+    let mut full = command_name(id).as_bytes().to_vec();
+    full.push(b'|');
+    full.extend_from_slice(args.get(1)?);
+    command_id(&full)
+}
+
 /// The full name of command `id` (`config|get`).
 pub fn command_name(id: usize) -> &'static str {
     table().metas[id].name
@@ -662,6 +675,12 @@ impl User {
             u.apply(r.as_bytes(), false).expect("valid rule");
         }
         u
+    }
+
+    /// True if the root selector allows every command, key and channel: nothing to check.
+    pub fn unrestricted(&self) -> bool {
+        let r = &self.selectors[0];
+        r.allcommands && r.allkeys && r.allchannels
     }
 
     /// True if AUTH may log in as this user.

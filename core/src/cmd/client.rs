@@ -517,6 +517,9 @@ pub(crate) fn sync(conn: &ConnState, store: &mut Store, output_bytes: usize, now
     c.dirty_cas = dirty;
     c.output_bytes = output_bytes;
     c.cmd = conn.last_cmd;
+    if c.user != conn.user {
+        c.user.clone_from(&conn.user);
+    }
 }
 
 fn sync_self(ctx: &mut Ctx) {

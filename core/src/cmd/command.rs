@@ -210,6 +210,13 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     ("slowlog", &["get", "help", "len", "reset"]),
     (
+        "acl",
+        &[
+            "cat", "deluser", "dryrun", "genpass", "getuser", "help", "list", "load", "log",
+            "save", "setuser", "users", "whoami",
+        ],
+    ),
+    (
         "latency",
         &["help", "histogram", "history", "latest", "reset"],
     ),
