@@ -610,8 +610,23 @@ impl<'a> Request<'a> {
     /// The request `args` for command `id`, its keys and channels found as Redis finds them.
     pub fn new(id: usize, args: &'a [Bytes]) -> Request<'a> {
         let m = &table().metas[id];
+        // The two commands whose key flags depend on their arguments (`VARIABLE_FLAGS`), as
+        // Redis's `setGetKeys` and `bitfieldGetKeys`.
+        let has = |words: &[&str]| {
+            args.iter()
+                .skip(2)
+                .any(|a| words.iter().any(|w| a.eq_ignore_ascii_case(w.as_bytes())))
+        };
+        let variable: Option<&'static [&'static str]> = match m.name {
+            "set" if has(&["get"]) => Some(&["RW", "access", "update"]),
+            "set" => Some(&["OW", "update"]),
+            "bitfield" if has(&["set", "incrby"]) => Some(&["RW", "access", "update"]),
+            "bitfield" => Some(&["RO", "access"]),
+            _ => None,
+        };
         let keys = command::key_positions(m, args)
             .into_iter()
+            .map(|(pos, flags)| (pos, variable.unwrap_or(flags)))
             .map(|(pos, flags)| {
                 let mut need = 0;
                 for f in flags {
@@ -848,6 +863,9 @@ impl User {
     pub fn channels_narrowed_from(&self, old: &User) -> bool {
         if self.selectors.iter().any(|s| s.allchannels) {
             return false;
+        }
+        if old.selectors.iter().any(|s| s.allchannels) {
+            return true;
         }
         let new: Vec<&Bytes> = self.selectors.iter().flat_map(|s| &s.channels).collect();
         !old.selectors
@@ -1100,11 +1118,6 @@ impl Acl {
     /// ACL LOG RESET.
     pub fn reset_log(&mut self) {
         self.log.clear();
-    }
-
-    /// Trims the log to `acllog-max-len`.
-    pub fn trim_log(&mut self) {
-        self.log.truncate(self.log_max_len);
     }
 }
 

@@ -78,12 +78,9 @@ impl AclCmd {
             AclCmd::SetUser(name, rules) => set_user(ctx, name, rules),
             AclCmd::GetUser(name) => {
                 let acl = ctx.store.acl_mut();
-                let u = acl.user(&name).ok_or_else(|| {
-                    CmdError::err(format_args!(
-                        "Can not find user '{}' in ACL",
-                        String::from_utf8_lossy(&name)
-                    ))
-                })?;
+                let Some(u) = acl.user(&name) else {
+                    return Ok(Frame::Null);
+                };
                 let s = |x: &'static str| Frame::Bulk(Bytes::from_static(x.as_bytes()));
                 let mut fields = vec![
                     (
@@ -209,7 +206,7 @@ fn set_user(ctx: &mut Ctx, name: Bytes, rules: Vec<Bytes>) -> Result<Frame, CmdE
     let rules = acl::merge_selector_args(&rules).map_err(|i| {
         CmdError::err(format_args!(
             "Unmatched parenthesis in acl selector starting at '{}'.",
-            String::from_utf8_lossy(&unmatched_arg(&name, &rules, i))
+            String::from_utf8_lossy(&rules[i])
         ))
     })?;
     let allchannels = ctx.store.config().acl_pubsub_allchannels;
@@ -233,17 +230,6 @@ fn set_user(ctx: &mut Ctx, name: Bytes, rules: Vec<Bytes>) -> Result<Frame, CmdE
         kill_pubsub_clients(ctx, &user);
     }
     Ok(Frame::OK)
-}
-
-/// Redis names the argument at index `i` of the *whole* request (`ACL SETUSER name …`)
-/// when a selector is not closed, where `i` counts the rules: its own off-by-three.
-fn unmatched_arg(name: &Bytes, rules: &[Bytes], i: usize) -> Bytes {
-    match i {
-        0 => Bytes::from_static(b"acl"),
-        1 => Bytes::from_static(b"setuser"),
-        2 => name.clone(),
-        _ => rules[i - 3].clone(),
-    }
 }
 
 /// Closes the connections authenticated as `name` (deleted, or disabled: Redis's
@@ -357,10 +343,10 @@ fn dry_run(ctx: &mut Ctx, name: &[u8], cmd: &[Bytes]) -> Result<Frame, CmdError>
         Ok(()) => Ok(Frame::OK),
         Err((denial, pos)) => {
             let text = match denial {
-                // Redis names the command running, ACL DRYRUN itself (its own quirk).
-                Denial::Command => {
-                    "This user has no permissions to run the 'acl|dryrun' command".to_string()
-                }
+                Denial::Command => format!(
+                    "This user has no permissions to run the '{}' command",
+                    acl::command_name(id)
+                ),
                 Denial::Key => format!(
                     "This user has no permissions to access the '{}' key",
                     String::from_utf8_lossy(&cmd[pos])

@@ -68,11 +68,14 @@ pub struct Hello {
     pub auth: Option<(Bytes, Bytes)>,
     /// `SETNAME clientname`.
     pub setname: Option<Bytes>,
+    /// The command's name as sent, for the ACL log of a failed AUTH.
+    pub sent: Bytes,
 }
 
 impl Hello {
     pub(crate) fn parse(args: &mut Args) -> Result<Hello, CmdError> {
         let mut hello = Hello {
+            sent: args.sent_name().clone(),
             protover: None,
             auth: None,
             setname: None,
@@ -109,7 +112,7 @@ impl Hello {
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         if let Some((user, password)) = &self.auth {
-            authenticate(ctx, user, password, "hello")?;
+            authenticate(ctx, user, password, &self.sent)?;
         }
         if !ctx.conn.authenticated {
             return Err(CmdError::Other(
@@ -168,7 +171,7 @@ impl Select {
 /// Checks `user`/`password` against the ACL users and marks the connection authenticated
 /// as that user, or fails with WRONGPASS (leaving it as it was), counted and logged as
 /// Redis's `ACLAuthenticateUser`. `cmd` is AUTH or HELLO, for the log.
-fn authenticate(ctx: &mut Ctx, user: &Bytes, password: &[u8], cmd: &str) -> Result<(), CmdError> {
+fn authenticate(ctx: &mut Ctx, user: &Bytes, password: &[u8], cmd: &Bytes) -> Result<(), CmdError> {
     let ok = ctx
         .store
         .acl_mut()
@@ -181,7 +184,7 @@ fn authenticate(ctx: &mut Ctx, user: &Bytes, password: &[u8], cmd: &str) -> Resu
             super::DenialRecord {
                 denial: crate::acl::Denial::Auth,
                 context,
-                object: Bytes::copy_from_slice(cmd.as_bytes()),
+                object: cmd.clone(),
                 username: Some(user),
             },
         );
@@ -201,16 +204,21 @@ pub struct Auth {
     pub username: Option<Bytes>,
     /// The password.
     pub password: Bytes,
+    /// The command's name as sent, for the ACL log of a failed AUTH.
+    pub sent: Bytes,
 }
 
 impl Auth {
     pub(crate) fn parse(args: &mut Args) -> Result<Auth, CmdError> {
+        let sent = args.sent_name().clone();
         match args.rest().as_slice() {
             [password] => Ok(Auth {
+                sent,
                 username: None,
                 password: password.clone(),
             }),
             [user, password] => Ok(Auth {
+                sent,
                 username: Some(user.clone()),
                 password: password.clone(),
             }),
@@ -233,7 +241,7 @@ impl Auth {
             }
             None => Bytes::from_static(b"default"),
         };
-        authenticate(ctx, &user, &self.password, "auth").map(|()| Frame::OK)
+        authenticate(ctx, &user, &self.password, &self.sent).map(|()| Frame::OK)
     }
 }
 

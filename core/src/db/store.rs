@@ -214,9 +214,9 @@ impl Store {
                 self.acl.set_default_password(pass.as_deref());
                 self.acl_requirepass.0 = pass;
             }
+            // Applied at the next entry, as in Redis: the log is not trimmed now.
             self.acl.log_max_len =
                 usize::try_from(self.config().acllog_max_len).unwrap_or(usize::MAX);
-            self.acl.trim_log();
         }
         &mut self.acl
     }
