@@ -206,6 +206,9 @@ fn enforcement() {
         "3:GET b",
         "AUTH nopass",
         "AUTH default whatever",
+        "CLIENT KILL USER nosuch",
+        "CLIENT KILL USER u SKIPME yes",
+        "CLIENT KILL USER u",
     ]);
 }
 
