@@ -333,7 +333,7 @@ impl Ctx<'_> {
 /// into its output unless the outcome is [`Outcome::Held`].
 ///
 /// Admission follows Redis 7.0's `processCommand`, first refusal wins: unknown command or
-/// subcommand → arity → NOAUTH → not allowed in MULTI → (ACL, cluster redirect: later) →
+/// subcommand → arity → NOAUTH → not allowed in MULTI → ACL (`-NOPERM`, logged) →
 /// OOM over `maxmemory` → MISCONF while the disk fails → RESP2 pub/sub context → CLIENT
 /// PAUSE. Then a connection in MULTI queues the command, or it runs.
 pub(crate) fn execute(ctx: &mut Ctx, args: Vec<Bytes>) -> Outcome {
