@@ -37,6 +37,7 @@ fn reset_acl(world: &mut World) {
     for line in [
         "ACL SETUSER default on nopass allkeys allchannels allcommands clearselectors",
         "CONFIG SET requirepass \"\"",
+        "CONFIG SET acl-pubsub-default resetchannels",
         "ACL LOG RESET",
     ] {
         world.admin.call(&split(line));
@@ -149,6 +150,19 @@ fn other_subcommands() {
         "ACL SETUSER",
         "ACL DELUSER",
         "COMMAND INFO acl|setuser acl|getuser acl|log acl|cat",
+        "CONFIG GET acl-pubsub-default",
+        "CONFIG SET acl-pubsub-default allchannels",
+        "CONFIG GET acl-pubsub-default",
+        "ACL SETUSER p",
+        "ACL GETUSER p",
+        "ACL SETUSER p reset (~x)",
+        "ACL GETUSER p",
+        "CONFIG SET acl-pubsub-default bogus",
+        "CONFIG SET acl-pubsub-default resetchannels",
+        "ACL SETUSER q",
+        "ACL LIST",
+        "CONFIG GET acllog-max-len",
+        "CONFIG SET acllog-max-len -1",
     ]);
 }
 
