@@ -39,6 +39,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod acl;
 pub mod cmd;
 pub mod db;
 pub mod num;

@@ -247,7 +247,7 @@ impl Session {
             self.started = true;
             store.note_time(now_ms);
             // A password set later does not lock out connections already made, as in Redis.
-            self.conn.authenticated = store.config().requirepass.is_none();
+            self.conn.authenticated = store.acl_mut().default_needs_no_auth();
         }
         if self.config_epoch != store.config_epoch() {
             self.apply_config(store);

@@ -838,3 +838,105 @@ pub fn operators_watch(addr: SocketAddr) {
     let lat: String = q(&mut con, &["INFO", "latencystats"]);
     assert!(lat.contains("latency_percentiles_usec_eval:p50="), "{lat}");
 }
+
+/// A user without `@dangerous` may not run CONFIG, DEBUG, SHUTDOWN, FLUSHALL or KEYS (the
+/// server stays up and the data stays); HELLO with a wrong password leaves a connection
+/// unauthenticated.
+pub fn acl_dangerous_and_hello(addr: SocketAddr) {
+    let mut admin = connect(addr);
+    let () = q(
+        &mut admin,
+        &[
+            "ACL",
+            "SETUSER",
+            "app",
+            "on",
+            ">pw",
+            "~*",
+            "&*",
+            "+@all",
+            "-@dangerous",
+        ],
+    );
+    let () = q(&mut admin, &["SET", "k", "v"]);
+    let mut app = connect(addr);
+    let () = q(&mut app, &["AUTH", "app", "pw"]);
+    assert_eq!(q::<String>(&mut app, &["ACL", "WHOAMI"]), "app");
+    for (args, name) in [
+        (&["CONFIG", "GET", "port"][..], "config|get"),
+        (&["CONFIG", "SET", "timeout", "1"], "config|set"),
+        (&["DEBUG", "SLEEP", "0"], "debug"),
+        (&["SHUTDOWN", "NOSAVE"], "shutdown"),
+        (&["FLUSHALL"], "flushall"),
+        (&["KEYS", "*"], "keys"),
+    ] {
+        let e = err(&mut app, args);
+        let want = format!("this user has no permissions to run the '{name}' command");
+        assert!(
+            e.to_ascii_uppercase().contains("NOPERM") && e.contains(&want),
+            "{args:?}: {e}"
+        );
+    }
+    // Still up, data intact, and the user's other commands run.
+    assert_eq!(q::<String>(&mut app, &["GET", "k"]), "v");
+    assert_eq!(q::<String>(&mut admin, &["PING"]), "PONG");
+
+    // With a password on `default`, a wrong HELLO AUTH leaves a new connection locked out.
+    let () = q(&mut admin, &["CONFIG", "SET", "requirepass", "adminpw"]);
+    let mut raw = Raw::connect(addr);
+    raw.send(b"HELLO 3 AUTH app wrong\r\n");
+    raw.expect(b"-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    raw.send(b"GET k\r\n");
+    raw.expect(b"-NOAUTH Authentication required.\r\n");
+    raw.send(b"ACL WHOAMI\r\n");
+    raw.expect(b"-NOAUTH Authentication required.\r\n");
+    raw.send(b"HELLO 2 AUTH app pw\r\n");
+    raw.expect(b"*14\r\n$6\r\nserver\r\n");
+    let _rest = raw.read_n(b"$5\r\nredis\r\n".len());
+    let mut check = Raw::connect(addr);
+    check.send(b"AUTH app pw\r\nACL WHOAMI\r\nAUTH default adminpw\r\nACL WHOAMI\r\n");
+    check.expect(b"+OK\r\n$3\r\napp\r\n+OK\r\n$7\r\ndefault\r\n");
+}
+
+/// A flood of wrong passwords (bounded, on loopback): every one is refused and counted in
+/// the ACL log, and another client is served meanwhile.
+pub fn auth_flood(addr: SocketAddr) {
+    const N: usize = 5000;
+    let mut admin = connect(addr);
+    let () = q(
+        &mut admin,
+        &["ACL", "SETUSER", "victim", "on", ">secret", "+@all"],
+    );
+    let raw = Raw::connect(addr);
+    let mut reader = Raw::from_stream(raw.stream().try_clone().expect("clone"));
+    let line = b"AUTH victim wrong\r\n".repeat(N);
+    // Read concurrently so that neither side's buffers fill.
+    let expected = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+    let reading = std::thread::spawn(move || {
+        for _ in 0..N {
+            reader.expect(expected);
+        }
+    });
+    let mut writer = raw;
+    let start = Instant::now();
+    writer.send(&line);
+    // Another client is answered while the flood is being processed.
+    let mut other = connect(addr);
+    assert_eq!(q::<String>(&mut other, &["PING"]), "PONG");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    reading.join().expect("all refused");
+    // The failures are grouped in one ACL LOG entry, counted.
+    let log: Vec<HashMap<String, Value>> = q(&mut admin, &["ACL", "LOG", "1"]);
+    let entry = &log[0];
+    assert_eq!(entry["count"], Value::Int(N as i64));
+    assert_eq!(
+        entry["reason"],
+        Value::BulkString(b"auth".to_vec()),
+        "{entry:?}"
+    );
+    assert_eq!(entry["username"], Value::BulkString(b"victim".to_vec()));
+    // The right password still works.
+    let mut ok = Raw::connect(addr);
+    ok.send(b"AUTH victim secret\r\n");
+    ok.expect(b"+OK\r\n");
+}

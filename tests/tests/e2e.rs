@@ -47,4 +47,6 @@ scenarios!(
     maxclients,
     malformed_input,
     slow_subscriber,
+    acl_dangerous_and_hello,
+    auth_flood,
 );

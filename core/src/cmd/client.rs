@@ -105,6 +105,8 @@ pub struct KillFilter {
     pub laddr: Option<Bytes>,
     /// `SKIPME yes|no` (yes by default in the new form).
     pub skip_me: bool,
+    /// `USER username`.
+    pub user: Option<Bytes>,
 }
 
 impl Client {
@@ -440,15 +442,7 @@ fn parse_kill(rest: Vec<Bytes>) -> Result<KillFilter, CmdError> {
             b"TYPE" => f.client_type = Some(ClientType::parse(value)?),
             b"ADDR" => f.addr = Some(value.clone()),
             b"LADDR" => f.laddr = Some(value.clone()),
-            b"USER" => {
-                // Every connection is the default user's: the only one there is.
-                if value.as_ref() != b"default" {
-                    return Err(CmdError::err(format_args!(
-                        "No such user '{}'",
-                        String::from_utf8_lossy(value)
-                    )));
-                }
-            }
+            b"USER" => f.user = Some(value.clone()),
             b"SKIPME" => {
                 f.skip_me = match value.to_ascii_lowercase().as_slice() {
                     b"yes" => true,
@@ -463,6 +457,14 @@ fn parse_kill(rest: Vec<Bytes>) -> Result<KillFilter, CmdError> {
 }
 
 fn kill(f: KillFilter, ctx: &mut Ctx) -> Result<Frame, CmdError> {
+    if let Some(user) = &f.user {
+        if ctx.store.acl_mut().user(user).is_none() {
+            return Err(CmdError::err(format_args!(
+                "No such user '{}'",
+                String::from_utf8_lossy(user)
+            )));
+        }
+    }
     sync_self(ctx);
     let me = ctx.conn.id;
     let victims: Vec<ClientId> = ctx
@@ -478,6 +480,14 @@ fn kill(f: KillFilter, ctx: &mut Ctx) -> Result<Frame, CmdError> {
                     .map_or(true, |a| a.as_ref() == c.conn.laddr.as_bytes())
                 && f.client_type.map_or(true, |t| c.client_type() == t)
                 && f.id.map_or(true, |want| want == *id)
+                && f.user.as_ref().map_or(true, |u| {
+                    let name: &[u8] = if c.user.is_empty() {
+                        b"default"
+                    } else {
+                        &c.user
+                    };
+                    u.as_ref() == name
+                })
                 && !(*id == me && (f.skip_me && !f.old_form))
         })
         .map(|(id, _)| id)
@@ -517,6 +527,9 @@ pub(crate) fn sync(conn: &ConnState, store: &mut Store, output_bytes: usize, now
     c.dirty_cas = dirty;
     c.output_bytes = output_bytes;
     c.cmd = conn.last_cmd;
+    if c.user != conn.user {
+        c.user.clone_from(&conn.user);
+    }
 }
 
 fn sync_self(ctx: &mut Ctx) {

@@ -210,6 +210,13 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     ("slowlog", &["get", "help", "len", "reset"]),
     (
+        "acl",
+        &[
+            "cat", "deluser", "dryrun", "genpass", "getuser", "help", "list", "load", "log",
+            "save", "setuser", "users", "whoami",
+        ],
+    ),
+    (
         "latency",
         &["help", "histogram", "history", "latest", "reset"],
     ),
@@ -241,6 +248,11 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     ("xinfo", &["consumers", "groups", "help", "stream"]),
 ];
+
+/// Every Redis command and subcommand, sorted by name (what the ACL numbers commands by).
+pub(crate) fn table() -> &'static [CommandMeta] {
+    TABLE
+}
 
 /// The metadata of `name` (lower case; `container|sub` for subcommands).
 pub fn meta(name: &str) -> Option<&'static CommandMeta> {

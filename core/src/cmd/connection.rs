@@ -1,9 +1,9 @@
 //! Connection commands: PING, ECHO, HELLO, AUTH, SELECT, RESET, READONLY, READWRITE (QUIT
 //! is handled by the session).
 //!
-//! There is one user, `default`, whose password is the `requirepass` setting: with none set
-//! any password is accepted for it (Redis's `nopass`). A connection made while a password
-//! is set must AUTH (or HELLO … AUTH) before anything but AUTH, HELLO, QUIT and RESET.
+//! AUTH and HELLO … AUTH log in as one of the ACL users (`crate::acl`); `requirepass` is
+//! the `default` user's password. A connection made while `default` needs a password (or
+//! is off) must AUTH before anything but AUTH, HELLO, QUIT and RESET.
 
 use bytes::Bytes;
 
@@ -68,11 +68,14 @@ pub struct Hello {
     pub auth: Option<(Bytes, Bytes)>,
     /// `SETNAME clientname`.
     pub setname: Option<Bytes>,
+    /// The command's name as sent, for the ACL log of a failed AUTH.
+    pub sent: Bytes,
 }
 
 impl Hello {
     pub(crate) fn parse(args: &mut Args) -> Result<Hello, CmdError> {
         let mut hello = Hello {
+            sent: args.sent_name().clone(),
             protover: None,
             auth: None,
             setname: None,
@@ -109,7 +112,7 @@ impl Hello {
 
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         if let Some((user, password)) = &self.auth {
-            authenticate(ctx, user, password)?;
+            authenticate(ctx, user, password, &self.sent)?;
         }
         if !ctx.conn.authenticated {
             return Err(CmdError::Other(
@@ -165,22 +168,32 @@ impl Select {
     }
 }
 
-/// Checks `user`/`password` against the default user and marks the connection
-/// authenticated, or fails with WRONGPASS (leaving it as it was).
-fn authenticate(ctx: &mut Ctx, user: &[u8], password: &[u8]) -> Result<(), CmdError> {
-    let ok = user == b"default"
-        && ctx
-            .store
-            .config()
-            .requirepass
-            .as_deref()
-            .map_or(true, |p| p == password);
+/// Checks `user`/`password` against the ACL users and marks the connection authenticated
+/// as that user, or fails with WRONGPASS (leaving it as it was), counted and logged as
+/// Redis's `ACLAuthenticateUser`. `cmd` is AUTH or HELLO, for the log.
+fn authenticate(ctx: &mut Ctx, user: &Bytes, password: &[u8], cmd: &Bytes) -> Result<(), CmdError> {
+    let ok = ctx
+        .store
+        .acl_mut()
+        .user(user)
+        .is_some_and(|u| u.enabled() && u.check_password(password));
     if !ok {
+        let context = if ctx.in_exec { "multi" } else { "toplevel" };
+        super::record_denial(
+            ctx,
+            super::DenialRecord {
+                denial: crate::acl::Denial::Auth,
+                context,
+                object: cmd.clone(),
+                username: Some(user),
+            },
+        );
         return Err(CmdError::Other(
             "WRONGPASS invalid username-password pair or user is disabled.".into(),
         ));
     }
     ctx.conn.authenticated = true;
+    ctx.conn.user = user.clone();
     Ok(())
 }
 
@@ -191,16 +204,21 @@ pub struct Auth {
     pub username: Option<Bytes>,
     /// The password.
     pub password: Bytes,
+    /// The command's name as sent, for the ACL log of a failed AUTH.
+    pub sent: Bytes,
 }
 
 impl Auth {
     pub(crate) fn parse(args: &mut Args) -> Result<Auth, CmdError> {
+        let sent = args.sent_name().clone();
         match args.rest().as_slice() {
             [password] => Ok(Auth {
+                sent,
                 username: None,
                 password: password.clone(),
             }),
             [user, password] => Ok(Auth {
+                sent,
                 username: Some(user.clone()),
                 password: password.clone(),
             }),
@@ -211,14 +229,19 @@ impl Auth {
     pub(crate) fn apply(self, ctx: &mut Ctx) -> Result<Frame, CmdError> {
         let user = match self.username {
             Some(user) => user,
-            None if ctx.store.config().requirepass.is_none() => {
+            None if ctx
+                .store
+                .acl_mut()
+                .user(b"default")
+                .is_some_and(|u| u.nopass()) =>
+            {
                 return Err(CmdError::err(
                     "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
                 ))
             }
             None => Bytes::from_static(b"default"),
         };
-        authenticate(ctx, &user, &self.password).map(|()| Frame::OK)
+        authenticate(ctx, &user, &self.password, &self.sent).map(|()| Frame::OK)
     }
 }
 
@@ -248,7 +271,8 @@ impl Reset {
         ctx.conn.proto = Protocol::Resp2;
         ctx.conn.name = None;
         ctx.conn.reply = super::ReplyMode::On;
-        ctx.conn.authenticated = ctx.store.config().requirepass.is_none();
+        ctx.conn.authenticated = ctx.store.acl_mut().default_needs_no_auth();
+        ctx.conn.user = Bytes::from_static(b"default");
         Ok(Frame::simple("RESET"))
     }
 }

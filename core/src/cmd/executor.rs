@@ -104,6 +104,8 @@ pub(crate) struct ConnState {
     pub watched: WatchedKeys,
     /// AUTH passed, or no password was required when it connected (or last RESET).
     pub authenticated: bool,
+    /// The user it is authenticated as (`default` until AUTH says otherwise).
+    pub user: Bytes,
     /// CLIENT REPLY.
     pub reply: ReplyMode,
     /// CLIENT NO-EVICT.
@@ -140,6 +142,7 @@ impl ConnState {
             multi: None,
             watched: WatchedKeys::new(),
             authenticated: true,
+            user: Bytes::from_static(b"default"),
             reply: ReplyMode::On,
             no_evict: false,
             last_cmd: "",
@@ -330,7 +333,7 @@ impl Ctx<'_> {
 /// into its output unless the outcome is [`Outcome::Held`].
 ///
 /// Admission follows Redis 7.0's `processCommand`, first refusal wins: unknown command or
-/// subcommand → arity → NOAUTH → not allowed in MULTI → (ACL, cluster redirect: later) →
+/// subcommand → arity → NOAUTH → not allowed in MULTI → ACL (`-NOPERM`, logged) →
 /// OOM over `maxmemory` → MISCONF while the disk fails → RESP2 pub/sub context → CLIENT
 /// PAUSE. Then a connection in MULTI queues the command, or it runs.
 pub(crate) fn execute(ctx: &mut Ctx, args: Vec<Bytes>) -> Outcome {
@@ -450,6 +453,7 @@ fn admit_and_run(
             // Nothing more is kept once the transaction is doomed, as in Redis.
             if !multi.aborted {
                 multi.queued.push(Queued {
+                    args: args.clone(),
                     cmd: spec.parse(args),
                     raw,
                     stat: stat.filter(|_| !ctx.caller.internal),
@@ -556,6 +560,34 @@ fn admit(
         return Err(Refusal::Reject(CmdError::err(
             "Command not allowed inside a transaction",
         )));
+    }
+    if !trusted {
+        if let Err((denial, pos, id)) = super::acl_check(ctx.store, &ctx.conn.user, args) {
+            let context = if ctx.conn.multi.is_some() {
+                "multi"
+            } else {
+                "toplevel"
+            };
+            let object = super::denied_object(denial, pos, id, args);
+            super::record_denial(
+                ctx,
+                super::DenialRecord {
+                    denial,
+                    context,
+                    object,
+                    username: None,
+                },
+            );
+            let text = match denial {
+                crate::acl::Denial::Command => format!(
+                    "NOPERM this user has no permissions to run the '{}' command",
+                    crate::acl::command_name(id)
+                ),
+                crate::acl::Denial::Key => "NOPERM this user has no permissions to access one of the keys used as arguments".into(),
+                _ => "NOPERM this user has no permissions to access one of the channels used as arguments".into(),
+            };
+            return Err(Refusal::Reject(CmdError::Other(text)));
+        }
     }
     let store = &mut *ctx.store;
     let queued = |pred: fn(&str) -> bool| {
@@ -689,7 +721,13 @@ fn exec(ctx: &mut Ctx) -> Outcome {
                 // QUIT and SHUTDOWN are never queued, so this cannot close.
                 before_call(ctx, q.stat, q.observed.as_deref());
                 let start_us = ctx.store.monotonic_us();
-                let outcome = run(q.cmd, q.raw, ctx);
+                let outcome = match exec_acl_check(ctx, &q.args) {
+                    Err(e) => {
+                        ctx.reply(e.to_frame());
+                        Outcome::Failed(e)
+                    }
+                    Ok(()) => run(q.cmd, q.raw, ctx),
+                };
                 after_call(ctx, q.stat, q.observed.as_deref(), start_us, &outcome);
                 if let Some(keys) = q.tracked {
                     ctx.store.flush_key_events();
@@ -710,6 +748,35 @@ fn exec(ctx: &mut Ctx) -> Outcome {
     };
     ctx.propagation = Propagation::Replace(Vec::new());
     outcome
+}
+
+/// The ACL check EXEC repeats for each queued command, in case the rules changed since it
+/// was queued (Redis's `execCommand`).
+fn exec_acl_check(ctx: &mut Ctx, args: &[Bytes]) -> Result<(), CmdError> {
+    if ctx.caller.internal {
+        return Ok(());
+    }
+    let Err((denial, pos, id)) = super::acl_check(ctx.store, &ctx.conn.user, args) else {
+        return Ok(());
+    };
+    let object = super::denied_object(denial, pos, id, args);
+    super::record_denial(
+        ctx,
+        super::DenialRecord {
+            denial,
+            context: "multi",
+            object,
+            username: None,
+        },
+    );
+    let reason = match denial {
+        crate::acl::Denial::Command => "no permission to execute the command or subcommand",
+        crate::acl::Denial::Key => "no permission to touch the specified keys",
+        _ => "no permission to access one of the channels used as arguments",
+    };
+    Err(CmdError::Other(format!(
+        "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"
+    )))
 }
 
 /// What follows a command that ran, for those who watch (Redis's `call` after the
@@ -886,6 +953,7 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Outcome {
         Ok(Command::Slowlog(c)) => c.apply(ctx).map(Some),
         Ok(Command::Latency(c)) => c.apply(ctx).map(Some),
         Ok(Command::Monitor(c)) => c.apply(ctx),
+        Ok(Command::Acl(c)) => c.apply(ctx).map(Some),
     };
     match result {
         Ok(Some(frame)) => ctx.reply(frame),

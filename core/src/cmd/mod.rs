@@ -15,6 +15,7 @@
 //! `pub use` line above names (`string.rs`). Its metadata for COMMAND INFO and DOCS (flags,
 //! key positions, ACL categories) is in `command_table.rs`.
 
+mod acl;
 mod bits;
 pub(crate) mod blocking;
 pub(crate) mod busy;
@@ -53,6 +54,8 @@ mod zset;
 
 use bytes::Bytes;
 
+pub use acl::AclCmd;
+pub(crate) use acl::{check_request as acl_check, denied_object, record_denial, DenialRecord};
 pub use bits::BitCmd;
 pub(crate) use client::sync as client_sync;
 pub use client::{Client, KillFilter, ListFilter, ReplyMode};
@@ -187,6 +190,8 @@ pub enum Command {
     Latency(LatencyCmd),
     /// MONITOR.
     Monitor(Monitor),
+    /// ACL and its subcommands.
+    Acl(AclCmd),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -363,6 +368,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("latency", -2, false, |a| LatencyCmd::parse(a)
         .map(Command::Latency)),
     spec!("monitor", 1, false, |_| Ok(Command::Monitor(Monitor))),
+    spec!("acl", -2, false, |a| AclCmd::parse(a).map(Command::Acl)),
     spec!("shutdown", -1, false, |a| Shutdown::parse(a)
         .map(Command::Shutdown)),
     spec!("save", 1, false, |_| Ok(Command::Save(PersistCmd::Save))),
@@ -665,6 +671,7 @@ impl Command {
             Command::Slowlog(_) => "slowlog",
             Command::Latency(_) => "latency",
             Command::Monitor(_) => "monitor",
+            Command::Acl(_) => "acl",
             Command::Shutdown(_) => "shutdown",
             Command::Save(c) => c.name(),
             Command::Hash(c) => c.name(),

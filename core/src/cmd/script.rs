@@ -233,6 +233,7 @@ pub(super) fn run_on_engine(
         return Err(no_engine());
     };
     let mut conn = ConnState::new(ctx.conn.id);
+    conn.user = ctx.conn.user.clone();
     conn.db = ctx.conn.db;
     let writes = ctx.store.writes();
     let mut host = Host {
@@ -286,7 +287,7 @@ impl Host<'_, '_> {
 
     /// Redis's checks of a command called from a script (`scriptCall`), before the
     /// executor's own.
-    fn admit(&self, args: &[Bytes]) -> Result<(), String> {
+    fn admit(&mut self, args: &[Bytes]) -> Result<(), String> {
         let Some(r) = super::resolve(&args[0]) else {
             return Err("ERR Unknown Redis command called from script".into());
         };
@@ -298,6 +299,24 @@ impl Host<'_, '_> {
         let flag = |f: &str| meta.is_some_and(|m| m.flags.contains(&f));
         if flag("noscript") {
             return Err("ERR This Redis command is not allowed from script".into());
+        }
+        if let Err((denial, pos, id)) = super::acl_check(self.ctx.store, &self.conn.user, args) {
+            let object = super::denied_object(denial, pos, id, args);
+            super::record_denial(
+                self.ctx,
+                super::DenialRecord {
+                    denial,
+                    context: "lua",
+                    object,
+                    username: None,
+                },
+            );
+            return Err(match denial {
+                crate::acl::Denial::Command => "ERR The user executing the script can't run this command or subcommand",
+                crate::acl::Denial::Key => "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments",
+                _ => "ERR The user executing the script can't publish to the channel mentioned in the command",
+            }
+            .into());
         }
         if flag("write") {
             if self.read_only {

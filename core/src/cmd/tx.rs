@@ -27,6 +27,8 @@ use crate::resp::Frame;
 /// store keeps an effects log.
 #[derive(Debug)]
 pub(crate) struct Queued {
+    /// The request, for EXEC's second ACL check.
+    pub args: Vec<Bytes>,
     pub cmd: Result<Command, CmdError>,
     pub raw: Option<Vec<Bytes>>,
     /// The name INFO commandstats counts it under, once EXEC runs it.

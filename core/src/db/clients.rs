@@ -99,6 +99,8 @@ pub struct ClientInfo {
     pub output_bytes: usize,
     /// The last command run (`client|list` for subcommands).
     pub cmd: &'static str,
+    /// The ACL user it is authenticated as (empty: `default`).
+    pub user: Bytes,
     /// CLIENT KILL or `timeout` closed it; gone from CLIENT LIST until the adapter removes it.
     pub killed: bool,
 }
@@ -163,7 +165,7 @@ impl ClientInfo {
             out,
             "id={id} addr={} laddr={} fd={} name={name} age={} idle={} flags={flags} db={} \
              sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 \
-             rbp=0 obl=0 oll=0 omem={} tot-mem={} events={} cmd={} user=default redir={} resp={}",
+             rbp=0 obl=0 oll=0 omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}",
             self.conn.addr,
             self.conn.laddr,
             self.conn.fd,
@@ -180,6 +182,11 @@ impl ClientInfo {
                 "NULL"
             } else {
                 self.cmd
+            },
+            if self.user.is_empty() {
+                "default".into()
+            } else {
+                String::from_utf8_lossy(&self.user)
             },
             tracking.map_or(-1, |t| t.redirect as i64),
             self.resp,

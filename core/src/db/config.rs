@@ -288,6 +288,11 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     /// `slowlog-max-len`: entries the slow log keeps.
     pub slowlog_max_len: u64,
+    /// `acllog-max-len`: entries the ACL log keeps.
+    pub acllog_max_len: u64,
+    /// `acl-pubsub-default`: new users and `reset` allow all channels (`allchannels`)
+    /// rather than none (`resetchannels`, Redis 7.0's default).
+    pub acl_pubsub_allchannels: bool,
     /// `latency-monitor-threshold`: milliseconds from which an event is sampled by the
     /// latency monitor; 0 turns it off.
     pub latency_monitor_threshold_ms: u64,
@@ -366,6 +371,8 @@ impl Default for Config {
             stream_node_max_entries: 100,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            acllog_max_len: 128,
+            acl_pubsub_allchannels: false,
             latency_monitor_threshold_ms: 0,
             latency_tracking: true,
             latency_tracking_info_percentiles: Percentiles(vec![50.0, 99.0, 99.9]),
@@ -975,6 +982,36 @@ pub static PARAMS: &[Param] = &[
         Mutable,
         |c| c.slowlog_log_slower_than.to_string(),
         |c, v| c.slowlog_log_slower_than = int_in(v, -1, i64::MAX)?
+    ),
+    param!(
+        "acllog-max-len",
+        None,
+        Mutable,
+        |c| c.acllog_max_len.to_string(),
+        |c, v| c.acllog_max_len = int_in(v, 0, LONG_MAX)? as u64
+    ),
+    param!(
+        "acl-pubsub-default",
+        None,
+        Mutable,
+        |c| if c.acl_pubsub_allchannels {
+            "allchannels"
+        } else {
+            "resetchannels"
+        }
+        .to_string(),
+        |c, v| {
+            c.acl_pubsub_allchannels = match v.to_ascii_lowercase().as_slice() {
+                b"allchannels" => true,
+                b"resetchannels" => false,
+                _ => {
+                    return Err(
+                        "argument(s) must be one of the following: allchannels, resetchannels"
+                            .into(),
+                    )
+                }
+            }
+        }
     ),
     param!(
         "slowlog-max-len",

@@ -768,6 +768,12 @@ pub(crate) fn redact(name: &str, args: &[Bytes]) -> Option<Vec<Bytes>> {
                 *a = REDACTED;
             }
         }
+        // Every argument from the user name on: rules hold passwords.
+        "acl|setuser" => {
+            for a in out.iter_mut().skip(2) {
+                *a = REDACTED;
+            }
+        }
         "hello" => {
             let i = out
                 .iter()
@@ -809,6 +815,17 @@ pub(crate) fn redact(name: &str, args: &[Bytes]) -> Option<Vec<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acl_setuser_is_redacted_from_the_user_name_on() {
+        let args: Vec<Bytes> = ["ACL", "SETUSER", "u", "on", ">secret"]
+            .iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect();
+        let r = redact("acl|setuser", &args).unwrap();
+        assert_eq!(&r[..2], &args[..2]);
+        assert!(r[2..].iter().all(|a| &a[..] == b"(redacted)"));
+    }
 
     #[test]
     fn bucket_layout_is_hdr_with_two_significant_figures() {

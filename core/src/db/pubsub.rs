@@ -222,6 +222,24 @@ impl PubSub {
         self.patterns.len()
     }
 
+    /// The channels and patterns `id` subscribes to (for the ACL's check of a user whose
+    /// channel permissions narrowed). Linear in the subscriptions of the whole server.
+    pub fn subscriptions_of(&self, id: ClientId) -> (Vec<Bytes>, Vec<Bytes>) {
+        let channels = self
+            .channels
+            .iter()
+            .filter(|(_, ids)| ids.contains(&id))
+            .map(|(c, _)| c.clone())
+            .collect();
+        let patterns = self
+            .patterns
+            .iter()
+            .filter(|(_, ids)| ids.contains(&id))
+            .map(|(p, _)| p.clone())
+            .collect();
+        (channels, patterns)
+    }
+
     /// Subscribers of `channel` (not counting patterns), PUBSUB NUMSUB's figure.
     pub fn numsub(&self, channel: &[u8]) -> usize {
         self.channels.get(channel).map_or(0, Vec::len)

@@ -103,6 +103,11 @@ pub struct Store {
     effects: Option<VecDeque<Effect>>,
     /// Channel and pattern subscriptions of all connections.
     pub pubsub: PubSub,
+    /// Users, their permissions and the ACL log (`acl/`).
+    pub acl: crate::acl::Acl,
+    /// The `requirepass` the default user's password was last set from, and the config
+    /// epoch it was checked at.
+    acl_requirepass: (Option<Bytes>, u64),
     deliveries: VecDeque<Delivery>,
     config: StoreConfig,
     /// Settings, client registry, statistics and process facts (see `server_state.rs`).
@@ -153,6 +158,8 @@ impl Store {
         Store {
             dbs,
             rng: Rng::new(config.rng_seed),
+            acl: crate::acl::Acl::new(),
+            acl_requirepass: (None, u64::MAX),
             effects: None,
             pubsub: PubSub::default(),
             deliveries: VecDeque::new(),
@@ -195,6 +202,30 @@ impl Store {
     }
 
     /// Database `index` and the store's random generator, for RANDOMKEY.
+    /// The ACL, with `requirepass` and `acllog-max-len` applied if the settings changed
+    /// since the last call (Redis sets the default user's password when `requirepass` is
+    /// set, and only then).
+    pub fn acl_mut(&mut self) -> &mut crate::acl::Acl {
+        let epoch = self.config_epoch();
+        if self.acl_requirepass.1 != epoch {
+            self.acl_requirepass.1 = epoch;
+            let pass = self.config().requirepass.clone();
+            if pass != self.acl_requirepass.0 {
+                self.acl.set_default_password(pass.as_deref());
+                self.acl_requirepass.0 = pass;
+            }
+            // Applied at the next entry, as in Redis: the log is not trimmed now.
+            self.acl.log_max_len =
+                usize::try_from(self.config().acllog_max_len).unwrap_or(usize::MAX);
+        }
+        &mut self.acl
+    }
+
+    /// A random 64-bit value from the store's seeded generator.
+    pub(crate) fn random_u64(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+
     pub(crate) fn db_and_rng(&mut self, index: usize) -> (&mut Db, &mut Rng) {
         (&mut self.dbs[index], &mut self.rng)
     }
