@@ -1022,6 +1022,9 @@ pub struct Acl {
     pub denied_key: u64,
     /// Channels refused (INFO `acl_access_denied_channel`).
     pub denied_channel: u64,
+    /// Bumped on every change of a user, so that a connection may remember that its user
+    /// is allowed everything (see [`Acl::epoch`]).
+    epoch: u64,
 }
 
 impl Default for Acl {
@@ -1043,7 +1046,13 @@ impl Acl {
             denied_cmd: 0,
             denied_key: 0,
             denied_channel: 0,
+            epoch: 1,
         }
+    }
+
+    /// Changes whenever a user does (never 0).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// A user by name.
@@ -1058,17 +1067,20 @@ impl Acl {
 
     /// Replaces (or creates) a user.
     pub fn put(&mut self, user: User) {
+        self.epoch += 1;
         self.users.insert(user.name.clone(), user);
     }
 
     /// Removes a user; true if it existed.
     pub fn remove(&mut self, name: &[u8]) -> bool {
+        self.epoch += 1;
         self.users.remove(name).is_some()
     }
 
     /// `requirepass`: the default user's password (`None`: nopass), as Redis's
     /// `ACLUpdateDefaultUserPassword`.
     pub fn set_default_password(&mut self, password: Option<&[u8]>) {
+        self.epoch += 1;
         let u = self.users.get_mut(&b"default"[..]).expect("default user");
         u.apply(b"resetpass", false).expect("valid");
         match password {

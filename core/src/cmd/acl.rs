@@ -364,11 +364,20 @@ fn dry_run(ctx: &mut Ctx, name: &[u8], cmd: &[Bytes]) -> Result<Frame, CmdError>
 /// Checks a request against the permissions of `user` (Redis's `ACLCheckAllPerm`):
 /// `Err((denial, argument index, command id))`. A user that may do everything costs one
 /// map lookup; a user deleted under a connection may do nothing.
+///
+/// `allowed`: what the connection remembers of its user being allowed everything (the
+/// ACL's epoch and where the user's name is held); checked first, as this runs for every
+/// request and the common user, `default`, is allowed everything.
 pub(crate) fn check_request(
     store: &mut crate::db::Store,
-    user: &[u8],
+    user: &Bytes,
+    allowed: &mut (u64, usize),
     args: &[Bytes],
 ) -> Result<(), (Denial, usize, usize)> {
+    let name_at = user.as_ptr() as usize;
+    if *allowed == (store.acl().epoch(), name_at) {
+        return Ok(());
+    }
     let acl = store.acl_mut();
     let Some(u) = acl.user(user) else {
         return match acl::request_id(args) {
@@ -377,6 +386,7 @@ pub(crate) fn check_request(
         };
     };
     if u.unrestricted() {
+        *allowed = (acl.epoch(), name_at);
         return Ok(());
     }
     let Some(id) = acl::request_id(args) else {

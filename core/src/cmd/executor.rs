@@ -106,6 +106,9 @@ pub(crate) struct ConnState {
     pub authenticated: bool,
     /// The user it is authenticated as (`default` until AUTH says otherwise).
     pub user: Bytes,
+    /// That the user was allowed everything, as of this ACL epoch (see
+    /// [`super::acl::check_request`]).
+    pub acl_allowed: (u64, usize),
     /// CLIENT REPLY.
     pub reply: ReplyMode,
     /// CLIENT NO-EVICT.
@@ -143,6 +146,7 @@ impl ConnState {
             watched: WatchedKeys::new(),
             authenticated: true,
             user: Bytes::from_static(b"default"),
+            acl_allowed: (0, 0),
             reply: ReplyMode::On,
             no_evict: false,
             last_cmd: "",
@@ -562,7 +566,9 @@ fn admit(
         )));
     }
     if !trusted {
-        if let Err((denial, pos, id)) = super::acl_check(ctx.store, &ctx.conn.user, args) {
+        if let Err((denial, pos, id)) =
+            super::acl_check(ctx.store, &ctx.conn.user, &mut ctx.conn.acl_allowed, args)
+        {
             let context = if ctx.conn.multi.is_some() {
                 "multi"
             } else {
@@ -756,7 +762,9 @@ fn exec_acl_check(ctx: &mut Ctx, args: &[Bytes]) -> Result<(), CmdError> {
     if ctx.caller.internal {
         return Ok(());
     }
-    let Err((denial, pos, id)) = super::acl_check(ctx.store, &ctx.conn.user, args) else {
+    let Err((denial, pos, id)) =
+        super::acl_check(ctx.store, &ctx.conn.user, &mut ctx.conn.acl_allowed, args)
+    else {
         return Ok(());
     };
     let object = super::denied_object(denial, pos, id, args);

@@ -300,7 +300,12 @@ impl Host<'_, '_> {
         if flag("noscript") {
             return Err("ERR This Redis command is not allowed from script".into());
         }
-        if let Err((denial, pos, id)) = super::acl_check(self.ctx.store, &self.conn.user, args) {
+        if let Err((denial, pos, id)) = super::acl_check(
+            self.ctx.store,
+            &self.conn.user,
+            &mut self.conn.acl_allowed,
+            args,
+        ) {
             let object = super::denied_object(denial, pos, id, args);
             super::record_denial(
                 self.ctx,

@@ -201,7 +201,12 @@ impl Store {
         &mut self.dbs[index]
     }
 
-    /// Database `index` and the store's random generator, for RANDOMKEY.
+    /// The users, as last brought up to date by [`Store::acl_mut`] (which applies a
+    /// changed `requirepass`).
+    pub fn acl(&self) -> &crate::acl::Acl {
+        &self.acl
+    }
+
     /// The ACL, with `requirepass` and `acllog-max-len` applied if the settings changed
     /// since the last call (Redis sets the default user's password when `requirepass` is
     /// set, and only then).
@@ -226,6 +231,7 @@ impl Store {
         self.rng.next_u64()
     }
 
+    /// Database `index` and the store's random generator, for RANDOMKEY.
     pub(crate) fn db_and_rng(&mut self, index: usize) -> (&mut Db, &mut Rng) {
         (&mut self.dbs[index], &mut self.rng)
     }
