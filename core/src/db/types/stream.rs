@@ -693,7 +693,7 @@ impl Stream {
                 .map(|pos| node.entry_at(k, pos, None))
                 .filter(|(flags, _, _)| flags & FLAG_DELETED == 0)
                 .map(|(_, id, _)| id)
-                .last(),
+                .next_back(),
             None => None,
         };
         let int = |i: usize| crate::num::parse_i64(elems.get(i)?);
