@@ -292,11 +292,16 @@ impl Session {
                         self.pending.pop_front();
                     }
                 }
-                Some(Pending::Bytes(_)) => {
-                    let Some(Pending::Bytes(b)) = self.pending.pop_front() else {
-                        unreachable!("matched above");
-                    };
-                    self.output.extend_from_slice(&b);
+                Some(Pending::Bytes(b)) => {
+                    // Only what fits: the bytes behind a stream may be a big EXEC's rest.
+                    let room = max - self.output.len();
+                    if b.len() > room {
+                        let part = b.split_to(room);
+                        self.output.extend_from_slice(&part);
+                    } else {
+                        self.output.extend_from_slice(b);
+                        self.pending.pop_front();
+                    }
                 }
             }
         }

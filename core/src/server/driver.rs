@@ -200,7 +200,8 @@ impl Driver {
                 self.burst_bytes = 0;
                 return Action::Yield;
             }
-            return Action::Write(self.session.poll_transmit());
+            let out = self.session.poll_transmit();
+            return Action::Write(&out[..out.len().min(conn::MAX_WRITE_BURST_BYTES)]);
         }
         if std::mem::take(&mut self.process_after_write) {
             return Action::Process;
@@ -257,7 +258,8 @@ impl Driver {
         }
     }
 
-    /// Bytes waiting to be written, in order (what [`Action::Write`] carries).
+    /// Bytes waiting to be written, in order ([`Action::Write`] carries the first
+    /// [`conn::MAX_WRITE_BURST_BYTES`] of them).
     pub fn poll_transmit(&self) -> &[u8] {
         self.session.poll_transmit()
     }
@@ -272,7 +274,8 @@ impl Driver {
             return;
         }
         self.session.consume_transmit(n);
-        self.write_blocked = n < pending;
+        // A write is offered at most a burst; less than that means the socket is full.
+        self.write_blocked = n < pending.min(conn::MAX_WRITE_BURST_BYTES);
         self.burst_bytes = self.burst_bytes.saturating_add(n);
     }
 
