@@ -123,6 +123,14 @@ pub enum Event {
 /// Replies come out in request order. A protocol error queues Redis's error reply and a
 /// [`Event::Close`]; commands before it in the same input still run, as in Redis.
 ///
+/// A reply that could grow without bound (SRANDMEMBER, HRANDFIELD, ZRANDMEMBER with a
+/// negative count past 1024) comes in pieces: the command writes its header and hands the
+/// session the rest as a stream over its own copy of the value, and the session writes the
+/// next piece into [`Session::poll_transmit`] only when the adapter has written the last
+/// one out ([`Session::consume_transmit`], which needs no store). Meanwhile the session
+/// runs nothing more of its input and [`Session::wants_read`] is false
+/// ([`Session::is_streaming`]); messages for it wait behind the reply's end.
+///
 /// Between MULTI and EXEC the session queues commands (see [`crate::cmd::Exec`]); EXEC runs
 /// them within one [`Session::process`] call, so with the store held exclusively the
 /// transaction is atomic.
