@@ -61,6 +61,7 @@ where
                 Some(Err(e)) => failed(&mut driver, id, e),
             },
             Action::Event(event) => on_event(id, event, shared),
+            Action::Yield => async_std::task::yield_now().await,
             Action::ReadNow => match future::poll_once(stream.read(&mut scratch)).await {
                 Some(Ok(n)) => received(&mut driver, &scratch[..n]),
                 None => driver.handle_read_blocked(),

@@ -73,6 +73,11 @@ pub mod conn {
     pub const MAX_STALLED_INPUT_BYTES: usize = 1024 * 1024;
     /// Deliveries handed to a session before its next write.
     pub const MAX_MESSAGES_PER_WRITE: usize = 1024;
+    /// Bytes a connection offers the socket in one write, and writes in a row without
+    /// waiting for anything before it lets the runtime run other connections
+    /// ([`crate::server::Action::Yield`]): a reply in pieces to a client with room in its
+    /// socket must not keep a worker thread to itself.
+    pub const MAX_WRITE_BURST_BYTES: usize = 64 * 1024;
     /// On server shutdown, the most input still taken from a socket without waiting.
     pub const MAX_DRAIN_BYTES: usize = 16 * 1024 * 1024;
     /// After our FIN, how long to read and discard until the peer closes too. Closing a

@@ -6,6 +6,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::cmd;
 use crate::cmd::executor::{self, Caller, ConnState, Ctx, Outcome};
+use crate::cmd::reply_stream::ReplyStream;
 pub use crate::cmd::ReplyMode;
 use crate::db::{encode_invalidation, ClientId, Message, ScriptWatch, Store};
 use crate::resp::{encode, Frame, Limits, Protocol, ProtocolError, RequestDecoder};
@@ -122,6 +123,14 @@ pub enum Event {
 /// Replies come out in request order. A protocol error queues Redis's error reply and a
 /// [`Event::Close`]; commands before it in the same input still run, as in Redis.
 ///
+/// A reply that could grow without bound (SRANDMEMBER, HRANDFIELD, ZRANDMEMBER with a
+/// negative count past 1024) comes in pieces: the command writes its header and hands the
+/// session the rest as a stream over its own copy of the value, and the session writes the
+/// next piece into [`Session::poll_transmit`] only when the adapter has written the last
+/// one out ([`Session::consume_transmit`], which needs no store). Meanwhile the session
+/// runs nothing more of its input and [`Session::wants_read`] is false
+/// ([`Session::is_streaming`]); messages for it wait behind the reply's end.
+///
 /// Between MULTI and EXEC the session queues commands (see [`crate::cmd::Exec`]); EXEC runs
 /// them within one [`Session::process`] call, so with the store held exclusively the
 /// transaction is atomic.
@@ -131,6 +140,13 @@ pub struct Session {
     decoder: RequestDecoder,
     input: BytesMut,
     output: BytesMut,
+    /// What follows `output`, in order, while a reply comes in pieces: the rest of that
+    /// reply, and whatever was written after it (later replies of the same EXEC, pushes).
+    /// Empty otherwise. Its streams are pulled into `output` only while `output` is under
+    /// [`SessionConfig::max_pending_output_bytes`], and no new command runs until it is
+    /// empty again, so replies keep their order and a client that does not read holds a
+    /// bounded amount of memory.
+    pending: VecDeque<Pending>,
     events: VecDeque<Event>,
     closing: bool,
     config: SessionConfig,
@@ -150,6 +166,15 @@ pub struct Session {
     busy: Option<Box<BusyLeft>>,
 }
 
+/// A part of the output that waits behind [`Session::output`].
+#[derive(Debug)]
+enum Pending {
+    /// The rest of a reply, written when there is room.
+    Stream(ReplyStream),
+    /// Bytes written after the stream before them.
+    Bytes(BytesMut),
+}
+
 /// See [`Session::busy`].
 #[derive(Debug, Default)]
 struct BusyLeft {
@@ -166,6 +191,7 @@ impl Session {
             decoder: RequestDecoder::new(config.limits),
             input: BytesMut::with_capacity(16 * 1024),
             output: BytesMut::with_capacity(16 * 1024),
+            pending: VecDeque::new(),
             events: VecDeque::new(),
             closing: false,
             config,
@@ -223,7 +249,95 @@ impl Session {
     /// True while the session accepts more input: it is not closing and its unwritten
     /// output is under [`SessionConfig::max_pending_output_bytes`].
     pub fn wants_read(&self) -> bool {
-        !self.closing && self.output.len() < self.config.max_pending_output_bytes
+        !self.closing
+            && self.pending.is_empty()
+            && self.output.len() < self.config.max_pending_output_bytes
+    }
+
+    /// True while a reply is being written in pieces: the session runs nothing more until
+    /// its last piece is in [`Session::poll_transmit`].
+    pub fn is_streaming(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Where output goes now: after the pending parts if there are any.
+    fn sink(&mut self) -> &mut BytesMut {
+        if self.pending.is_empty() {
+            return &mut self.output;
+        }
+        if !matches!(self.pending.back(), Some(Pending::Bytes(_))) {
+            self.pending.push_back(Pending::Bytes(BytesMut::new()));
+        }
+        match self.pending.back_mut() {
+            Some(Pending::Bytes(b)) => b,
+            _ => unreachable!("pushed above"),
+        }
+    }
+
+    /// Output not yet written, the pending parts' bytes included (not what the streams
+    /// have yet to produce).
+    fn output_bytes(&self) -> usize {
+        let behind: usize = self
+            .pending
+            .iter()
+            .map(|p| match p {
+                Pending::Bytes(b) => b.len(),
+                Pending::Stream(_) => 0,
+            })
+            .sum();
+        self.output.len() + behind
+    }
+
+    /// Moves pending parts into the output while it is under its limit.
+    fn pump(&mut self) {
+        let max = self.config.max_pending_output_bytes;
+        while self.output.len() < max {
+            match self.pending.front_mut() {
+                None => return,
+                Some(Pending::Stream(s)) => {
+                    let room = max - self.output.len();
+                    if s.fill(&mut self.output, room) {
+                        self.pending.pop_front();
+                    }
+                }
+                Some(Pending::Bytes(b)) => {
+                    // Only what fits: the bytes behind a stream may be a big EXEC's rest.
+                    let room = max - self.output.len();
+                    if b.len() > room {
+                        let part = b.split_to(room);
+                        self.output.extend_from_slice(&part);
+                    } else {
+                        self.output.extend_from_slice(b);
+                        self.pending.pop_front();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts the streams a command handed over behind the output, each where its reply
+    /// stood, with the bytes written after it.
+    fn queue_streams(&mut self, streams: Vec<(usize, ReplyStream)>) {
+        debug_assert!(self.pending.is_empty());
+        let mut streams = streams.into_iter();
+        let Some((first, stream)) = streams.next() else {
+            return;
+        };
+        let mut rest = self.output.split_off(first);
+        let mut at = first;
+        self.pending.push_back(Pending::Stream(stream));
+        for (offset, stream) in streams {
+            let part = rest.split_to(offset - at);
+            if !part.is_empty() {
+                self.pending.push_back(Pending::Bytes(part));
+            }
+            self.pending.push_back(Pending::Stream(stream));
+            at = offset;
+        }
+        if !rest.is_empty() {
+            self.pending.push_back(Pending::Bytes(rest));
+        }
+        self.pump();
     }
 
     /// True once the session has asked to close; it executes nothing more.
@@ -257,7 +371,17 @@ impl Session {
                 return;
             }
             self.conn.sleep_until_ms = None;
-            encode(&Frame::OK, self.conn.proto, &mut self.output);
+            let proto = self.conn.proto;
+            encode(&Frame::OK, proto, self.sink());
+        }
+        self.pump();
+        if !self.pending.is_empty() {
+            // The reply in pieces goes first; its client's next commands wait for it.
+            self.input_seen = self.input.len();
+            if !self.closing {
+                cmd::client_sync(&self.conn, store, self.output_bytes(), now_ms);
+            }
+            return;
         }
         let mut ran = false;
         let waiting = self
@@ -299,7 +423,7 @@ impl Session {
         }
         self.input_seen = self.input.len();
         if !self.closing {
-            cmd::client_sync(&self.conn, store, self.output.len(), now_ms);
+            cmd::client_sync(&self.conn, store, self.output_bytes(), now_ms);
             if ran {
                 if let Some(c) = store.clients_mut().get_mut(self.conn.id) {
                     c.last_interaction_ms = now_ms;
@@ -337,7 +461,10 @@ impl Session {
             );
         }
         let mut answered = false;
-        while !self.closing && self.output.len() < self.config.max_pending_output_bytes {
+        while !self.closing
+            && self.pending.is_empty()
+            && self.output.len() < self.config.max_pending_output_bytes
+        {
             let args = match self.decoder.decode(&mut self.input) {
                 Ok(Some(args)) => args,
                 // A protocol error is the store-free part of `process`'s handling anyway.
@@ -433,6 +560,8 @@ impl Session {
 
     fn close(&mut self, reason: CloseReason) {
         self.closing = true;
+        // The rest of a reply in pieces is not written when the client goes.
+        self.pending.clear();
         self.input.clear();
         self.events.push_back(Event::Close(reason));
     }
@@ -448,12 +577,18 @@ impl Session {
             &mut self.output,
             Caller::CLIENT,
         );
-        match executor::execute(&mut ctx, args) {
+        let outcome = executor::execute(&mut ctx, args);
+        let streams = ctx.take_streams();
+        match outcome {
             // Nothing replied: the request runs when the pause ends.
             Outcome::Held => return,
             Outcome::Quit => self.close(CloseReason::Quit),
             Outcome::Shutdown => self.events.push_back(Event::Shutdown),
             _ => {}
+        }
+        // A reply that is not sent (CLIENT REPLY OFF) drops its streams too.
+        if self.conn.reply == ReplyMode::On {
+            self.queue_streams(streams);
         }
         self.apply_reply_mode(mark);
         // Invalidations of keys this command changed go right after its reply — even
@@ -500,15 +635,12 @@ impl Session {
     /// (RESP2 without a subscription).
     fn write_push(&mut self, message: &Message) -> bool {
         match message {
-            Message::Invalidate { what, redirected } => encode_invalidation(
-                what,
-                *redirected,
-                self.conn.proto,
-                self.conn.is_subscribed(),
-                &mut self.output,
-            ),
+            Message::Invalidate { what, redirected } => {
+                let (proto, subscribed) = (self.conn.proto, self.conn.is_subscribed());
+                encode_invalidation(what, *redirected, proto, subscribed, self.sink())
+            }
             Message::TrackingRedirBroken(id) if self.conn.proto == Protocol::Resp3 => {
-                let out = &mut self.output;
+                let out = self.sink();
                 out.extend_from_slice(b">2\r\n");
                 crate::resp::encode_bulk(out, b"tracking-redir-broken");
                 encode(&Frame::Integer(*id as i64), Protocol::Resp3, out);
@@ -526,17 +658,18 @@ impl Session {
             return;
         }
         if let Message::Unblocked(reply) = message {
-            self.output.extend_from_slice(reply);
+            self.sink().extend_from_slice(reply);
             self.conn.blocked = false;
             return;
         }
         if let Message::Monitor(line) = message {
-            self.output.extend_from_slice(line);
+            self.sink().extend_from_slice(line);
             return;
         }
         if matches!(message, Message::Kill) {
             // Whatever was not written is dropped, as Redis frees the client at once.
             self.output.clear();
+            self.pending.clear();
             self.close(CloseReason::Killed);
             return;
         }
@@ -551,9 +684,10 @@ impl Session {
             let Some(frame) = message.to_frame() else {
                 return;
             };
-            encode(&frame, self.conn.proto, &mut self.output);
+            let proto = self.conn.proto;
+            encode(&frame, proto, self.sink());
         }
-        let pending = self.output.len();
+        let pending = self.output_bytes();
         let over_soft = pending > self.config.pubsub_soft_limit_bytes;
         if !over_soft {
             self.soft_limit_since_ms = None;
@@ -564,6 +698,7 @@ impl Session {
             || now_ms.saturating_sub(since) >= self.config.pubsub_soft_limit_ms
         {
             self.output.clear();
+            self.pending.clear();
             self.close(CloseReason::OutputLimit {
                 pending_bytes: pending,
             });
@@ -580,7 +715,9 @@ impl Session {
         let n = n.min(self.output.len());
         self.written_uncounted += n as u64;
         self.output.advance(n);
-        if self.output.len() <= self.config.pubsub_soft_limit_bytes {
+        // The next piece of a reply needs no store: it comes from the stream's own copy.
+        self.pump();
+        if self.output_bytes() <= self.config.pubsub_soft_limit_bytes {
             self.soft_limit_since_ms = None;
         }
     }

@@ -62,6 +62,7 @@ pub(crate) async fn serve(
                 Err(e) => failed(&mut driver, id, e),
             },
             Action::Event(event) => on_event(id, event, shared),
+            Action::Yield => tokio::task::yield_now().await,
             Action::ReadNow => match read_now(&stream, driver.read_buf()) {
                 Ok(n) => driver.handle_read(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => driver.handle_read_blocked(),

@@ -205,6 +205,9 @@ pub(crate) struct Ctx<'a> {
     /// The failed command's error was counted in errorstats already (a script's error from
     /// `redis.call`): count it in `failed_calls` only.
     error_counted: bool,
+    /// Replies that continue where `out` stood when they were handed over (see
+    /// [`super::reply_stream`]), in order.
+    streams: Vec<(usize, super::reply_stream::ReplyStream)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -226,6 +229,7 @@ impl<'a> Ctx<'a> {
             out,
             propagation: Propagation::AsSent,
             error_counted: false,
+            streams: Vec::new(),
         }
     }
 }
@@ -306,6 +310,26 @@ impl Ctx<'_> {
     /// Queues one reply frame, written in the connection's protocol.
     pub fn reply(&mut self, frame: Frame) {
         encode(&frame, self.conn.proto, self.out);
+    }
+
+    /// True if the caller can take a reply in pieces ([`Ctx::stream_reply`]): a client's
+    /// connection, whose session writes them out. A script or AOF replay reads the reply
+    /// whole.
+    pub fn may_stream(&self) -> bool {
+        self.caller == Caller::CLIENT
+    }
+
+    /// The reply goes on with `stream`, from where the output stands now: whatever is
+    /// written after this follows the stream's last piece. Only if [`Ctx::may_stream`].
+    pub fn stream_reply(&mut self, stream: super::reply_stream::ReplyStream) {
+        debug_assert!(self.may_stream());
+        self.streams.push((self.out.len(), stream));
+    }
+
+    /// The replies handed over with [`Ctx::stream_reply`], with the output offset each one
+    /// continues from.
+    pub fn take_streams(&mut self) -> Vec<(usize, super::reply_stream::ReplyStream)> {
+        std::mem::take(&mut self.streams)
     }
 
     /// Reply bytes queued and not yet written.

@@ -9,9 +9,10 @@ use bytes::Bytes;
 use super::executor::Ctx;
 use super::long_double::LongDouble;
 use super::reply::{random_count, scan_reply, Out, ScanOptions};
+use super::reply_stream::{ReplyStream, Second, MIN_STREAMED_ELEMENTS};
 use super::{int_arg, parse_i64, Args, CmdError, Command};
 use crate::db::types::Hash;
-use crate::db::{notify, Db, Value};
+use crate::db::{notify, Db, Rng, Value};
 
 /// A hash command, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -529,6 +530,7 @@ fn hrandfield(
 ) -> Result<(), CmdError> {
     let now = ctx.now_ms;
     let resp3 = ctx.out().resp3();
+    let (may_stream, proto) = (ctx.may_stream(), ctx.conn.proto);
     let (db, rng) = ctx.store.db_and_rng(ctx.conn.db);
     let h = match db.get(key, now) {
         None => None,
@@ -550,6 +552,25 @@ fn hrandfield(
     };
     let size = h.len();
     let (n, unique) = (count.unsigned_abs() as usize, count >= 0);
+    if !unique && n > MIN_STREAMED_ELEMENTS && may_stream {
+        // Up to 2^63 picks: the reply comes in pieces, from a copy of the hash.
+        let (fields, values): (Vec<Bytes>, Vec<Bytes>) = h
+            .iter()
+            .map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)))
+            .unzip();
+        let second = if with_values {
+            Second::Values(values)
+        } else {
+            Second::None
+        };
+        let rng = Rng::new(rng.next_u64());
+        let stream = ReplyStream::random_picks(fields, second, n as u64, rng, proto);
+        // The count was checked to stay within half the range WITHVALUES.
+        ctx.out()
+            .array(if with_values && !resp3 { n * 2 } else { n });
+        ctx.stream_reply(stream);
+        return Ok(());
+    }
     let picks: Vec<(Vec<u8>, Vec<u8>)> = if n == 0 {
         Vec::new()
     } else if !unique || n == 1 {

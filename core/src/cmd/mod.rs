@@ -43,6 +43,7 @@ mod pqsort;
 mod pubsub;
 mod replay;
 pub(crate) mod reply;
+pub(crate) mod reply_stream;
 mod script;
 mod server;
 mod set;

@@ -9,10 +9,11 @@ use bytes::Bytes;
 
 use super::executor::Ctx;
 use super::reply::{count_arg, scan_reply, ScanOptions};
+use super::reply_stream::{ReplyStream, Second, MIN_STREAMED_ELEMENTS};
 use super::{parse_i64, Args, CmdError, Command};
 use crate::db::types::set::Member;
 use crate::db::types::{Set, TypeLimits};
-use crate::db::{notify, Db, Value};
+use crate::db::{notify, Db, Rng, Value};
 
 /// A set command, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -498,6 +499,7 @@ fn spop(ctx: &mut Ctx, key: Bytes, count: Option<usize>) -> Result<(), CmdError>
 /// SRANDMEMBER, with Redis's cases (see HRANDFIELD).
 fn srandmember(ctx: &mut Ctx, key: &[u8], count: Option<i64>) -> Result<(), CmdError> {
     let now = ctx.now_ms;
+    let (may_stream, proto) = (ctx.may_stream(), ctx.conn.proto);
     let (db, rng) = ctx.store.db_and_rng(ctx.conn.db);
     let s = match db.get(key, now) {
         None => None,
@@ -519,6 +521,15 @@ fn srandmember(ctx: &mut Ctx, key: &[u8], count: Option<i64>) -> Result<(), CmdE
     };
     let size = s.len();
     let (n, unique) = (count.unsigned_abs() as usize, count >= 0);
+    if !unique && n > MIN_STREAMED_ELEMENTS && may_stream {
+        // Up to 2^63 picks: the reply comes in pieces, from a copy of the set.
+        let members = s.iter().map(|m| Bytes::from(m.to_vec())).collect();
+        let rng = Rng::new(rng.next_u64());
+        let stream = ReplyStream::random_picks(members, Second::None, n as u64, rng, proto);
+        ctx.out().array(n);
+        ctx.stream_reply(stream);
+        return Ok(());
+    }
     let picks: Vec<Vec<u8>> = if n == 0 {
         Vec::new()
     } else if !unique || n == 1 {

@@ -19,10 +19,12 @@ use super::executor::Ctx;
 use super::reply::{
     fmt_score, parse_f64, parse_range_f64, random_count, scan_reply, Out, ScanOptions,
 };
+use super::reply_stream::{ReplyStream, Second, MIN_STREAMED_ELEMENTS};
 use super::{int_arg, parse_i64, Args, CmdError, Command};
 use crate::db::types::zset::{LexBound, LexRange, ScoreRange};
 use crate::db::types::{Set, TypeLimits, ZSet};
-use crate::db::{notify, BlockedOp, Db, Store, Value};
+use crate::db::{notify, BlockedOp, Db, Rng, Store, Value};
+use crate::resp::Protocol;
 
 /// Members with their scores, in order.
 type Scored = Vec<(Vec<u8>, f64)>;
@@ -1549,6 +1551,7 @@ fn zrandmember(
     with_scores: bool,
 ) -> Result<(), CmdError> {
     let now = ctx.now_ms;
+    let (may_stream, proto) = (ctx.may_stream(), ctx.conn.proto);
     let (db, rng) = ctx.store.db_and_rng(ctx.conn.db);
     let z = match db.get(key, now) {
         None => None,
@@ -1570,6 +1573,25 @@ fn zrandmember(
     };
     let size = z.len();
     let (n, unique) = (count.unsigned_abs() as usize, count >= 0);
+    if !unique && n > MIN_STREAMED_ELEMENTS && may_stream {
+        // Up to 2^63 picks: the reply comes in pieces, from a copy of the sorted set.
+        let (members, scores): (Vec<Bytes>, Vec<f64>) = z
+            .iter(0, false)
+            .map(|(m, s)| (Bytes::copy_from_slice(m), s))
+            .unzip();
+        let second = if with_scores {
+            Second::Scores(scores)
+        } else {
+            Second::None
+        };
+        let rng = Rng::new(rng.next_u64());
+        let stream = ReplyStream::random_picks(members, second, n as u64, rng, proto);
+        // The count was checked to stay within half the range WITHSCORES.
+        let flat = with_scores && proto != Protocol::Resp3;
+        ctx.out().array(if flat { n * 2 } else { n });
+        ctx.stream_reply(stream);
+        return Ok(());
+    }
     let picks: Vec<(Vec<u8>, f64)> = if n == 0 {
         Vec::new()
     } else if !unique || n == 1 {

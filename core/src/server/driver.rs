@@ -25,6 +25,7 @@ use crate::{Event, Session, SessionConfig, Store};
 /// | `Write(bytes)`        | writes them, without waiting                 | [`handle_written`] or [`handle_write_blocked`]         |
 /// | `Event(event)`        | logs it; `Shutdown` stops the server         | —                                                      |
 /// | `ReadNow`             | reads into [`read_buf`], without waiting     | [`handle_read`] or [`handle_read_blocked`]             |
+/// | `Yield`               | lets the runtime run other tasks once        | —                                                      |
 /// | `Wait(wants)`         | waits for the first of [`Wants`]             | the `handle_*` of what happened                        |
 /// | `Finish { graceful }` | locks the store                              | [`handle_close`]; if graceful, FIN and linger          |
 ///
@@ -92,6 +93,8 @@ pub struct Driver {
     close_deadline_ms: Option<u64>,
     /// The socket failed, or the close deadline passed: finish at once, without FIN.
     aborted: bool,
+    /// Bytes written since the connection last waited or yielded.
+    burst_bytes: usize,
 }
 
 /// Where reading from the client stands.
@@ -122,6 +125,9 @@ pub enum Action<'a> {
     /// The server is shutting down: read what the socket already holds into
     /// [`Driver::read_buf`] (a real non-blocking read), without waiting for more.
     ReadNow,
+    /// Give other tasks of the runtime a turn (Tokio's and async-std's `yield_now`), then
+    /// go on: the connection wrote [`conn::MAX_WRITE_BURST_BYTES`] without waiting.
+    Yield,
     /// Nothing to do until one of these happens.
     Wait(Wants),
     /// The connection is over: call [`Driver::handle_close`] with the store locked, then,
@@ -166,6 +172,7 @@ impl Driver {
             drained_bytes: 0,
             close_deadline_ms: None,
             aborted: false,
+            burst_bytes: 0,
         }
     }
 
@@ -189,7 +196,12 @@ impl Driver {
             return Action::Process;
         }
         if !self.write_blocked && !self.session.poll_transmit().is_empty() {
-            return Action::Write(self.session.poll_transmit());
+            if self.burst_bytes >= conn::MAX_WRITE_BURST_BYTES {
+                self.burst_bytes = 0;
+                return Action::Yield;
+            }
+            let out = self.session.poll_transmit();
+            return Action::Write(&out[..out.len().min(conn::MAX_WRITE_BURST_BYTES)]);
         }
         if std::mem::take(&mut self.process_after_write) {
             return Action::Process;
@@ -204,6 +216,7 @@ impl Driver {
             return Action::ReadNow;
         }
         let deadlines = [self.close_deadline_ms, self.session.poll_timeout()];
+        self.burst_bytes = 0;
         Action::Wait(Wants {
             writable: !self.session.poll_transmit().is_empty(),
             readable: self.should_read(),
@@ -245,7 +258,8 @@ impl Driver {
         }
     }
 
-    /// Bytes waiting to be written, in order (what [`Action::Write`] carries).
+    /// Bytes waiting to be written, in order ([`Action::Write`] carries the first
+    /// [`conn::MAX_WRITE_BURST_BYTES`] of them).
     pub fn poll_transmit(&self) -> &[u8] {
         self.session.poll_transmit()
     }
@@ -260,7 +274,9 @@ impl Driver {
             return;
         }
         self.session.consume_transmit(n);
-        self.write_blocked = n < pending;
+        // A write is offered at most a burst; less than that means the socket is full.
+        self.write_blocked = n < pending.min(conn::MAX_WRITE_BURST_BYTES);
+        self.burst_bytes = self.burst_bytes.saturating_add(n);
     }
 
     /// The socket took nothing and would block.
@@ -489,6 +505,7 @@ mod tests {
                             d.handle_read(n);
                         }
                     }
+                    Action::Yield => self.trace.push("yield"),
                     Action::Wait(wants) => return Stop::Wait(wants),
                     Action::Finish { graceful } => return Stop::Finish { graceful },
                 }
@@ -616,6 +633,40 @@ mod tests {
         // Each write of a paused session is followed by processing the rest.
         let resumed = peer.trace.windows(2).filter(|w| w == &["write", "process"]);
         assert!(resumed.count() >= 5, "{:?}", peer.trace);
+    }
+
+    #[test]
+    fn a_reply_in_pieces_leaves_as_the_socket_takes_it_and_yields_between_bursts() {
+        let mut store = Store::default();
+        let mut d = driver(&mut store);
+        let mut peer = Peer::new();
+        send(
+            &mut d,
+            b"SADD s a b c\r\nSRANDMEMBER s -1000000\r\nPING\r\n",
+        );
+        // A socket with 3 MiB of room: it fills, then the connection waits for it, with
+        // no more than the output limit pending and nothing read meanwhile.
+        peer.write_room = 3 << 20;
+        let full = Wants {
+            writable: true,
+            readable: false,
+            ..IDLE
+        };
+        assert_eq!(peer.run(&mut d, &mut store, NOW), Stop::Wait(full));
+        let pending = d.poll_transmit().len();
+        assert!(pending <= SessionConfig::default().max_pending_output_bytes + 64);
+        assert_eq!(peer.written().len(), 3 << 20);
+        let yields = peer.trace.iter().filter(|t| **t == "yield").count();
+        // A write takes up to the whole output (1 MiB here), a yield follows each burst.
+        assert!(yields >= 2, "{:?}", peer.trace);
+        // Once the socket takes everything, the whole reply and the pipeline's rest leave.
+        peer.write_room = usize::MAX;
+        d.handle_writable();
+        assert_eq!(peer.run(&mut d, &mut store, NOW), Stop::Wait(IDLE));
+        let out = peer.written();
+        assert!(out.starts_with(b":3\r\n*1000000\r\n$1\r\n"));
+        assert!(out.ends_with(b"\r\n+PONG\r\n"));
+        assert_eq!(out.len(), 4 + 10 + 1_000_000 * 7 + 7);
     }
 
     #[test]
