@@ -28,8 +28,8 @@ pub use blocking::{Blocked, BlockedOp, StreamWait};
 pub use clients::{ClientConn, ClientInfo, ClientType, Clients};
 pub use config::trim_double;
 pub use config::{
-    Access, AppendFsync, Config, ConfigSetError, DebugCommand, MaxmemoryPolicy, OutputBufferLimit,
-    Param, Percentiles, PARAMS,
+    Access, AppendFsync, Apply, Bind, Config, ConfigSetError, ConfigValue, DebugCommand, Kind,
+    MaxmemoryPolicy, OutputBufferLimit, Param, Percentiles, PARAMS,
 };
 pub use evict::Eviction;
 pub use function::{Functions, Library, LibraryId, RegisteredFunction, RestorePolicy};
