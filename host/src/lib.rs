@@ -138,6 +138,7 @@ pub fn server_store(
         .new_store(port, random_seeds(), now_ms())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     process::init(store.process_info_mut());
+    store.process_info_mut().config_file = options.config_file.clone().unwrap_or_default();
     store.set_clock(Box::new(HostClock::new()));
     if let Some(gauge) = alloc::gauge() {
         store.set_memory_gauge(gauge);

@@ -251,6 +251,9 @@ pub struct Param {
     /// Accepted, checked and reported, but redish does not act on it (the README lists
     /// these).
     pub reported_only: bool,
+    /// Takes several words (`save 900 1 300 10`): a configuration file line may give it
+    /// more than one argument (Redis's `MULTI_ARG_CONFIG`).
+    pub multi_arg: bool,
     /// Left out of CONFIG GET's globs (Redis's `HIDDEN_CONFIG`, for its test suite); named
     /// exactly, it is there.
     pub hidden: bool,
@@ -280,8 +283,15 @@ impl Param {
             bind,
             apply: Apply::Nothing,
             reported_only: matches!(bind, Bind::Stored),
+            multi_arg: false,
             hidden: false,
         }
+    }
+
+    /// Marks a row that takes several words.
+    const fn multi_arg(mut self) -> Param {
+        self.multi_arg = true;
+        self
     }
 
     /// Marks a [`Bind::Special`] row whose value redish only keeps and reports.
@@ -1310,11 +1320,11 @@ pub static PARAMS: &[Param] = &[
     row!("auto-aof-rewrite-min-size", Mutable, Kind::Memory { min: 0, max: LONG_MAX as u64 }, "67108864", field!(auto_aof_rewrite_min_size: u64)),
     row!("auto-aof-rewrite-percentage", Mutable, Kind::Int { min: 0, max: INT_MAX }, "100", field!(auto_aof_rewrite_percentage: u64)),
     row!("bgsave_cpulist", Immutable, Kind::Text, "", Bind::Stored),
-    row!("bind", Immutable, Kind::Special, "* -::*", field!(text bind)),
+    row!("bind", Immutable, Kind::Special, "* -::*", field!(text bind)).multi_arg(),
     row!("bind-source-addr", Mutable, Kind::Text, "", Bind::Stored),
     row!("bio_cpulist", Immutable, Kind::Text, "", Bind::Stored),
     row!("busy-reply-threshold" | "lua-time-limit", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "5000", field!(busy_reply_threshold_ms: u64)),
-    row!("client-output-buffer-limit", Mutable, Kind::Special, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", special(show_output_limits, parse_output_limits)),
+    row!("client-output-buffer-limit", Mutable, Kind::Special, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", special(show_output_limits, parse_output_limits)).multi_arg(),
     row!("client-query-buffer-limit", Mutable, Kind::Memory { min: 1048576, max: LONG_MAX as u64 }, "1073741824", Bind::Stored),
     row!("cluster-allow-pubsubshard-when-down", Mutable, Kind::Bool, "yes", Bind::Stored),
     row!("cluster-allow-reads-when-down", Mutable, Kind::Bool, "no", Bind::Stored),
@@ -1356,7 +1366,7 @@ pub static PARAMS: &[Param] = &[
     row!("key-load-delay", Mutable, Kind::Int { min: INT_MIN, max: INT_MAX }, "0", Bind::Stored).hidden(),
     row!("latency-monitor-threshold", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "0", field!(latency_monitor_threshold_ms: u64)),
     row!("latency-tracking", Mutable, Kind::Bool, "yes", field!(latency_tracking: bool)),
-    row!("latency-tracking-info-percentiles", Mutable, Kind::Special, "50 99 99.9", special(show_percentiles, set_percentiles)),
+    row!("latency-tracking-info-percentiles", Mutable, Kind::Special, "50 99 99.9", special(show_percentiles, set_percentiles)).multi_arg(),
     row!("lazyfree-lazy-eviction", Mutable, Kind::Bool, "no", Bind::Stored),
     row!("lazyfree-lazy-expire", Mutable, Kind::Bool, "no", Bind::Stored),
     row!("lazyfree-lazy-server-del", Mutable, Kind::Bool, "no", Bind::Stored),
@@ -1382,7 +1392,7 @@ pub static PARAMS: &[Param] = &[
     row!("no-appendfsync-on-rewrite", Mutable, Kind::Bool, "no", Bind::Stored),
     row!("notify-keyspace-events", Mutable, Kind::Special, "", special(show_notify, set_notify)),
     row!("oom-score-adj", Mutable, Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", Bind::Stored),
-    row!("oom-score-adj-values", Mutable, Kind::Special, "0 200 800", special(show_oom_values, set_oom_values)).reported(),
+    row!("oom-score-adj-values", Mutable, Kind::Special, "0 200 800", special(show_oom_values, set_oom_values)).reported().multi_arg(),
     row!("pidfile", Immutable, Kind::Text, "", Bind::Stored),
     row!("port", Immutable, Kind::Int { min: 0, max: 65535 }, "6379", field!(port: u16)),
     row!("proc-title-template", Mutable, Kind::Special, "{title} {listen-addr} {server-mode}", special(show_title_template, set_title_template)).reported(),
@@ -1412,15 +1422,15 @@ pub static PARAMS: &[Param] = &[
     row!("replica-priority" | "slave-priority", Mutable, Kind::Int { min: 0, max: INT_MAX }, "100", Bind::Stored),
     row!("replica-read-only" | "slave-read-only", Mutable, Kind::Bool, "yes", Bind::Stored),
     row!("replica-serve-stale-data" | "slave-serve-stale-data", Mutable, Kind::Bool, "yes", Bind::Stored),
-    row!("replicaof" | "slaveof", Immutable, Kind::Special, "", special(show_replicaof, set_replicaof)).reported(),
+    row!("replicaof" | "slaveof", Immutable, Kind::Special, "", special(show_replicaof, set_replicaof)).reported().multi_arg(),
     row!("requirepass", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.requirepass.as_deref().unwrap_or_default().to_vec()), |c, v| c.requirepass = v.into_bytes().filter(|b| !b.is_empty()).map(Bytes::from))),
     row!("sanitize-dump-payload", Mutable, Kind::Enum(&["no", "yes", "clients"]), "no", Bind::Stored),
-    row!("save", Mutable, Kind::Special, "3600 1 300 100 60 10000", special(show_save, set_save)),
+    row!("save", Mutable, Kind::Special, "3600 1 300 100 60 10000", special(show_save, set_save)).multi_arg(),
     row!("server_cpulist", Immutable, Kind::Text, "", Bind::Stored),
     row!("set-max-intset-entries", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "512", field!(set_max_intset_entries: u64)),
     row!("set-proc-title", Immutable, Kind::Bool, "yes", Bind::Stored),
-    row!("shutdown-on-sigint", Mutable, Kind::Special, "default", special(show_sigint, set_sigint)).reported(),
-    row!("shutdown-on-sigterm", Mutable, Kind::Special, "default", special(show_sigterm, set_sigterm)).reported(),
+    row!("shutdown-on-sigint", Mutable, Kind::Special, "default", special(show_sigint, set_sigint)).reported().multi_arg(),
+    row!("shutdown-on-sigterm", Mutable, Kind::Special, "default", special(show_sigterm, set_sigterm)).reported().multi_arg(),
     row!("shutdown-timeout", Mutable, Kind::Int { min: 0, max: INT_MAX }, "10", Bind::Stored),
     row!("slowlog-log-slower-than", Mutable, Kind::Int { min: -1, max: LONG_MAX }, "10000", field!(slowlog_log_slower_than: i64)),
     row!("slowlog-max-len", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "128", field!(slowlog_max_len: u64)),

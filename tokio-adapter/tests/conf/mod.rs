@@ -1,0 +1,283 @@
+//! The server binary started as redis-server is: with a configuration file, Debian's stock
+//! one included, and refusing a malformed one as redis-server does. Shared by both
+//! adapters' tests (async-std-adapter includes this file by path); std only.
+//!
+//! The checks that need Debian's redis-server package (its `/etc/redis/redis.conf`,
+//! `redis-cli`, `redis-server`) print a notice and pass without it, unless
+//! `REDISH_REQUIRE_REDIS=1`.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Debian's stock configuration, from the redis-server package.
+pub const DEBIAN_CONF: &str = "/etc/redis/redis.conf";
+
+/// Whether `what` was found; a notice if not, a failure under `REDISH_REQUIRE_REDIS=1`.
+fn required(what: &str, found: bool) -> bool {
+    if !found {
+        assert!(
+            std::env::var("REDISH_REQUIRE_REDIS").as_deref() != Ok("1"),
+            "{what} not found, and REDISH_REQUIRE_REDIS=1 requires it"
+        );
+        eprintln!("NOTICE: {what} not found; skipping this check");
+    }
+    found
+}
+
+fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .chain([PathBuf::from("/usr/bin")])
+        .map(|d| d.join(name))
+        .find(|p| p.is_file());
+    required(name, found.is_some()).then(|| found.expect("found"))
+}
+
+/// A directory of its own under the system's temporary one, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!(
+            "redish-conf-{tag}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A server child, killed on drop.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `binary` with `args` (which must ask for `--port 0`) and returns it with the port
+/// it printed, waiting at most 20 seconds.
+fn start(binary: &Path, args: &[&str]) -> (Running, u16) {
+    let mut child = Command::new(binary)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let running = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                let _ = tx.send(addr.rsplit(':').next().unwrap_or("").parse::<u16>());
+            }
+        }
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the server printed its port")
+        .expect("a port");
+    (running, port)
+}
+
+fn redis_cli(cli: &Path, port: u16, args: &[&str]) -> String {
+    let out = Command::new(cli)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli");
+    String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
+}
+
+/// Debian's stock redis.conf starts the server unchanged but for `port` (0, to get a free
+/// one), `dir` (a scratch directory), and what makes a process of its own: `daemonize no`
+/// (redish runs in the foreground), `pidfile` and `logfile` (the package's paths belong to
+/// the packaged server). redis-cli PING then works, and the file's settings show.
+pub fn debian_conf_starts(binary: &Path) {
+    if !required(DEBIAN_CONF, Path::new(DEBIAN_CONF).is_file()) {
+        return;
+    }
+    let Some(cli) = tool("redis-cli") else { return };
+    let dir = Scratch::new("debian");
+    let pidfile = dir.0.join("redis.pid").display().to_string();
+    let dir_arg = dir.0.display().to_string();
+    let (_server, port) = start(
+        binary,
+        &[
+            DEBIAN_CONF,
+            "--port",
+            "0",
+            "--dir",
+            &dir_arg,
+            "--daemonize",
+            "no",
+            "--pidfile",
+            &pidfile,
+            "--logfile",
+            "",
+        ],
+    );
+    assert_eq!(redis_cli(&cli, port, &["PING"]), "PONG");
+    // The file's own settings, as redis-server would report them.
+    assert_eq!(
+        redis_cli(&cli, port, &["CONFIG", "GET", "bind"]),
+        "bind\n127.0.0.1 -::1"
+    );
+    assert_eq!(
+        redis_cli(&cli, port, &["CONFIG", "GET", "auto-aof-rewrite-min-size"]),
+        "auto-aof-rewrite-min-size\n67108864"
+    );
+    assert_eq!(
+        redis_cli(&cli, port, &["CONFIG", "GET", "client-output-buffer-limit"]),
+        "client-output-buffer-limit\nnormal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+    );
+    let info = redis_cli(&cli, port, &["INFO", "server"]);
+    assert!(
+        info.contains(&format!("config_file:{DEBIAN_CONF}")),
+        "{info}"
+    );
+    assert_eq!(
+        redis_cli(&cli, port, &["SET", "k", "v"]),
+        "OK",
+        "the server serves"
+    );
+}
+
+/// Runs `binary` with `args` until it exits (at most 20 s): exit code and stderr.
+fn refused(binary: &Path, args: &[&str], cwd: &Path) -> (Option<i32>, String) {
+    let mut child = Command::new(binary)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .expect("stderr")
+                .read_to_string(&mut err)
+                .expect("read stderr");
+            return (status.code(), err);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?}: still running; it should have refused its configuration");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Malformed files and settings are refused with redis-server's exact message on stderr
+/// and its exit code 1: compared with redis-server's own refusal of the same file.
+pub fn malformed_files_refused_as_redis(binary: &Path) {
+    let dir = Scratch::new("bad");
+    let cases: &[(&str, &[&str])] = &[
+        ("port 6379\nmaxmemory lots\n", &[]),
+        ("# c\n\nsave \"900 1\n", &[]),
+        ("nosuchdirective yes\n", &[]),
+        ("timeout 1 2\n", &[]),
+        ("appendonly maybe\n", &[]),
+        ("maxmemory-policy lru\n", &[]),
+        ("port 0\n", &["--timeout", "-5"]),
+        ("port 0\n", &["--port", "70000"]),
+        ("port 0\n", &["--hz", "10", "--nosuch", "1"]),
+        ("include\n", &[]),
+        ("client-output-buffer-limit normal 0 0\n", &[]),
+        ("latency-tracking-info-percentiles 50 101\n", &[]),
+        ("notify-keyspace-events Kq\n", &[]),
+    ];
+    let redis = tool("redis-server");
+    for (i, (text, extra)) in cases.iter().enumerate() {
+        let file = dir.0.join(format!("bad{i}.conf"));
+        std::fs::write(&file, text).expect("write the file");
+        let mut args = vec![file.to_str().expect("utf-8 path")];
+        args.extend_from_slice(extra);
+        let (code, err) = refused(binary, &args, &dir.0);
+        assert_eq!(code, Some(1), "{text:?} {extra:?}: {err}");
+        assert!(
+            err.contains("*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***"),
+            "{err}"
+        );
+        if let Some(redis) = &redis {
+            let (rcode, rerr) = refused(redis, &args, &dir.0);
+            assert_eq!(rcode, Some(1), "redis-server with {text:?}: {rerr}");
+            assert_eq!(err, rerr, "{text:?} {extra:?}");
+        }
+    }
+    // A file that is not there: exit 1, Redis's words.
+    let (code, err) = refused(binary, &["/nonexistent/redis.conf"], &dir.0);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains(
+            "Fatal error, can't open config file '/nonexistent/redis.conf': No such file or directory"
+        ),
+        "{err}"
+    );
+}
+
+/// `include` (a glob too), the last occurrence winning, units and quotes, and the command
+/// line after the file.
+pub fn includes_and_command_line(binary: &Path) {
+    let Some(cli) = tool("redis-cli") else { return };
+    let dir = Scratch::new("include");
+    let confd = dir.0.join("conf.d");
+    std::fs::create_dir_all(&confd).expect("conf.d");
+    std::fs::write(confd.join("a.conf"), "maxmemory 100mb\ntimeout 5\n").expect("a");
+    std::fs::write(confd.join("b.conf"), "timeout 6\n").expect("b");
+    std::fs::write(confd.join("c.txt"), "timeout 99\n").expect("c");
+    let main = dir.0.join("redis.conf");
+    std::fs::write(
+        &main,
+        format!(
+            "port 0\nrequirepass 'p w'\ninclude {}/*.conf\nsave 900 1\nsave 300 10\nhz 20\n",
+            confd.display()
+        ),
+    )
+    .expect("main");
+    let dir_arg = dir.0.display().to_string();
+    let (_server, port) = start(
+        binary,
+        &[
+            main.to_str().expect("utf-8"),
+            "--dir",
+            &dir_arg,
+            "--hz",
+            "30",
+        ],
+    );
+    let get = |name: &str| {
+        redis_cli(
+            &cli,
+            port,
+            &["--pass", "p w", "--no-auth-warning", "CONFIG", "GET", name],
+        )
+    };
+    assert_eq!(get("maxmemory"), "maxmemory\n104857600");
+    assert_eq!(get("timeout"), "timeout\n6");
+    assert_eq!(get("save"), "save\n900 1 300 10");
+    assert_eq!(get("hz"), "hz\n30");
+}
