@@ -23,7 +23,7 @@ use std::time::Duration;
 use crate::db::{ClientConn, Config, Delivery, Message};
 use crate::{Session, SessionConfig, Store, StoreConfig};
 
-pub mod config_file;
+pub use crate::db::config_file;
 mod driver;
 use config_file::{ConfigFileError, ReadInclude};
 pub use driver::{Action, Driver, Wants};

@@ -199,3 +199,48 @@ fn os_reason(e: &std::io::Error) -> String {
         None => text,
     }
 }
+
+/// The configuration file CONFIG REWRITE reads and replaces: written to a temporary file
+/// beside it, flushed to disk, given the old file's permissions and renamed over it, so a
+/// crash leaves the old file or the new one, never half of one.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    path: std::path::PathBuf,
+}
+
+impl ConfigFile {
+    /// The file at `path`.
+    pub fn new(path: impl Into<std::path::PathBuf>) -> ConfigFile {
+        ConfigFile { path: path.into() }
+    }
+}
+
+impl redish_core::db::config_file::ConfigFileIo for ConfigFile {
+    fn read(&self) -> Result<String, String> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(os_reason(&e)),
+        }
+    }
+
+    fn write(&self, text: &str) -> Result<(), String> {
+        use std::io::Write;
+        let mut tmp = self.path.clone().into_os_string();
+        tmp.push(format!(".tmp-{}", std::process::id()));
+        let tmp = std::path::PathBuf::from(tmp);
+        let done = (|| {
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(text.as_bytes())?;
+            if let Ok(meta) = std::fs::metadata(&self.path) {
+                file.set_permissions(meta.permissions())?;
+            }
+            file.sync_all()?;
+            std::fs::rename(&tmp, &self.path)
+        })();
+        done.map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            os_reason(&e)
+        })
+    }
+}

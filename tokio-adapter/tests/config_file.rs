@@ -19,3 +19,8 @@ fn malformed_files_refused_as_redis() {
 fn includes_and_command_line() {
     conf::includes_and_command_line(BINARY.as_ref());
 }
+
+#[test]
+fn rewrite_as_redis() {
+    conf::rewrite_as_redis(BINARY.as_ref());
+}

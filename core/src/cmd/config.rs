@@ -18,7 +18,8 @@ pub enum ConfigCmd {
     Set(Vec<(Bytes, Bytes)>),
     /// `CONFIG RESETSTAT`: INFO's counters start again.
     ResetStat,
-    /// `CONFIG REWRITE`: refused; core writes no files.
+    /// `CONFIG REWRITE`: the configuration file rewritten through the host's
+    /// [`crate::db::config_file::ConfigFileIo`].
     Rewrite,
     /// `CONFIG HELP`.
     Help,
@@ -91,11 +92,10 @@ impl ConfigCmd {
                 ctx.store.reset_stats();
                 Ok(Frame::OK)
             }
-            ConfigCmd::Rewrite => Err(if ctx.store.process_info().config_file.is_empty() {
-                CmdError::err("The server is running without a config file")
-            } else {
-                CmdError::err("Rewriting config file: not supported by redish")
-            }),
+            ConfigCmd::Rewrite => match ctx.store.rewrite_config_file() {
+                Ok(()) => Ok(Frame::OK),
+                Err(e) => Err(CmdError::err(e)),
+            },
             ConfigCmd::Help => Ok(help(
                 "CONFIG",
                 &[
