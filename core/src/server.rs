@@ -25,6 +25,7 @@ use crate::{Session, SessionConfig, Store, StoreConfig};
 
 pub use crate::db::config_file;
 mod driver;
+pub mod log;
 use config_file::{ConfigFileError, ReadInclude};
 pub use driver::{Action, Driver, Wants};
 

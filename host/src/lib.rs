@@ -14,6 +14,7 @@
 //! ```
 
 pub mod alloc;
+pub mod log;
 pub mod persist;
 pub mod process;
 

@@ -116,6 +116,11 @@ pub fn command_line(
                     options.config_file = Some(abs.display().to_string());
                 }
             }
+            if let Err(reason) = crate::log::init(&options) {
+                let e = redish_core::server::config_file::ConfigFileError::Check(reason);
+                eprint!("{e}");
+                return Err(ExitCode::from(1));
+            }
             Ok(options)
         }
         Ok(Invocation::Help) => {

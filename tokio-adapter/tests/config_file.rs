@@ -24,3 +24,8 @@ fn includes_and_command_line() {
 fn rewrite_as_redis() {
     conf::rewrite_as_redis(BINARY.as_ref());
 }
+
+#[test]
+fn log_lines_as_redis() {
+    conf::log_lines_as_redis(BINARY.as_ref());
+}

@@ -48,6 +48,9 @@ pub enum ConfigFileError {
         /// Why.
         reason: String,
     },
+    /// A check after every line was read failed (`Can't open the log file: …`): Redis's
+    /// fatal text without a line.
+    Check(String),
     /// A file could not be read: Redis's `Fatal error, can't open config file …`.
     Open {
         /// The path.
@@ -68,6 +71,10 @@ impl std::fmt::Display for ConfigFileError {
                 f,
                 "\n*** FATAL CONFIG FILE ERROR (Redis {REDIS_VERSION}) ***\n\
                  Reading the configuration file, at line {number}\n>>> '{text}'\n{reason}\n"
+            ),
+            ConfigFileError::Check(reason) => write!(
+                f,
+                "\n*** FATAL CONFIG FILE ERROR (Redis {REDIS_VERSION}) ***\n{reason}\n"
             ),
             ConfigFileError::Open { path, reason } => {
                 write!(f, "Fatal error, can't open config file '{path}': {reason}")

@@ -474,3 +474,146 @@ pub fn rewrite_as_redis(binary: &Path) {
     assert_eq!(get("maxmemory-clients"), "maxmemory-clients\n5%");
     assert_eq!(get("dir"), format!("dir\n{}", ours_dir.display()));
 }
+
+/// A log line's parts after `<pid>:`: (pid, role, date, mark, message).
+fn log_parts(line: &str) -> Option<(u32, char, String, char, String)> {
+    let (pid, rest) = line.split_once(':')?;
+    let pid = pid.parse().ok()?;
+    let mut chars = rest.chars();
+    let role = chars.next()?;
+    let rest = chars.as_str().strip_prefix(' ')?;
+    // `06 Dec 2026 21:28:40.060` is 24 characters.
+    let date = rest.get(..24)?.to_owned();
+    let rest = rest.get(25..)?;
+    let mark = rest.chars().next()?;
+    let message = rest.get(2..)?.to_owned();
+    Some((pid, role, date, mark, message))
+}
+
+/// Waits until the file at `path` has a line ending with `what`; returns its lines.
+fn wait_for_line(path: &Path, what: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.lines().any(|l| l.ends_with(what)) {
+            return text.lines().map(str::to_owned).collect();
+        }
+        assert!(Instant::now() < deadline, "no {what:?} in {path:?}: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Start-up lines in Redis's format in `logfile`, the `pidfile` written, `loglevel`
+/// honoured; redis-server writes the same lines (among more of its own) in the same order.
+pub fn log_lines_as_redis(binary: &Path) {
+    let dir = Scratch::new("log");
+    let log = dir.0.join("redish.log");
+    let pidfile = dir.0.join("redish.pid");
+    let args = |log: &Path, pid: &Path, level: &str| -> Vec<String> {
+        [
+            "--port",
+            "0",
+            "--logfile",
+            log.to_str().expect("utf-8"),
+            "--pidfile",
+            pid.to_str().expect("utf-8"),
+            "--loglevel",
+            level,
+            "--save",
+            "",
+            "--dir",
+            dir.0.to_str().expect("utf-8"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let ours_args = args(&log, &pidfile, "notice");
+    let ours_refs: Vec<&str> = ours_args.iter().map(String::as_str).collect();
+    let (server, _port) = start(binary, &ours_refs);
+    let lines = wait_for_line(&log, "Ready to accept connections");
+    let pid = server.0.id();
+    let parts: Vec<_> = lines
+        .iter()
+        .map(|l| log_parts(l).unwrap_or_else(|| panic!("not a Redis log line: {l:?}")))
+        .collect();
+    for (p, role, date, mark, _) in &parts {
+        assert_eq!(*p, pid);
+        assert!(matches!(role, 'C' | 'M'));
+        assert!(matches!(mark, '.' | '-' | '*' | '#'));
+        let b = date.as_bytes();
+        assert!(
+            b[2] == b' ' && b[6] == b' ' && b[11] == b' ' && b[14] == b':' && b[20] == b'.',
+            "{date:?}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).expect("pidfile"),
+        format!("{pid}\n")
+    );
+    let ours: Vec<(char, char, String)> = parts
+        .into_iter()
+        .map(|(_, role, _, mark, message)| (role, mark, message.replace(&pid.to_string(), "<pid>")))
+        .filter(|(_, _, m)| !m.starts_with("Running mode"))
+        .collect();
+    assert_eq!(
+        ours.last().map(|l| l.2.as_str()),
+        Some("Ready to accept connections")
+    );
+    drop(server);
+
+    // redis-server's own lines, with the same settings, contain ours in order.
+    if let Some(redis) = tool("redis-server") {
+        let theirs_log = dir.0.join("redis.log");
+        let theirs_pid = dir.0.join("redis.pid");
+        let mut redis_args = args(&theirs_log, &theirs_pid, "notice");
+        // Port 0 is no TCP at all for redis-server (and another ready line): a free port.
+        let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        redis_args[1] = free.local_addr().expect("its address").port().to_string();
+        redis_args.extend(["--bind".to_owned(), "127.0.0.1".to_owned()]);
+        drop(free);
+        let child = Command::new(redis)
+            .args(&redis_args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let child = Running(child);
+        let lines = wait_for_line(&theirs_log, "Ready to accept connections");
+        let rpid = child.0.id().to_string();
+        let theirs: Vec<(char, char, String)> = lines
+            .iter()
+            .filter_map(|l| log_parts(l))
+            .map(|(_, role, _, mark, message)| (role, mark, message.replace(&rpid, "<pid>")))
+            .collect();
+        let mut at = 0;
+        for line in &ours {
+            at += theirs[at..]
+                .iter()
+                .position(|t| t == line)
+                .unwrap_or_else(|| panic!("{line:?} not in redis-server's log {theirs:?}"))
+                + 1;
+        }
+    }
+
+    // At `loglevel warning` the notices are left out.
+    let quiet_log = dir.0.join("quiet.log");
+    let quiet_args = args(&quiet_log, &dir.0.join("quiet.pid"), "warning");
+    let quiet_refs: Vec<&str> = quiet_args.iter().map(String::as_str).collect();
+    let (_quiet, _) = start(binary, &quiet_refs);
+    let lines = wait_for_line(&quiet_log, "Server initialized");
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.contains("Ready to accept connections")),
+        "{lines:?}"
+    );
+
+    // A log file that cannot be opened: Redis's fatal text and exit code 1.
+    let (code, err) = refused(binary, &["--logfile", "/nonexistent/dir/x.log"], &dir.0);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err,
+        "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nCan't open the log file: No such file or directory\n"
+    );
+}
