@@ -14,7 +14,7 @@
 //! );
 //! let mut config = Config::default();
 //! let text = "# a comment\nmaxmemory 1gb\nsave 900 1\nsave 300 10\n";
-//! load(&mut config, text, &mut |_| Err("no includes here".into())).unwrap();
+//! load(&mut config, text, &mut |_| Ok(vec![])).unwrap();
 //! assert_eq!(config.maxmemory, 1 << 30);
 //! assert_eq!(config.save, [(900, 1), (300, 10)]);
 //! let err = load(&mut config, "port 6379\nmaxmemory lots\n", &mut |_| Ok(vec![])).unwrap_err();
