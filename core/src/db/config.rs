@@ -1320,7 +1320,7 @@ pub static PARAMS: &[Param] = &[
     row!("auto-aof-rewrite-min-size", Mutable, Kind::Memory { min: 0, max: LONG_MAX as u64 }, "67108864", field!(auto_aof_rewrite_min_size: u64)),
     row!("auto-aof-rewrite-percentage", Mutable, Kind::Int { min: 0, max: INT_MAX }, "100", field!(auto_aof_rewrite_percentage: u64)),
     row!("bgsave_cpulist", Immutable, Kind::Text, "", Bind::Stored),
-    row!("bind", Immutable, Kind::Special, "* -::*", field!(text bind)).multi_arg(),
+    row!("bind", Immutable, Kind::Special, "* -::*", Bind::Field(|c| ConfigValue::Text(c.bind.as_bytes().to_vec()), |c, v| c.bind = v.into_text().split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" "))).multi_arg(),
     row!("bind-source-addr", Mutable, Kind::Text, "", Bind::Stored),
     row!("bio_cpulist", Immutable, Kind::Text, "", Bind::Stored),
     row!("busy-reply-threshold" | "lua-time-limit", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "5000", field!(busy_reply_threshold_ms: u64)),
