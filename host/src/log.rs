@@ -4,6 +4,7 @@
 //! detail; these lines are the ones operators' tools expect from redis-server.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use redish_core::server::log::{line, Level, Role};
@@ -11,12 +12,19 @@ use redish_core::server::ServerOptions;
 
 struct RedisLog {
     pid: u32,
-    level: Level,
+    /// The [`Level`] as its index in [`LEVELS`]: CONFIG SET may change it.
+    level: AtomicU8,
     /// `None`: stdout.
     file: Option<Mutex<std::fs::File>>,
 }
 
 static LOG: OnceLock<RedisLog> = OnceLock::new();
+
+const LEVELS: [Level; 4] = [Level::Debug, Level::Verbose, Level::Notice, Level::Warning];
+
+fn level_index(level: Level) -> u8 {
+    LEVELS.iter().position(|l| *l == level).unwrap_or(2) as u8
+}
 
 /// The value of setting `name` the options end with, if any.
 fn setting<'a>(options: &'a ServerOptions, name: &str) -> Option<&'a str> {
@@ -45,7 +53,7 @@ pub fn init(options: &ServerOptions) -> Result<(), String> {
     };
     let _ = LOG.set(RedisLog {
         pid: std::process::id(),
-        level,
+        level: AtomicU8::new(level_index(level)),
         file,
     });
     Ok(())
@@ -62,7 +70,7 @@ fn os_reason(e: &std::io::Error) -> String {
 /// Writes one line, if the log is set up and `level` is at least `loglevel`.
 pub fn write(role: Role, level: Level, message: &str) {
     let Some(log) = LOG.get() else { return };
-    if level < log.level {
+    if level < LEVELS[usize::from(log.level.load(Ordering::Relaxed)) % LEVELS.len()] {
         return;
     }
     let text = line(log.pid, role, crate::now_ms(), level, message);
@@ -77,6 +85,16 @@ pub fn write(role: Role, level: Level, message: &str) {
             let _ = writeln!(out, "{text}");
             let _ = out.flush();
         }
+    }
+}
+
+/// Takes `loglevel` from the settings in force (after a CONFIG SET); the adapters call it
+/// about once a second.
+pub fn follow(config: &redish_core::db::Config) {
+    let Some(log) = LOG.get() else { return };
+    if let Some((_, p)) = redish_core::db::Config::param(b"loglevel") {
+        let level = Level::from_name(&p.get(config));
+        log.level.store(level_index(level), Ordering::Relaxed);
     }
 }
 

@@ -294,6 +294,13 @@ impl Param {
         self
     }
 
+    /// Marks a [`Bind::Stored`] row that the host reads and acts on (`logfile`,
+    /// `loglevel`, `pidfile`): not reported-only, though core keeps only its value.
+    const fn read_by_host(mut self) -> Param {
+        self.reported_only = false;
+        self
+    }
+
     /// Marks a [`Bind::Special`] row whose value redish only keeps and reports.
     const fn reported(mut self) -> Param {
         self.reported_only = true;
@@ -1377,8 +1384,8 @@ pub static PARAMS: &[Param] = &[
     row!("list-compress-depth", Mutable, Kind::Int { min: 0, max: INT_MAX }, "0", field!(list_compress_depth: u64)),
     row!("list-max-listpack-size" | "list-max-ziplist-size", Mutable, Kind::Int { min: INT_MIN, max: INT_MAX }, "-2", field!(list_max_listpack_size: i64)),
     row!("loading-process-events-interval-bytes", Mutable, Kind::Int { min: 1024, max: INT_MAX }, "2097152", Bind::Stored).hidden(),
-    row!("logfile", Immutable, Kind::Text, "", Bind::Stored),
-    row!("loglevel", Mutable, Kind::Enum(&["debug", "verbose", "notice", "warning"]), "notice", Bind::Stored),
+    row!("logfile", Immutable, Kind::Text, "", Bind::Stored).read_by_host(),
+    row!("loglevel", Mutable, Kind::Enum(&["debug", "verbose", "notice", "warning"]), "notice", Bind::Stored).read_by_host(),
     row!("masterauth", Mutable, Kind::Text, "", Bind::Stored),
     row!("masteruser", Mutable, Kind::Text, "", Bind::Stored),
     row!("maxclients", Mutable, Kind::Int { min: 1, max: UINT_MAX }, "10000", field!(maxclients: u64)),
@@ -1393,7 +1400,7 @@ pub static PARAMS: &[Param] = &[
     row!("notify-keyspace-events", Mutable, Kind::Special, "", special(show_notify, set_notify)),
     row!("oom-score-adj", Mutable, Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", Bind::Stored),
     row!("oom-score-adj-values", Mutable, Kind::Special, "0 200 800", special(show_oom_values, set_oom_values)).reported().multi_arg(),
-    row!("pidfile", Immutable, Kind::Text, "", Bind::Stored),
+    row!("pidfile", Immutable, Kind::Text, "", Bind::Stored).read_by_host(),
     row!("port", Immutable, Kind::Int { min: 0, max: 65535 }, "6379", field!(port: u16)),
     row!("proc-title-template", Mutable, Kind::Special, "{title} {listen-addr} {server-mode}", special(show_title_template, set_title_template)).reported(),
     row!("propagation-error-behavior", Mutable, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore", Bind::Stored),
