@@ -301,6 +301,8 @@ pub struct Config {
     pub latency_tracking: bool,
     /// `latency-tracking-info-percentiles`: the percentiles INFO latencystats shows.
     pub latency_tracking_info_percentiles: Percentiles,
+    /// TLS, Unix socket, protected mode and ACL file (see [`SecurityConfig`]).
+    pub security: SecurityConfig,
     /// Parameters named through [`crate::Store::set_setting`] that redish does not model:
     /// CONFIG GET reports them as given.
     extra: Vec<(String, String)>,
@@ -376,6 +378,7 @@ impl Default for Config {
             latency_monitor_threshold_ms: 0,
             latency_tracking: true,
             latency_tracking_info_percentiles: Percentiles(vec![50.0, 99.0, 99.9]),
+            security: SecurityConfig::default(),
             extra: Vec::new(),
             changed: 0,
         }
@@ -674,6 +677,9 @@ fn show_output_limits(c: &Config) -> String {
         l(&c.output_limit_pubsub)
     )
 }
+
+mod security;
+pub use security::{SecurityConfig, TlsAuthClients, TlsReload};
 
 const LONG_MAX: i64 = i64::MAX;
 const INT_MAX: i64 = i32::MAX as i64;
@@ -1040,6 +1046,89 @@ pub static PARAMS: &[Param] = &[
         Mutable,
         |c| show_percentiles(&c.latency_tracking_info_percentiles),
         |c, v| c.latency_tracking_info_percentiles = parse_percentiles(v)?
+    ),
+    // --- TLS, Unix socket, protected mode, ACL file (config/security.rs) ---
+    param!(
+        "protected-mode",
+        None,
+        Mutable,
+        |c| if c.security.protected_mode {
+            "yes"
+        } else {
+            "no"
+        }
+        .to_owned(),
+        |c, v| c.security.protected_mode = yes_no(v)?
+    ),
+    param!(
+        "unixsocketperm",
+        None,
+        Immutable,
+        |c| security::show_octal(c.security.unixsocketperm),
+        |c, v| c.security.unixsocketperm = security::octal_in(v, 0, 0o777)? as u32
+    ),
+    param!(
+        "tls-port",
+        None,
+        Immutable,
+        |c| c.security.tls_port.to_string(),
+        |c, v| c.security.tls_port = int_in(v, 0, 65535)? as u16
+    ),
+    param!(
+        "tls-cert-file",
+        None,
+        Mutable,
+        |c| c.security.tls_cert_file.clone(),
+        |c, v| security::set_text(&mut c.security.tls_cert_file, v)
+    ),
+    param!(
+        "tls-key-file",
+        None,
+        Mutable,
+        |c| c.security.tls_key_file.clone(),
+        |c, v| security::set_text(&mut c.security.tls_key_file, v)
+    ),
+    param!(
+        "tls-ca-cert-file",
+        None,
+        Mutable,
+        |c| c.security.tls_ca_cert_file.clone(),
+        |c, v| security::set_text(&mut c.security.tls_ca_cert_file, v)
+    ),
+    param!(
+        "tls-ca-cert-dir",
+        None,
+        Mutable,
+        |c| c.security.tls_ca_cert_dir.clone(),
+        |c, v| security::set_text(&mut c.security.tls_ca_cert_dir, v)
+    ),
+    param!(
+        "tls-auth-clients",
+        None,
+        Mutable,
+        |c| c.security.tls_auth_clients.name().to_owned(),
+        |c, v| c.security.tls_auth_clients = security::parse_auth_clients(v)?
+    ),
+    param!(
+        "tls-protocols",
+        None,
+        Mutable,
+        |c| c.security.tls_protocols.clone(),
+        |c, v| security::set_text(&mut c.security.tls_protocols, v)
+    ),
+    param!(
+        "tls-ciphersuites",
+        None,
+        Mutable,
+        |c| c.security.tls_ciphersuites.clone(),
+        |c, v| security::set_text(&mut c.security.tls_ciphersuites, v)
+    ),
+    param!(
+        "aclfile",
+        None,
+        Immutable,
+        |c| c.security.aclfile.clone(),
+        |c, v| security::set_text(&mut c.security.aclfile, v)
     ),
 ];
 

@@ -1,0 +1,130 @@
+//! The settings of issue 16 that the host acts on (TLS, the Unix socket, protected mode, the
+//! ACL file), kept apart from the rest of the table: [`SecurityConfig`] is one field of
+//! [`super::Config`], and its rows close [`super::PARAMS`].
+//!
+//! Core only keeps these values: loading certificates, opening sockets and reading files is
+//! the host's, which learns of a CONFIG SET of a TLS setting through
+//! [`crate::Store::set_tls_reload`].
+
+use super::{in_range, text};
+
+choice!(
+    /// `tls-auth-clients`: whether a TLS client must show a certificate signed by the CA.
+    TlsAuthClients {
+        /// No certificate asked for.
+        No = "no",
+        /// A certificate required (Redis's default).
+        Yes = "yes",
+        /// A certificate checked when the client offers one.
+        Optional = "optional",
+    }
+);
+
+/// What the host plugs in to build its TLS context from the settings (see
+/// [`crate::Store::set_tls_reload`]); `Err` is logged by the host, and CONFIG SET answers
+/// Redis's `Unable to update TLS configuration. Check server logs.`
+pub trait TlsReload: Send + std::fmt::Debug {
+    /// Builds the TLS context from `config` and, if that worked, serves the next
+    /// connections with it.
+    fn reload(&mut self, config: &super::Config) -> Result<(), String>;
+}
+
+/// TLS, Unix socket, protected mode and ACL file settings (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityConfig {
+    /// `protected-mode`: refuse clients from beyond loopback while the default user has no
+    /// password and the server is bound beyond loopback.
+    pub protected_mode: bool,
+    /// `unixsocketperm` (immutable): the socket file's permission bits; 0 leaves the umask's.
+    pub unixsocketperm: u32,
+    /// `tls-port` (immutable here): the TLS port; 0 none.
+    pub tls_port: u16,
+    /// `tls-cert-file`: the server's certificate chain (PEM).
+    pub tls_cert_file: String,
+    /// `tls-key-file`: its private key (PEM).
+    pub tls_key_file: String,
+    /// `tls-ca-cert-file`: CA certificates (PEM) that client certificates are checked against.
+    pub tls_ca_cert_file: String,
+    /// `tls-ca-cert-dir`: a directory of such CA certificates.
+    pub tls_ca_cert_dir: String,
+    /// `tls-auth-clients`.
+    pub tls_auth_clients: TlsAuthClients,
+    /// `tls-protocols`: space-separated (`TLSv1.2 TLSv1.3`); empty: both.
+    pub tls_protocols: String,
+    /// `tls-ciphersuites`: TLS 1.3 suites by their standard names, `:`-separated; empty:
+    /// the defaults.
+    pub tls_ciphersuites: String,
+    /// `aclfile` (immutable): where ACL SAVE writes the users and ACL LOAD reads them.
+    pub aclfile: String,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            protected_mode: true,
+            unixsocketperm: 0,
+            tls_port: 0,
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+            tls_ca_cert_file: String::new(),
+            tls_ca_cert_dir: String::new(),
+            tls_auth_clients: TlsAuthClients::Yes,
+            tls_protocols: String::new(),
+            tls_ciphersuites: String::new(),
+            aclfile: String::new(),
+        }
+    }
+}
+
+impl SecurityConfig {
+    /// The parameters whose change asks the host to build its TLS context again.
+    pub const TLS_RELOAD_PARAMS: &'static [&'static str] = &[
+        "tls-cert-file",
+        "tls-key-file",
+        "tls-ca-cert-file",
+        "tls-ca-cert-dir",
+        "tls-auth-clients",
+        "tls-protocols",
+        "tls-ciphersuites",
+    ];
+
+    /// True if the TLS context built from `self` would differ from one built from `other`.
+    pub fn tls_differs(&self, other: &SecurityConfig) -> bool {
+        (
+            &self.tls_cert_file,
+            &self.tls_key_file,
+            &self.tls_ca_cert_file,
+            &self.tls_ca_cert_dir,
+            self.tls_auth_clients,
+            &self.tls_protocols,
+            &self.tls_ciphersuites,
+        ) != (
+            &other.tls_cert_file,
+            &other.tls_key_file,
+            &other.tls_ca_cert_file,
+            &other.tls_ca_cert_dir,
+            other.tls_auth_clients,
+            &other.tls_protocols,
+            &other.tls_ciphersuites,
+        )
+    }
+}
+
+/// Redis's octal settings (`unixsocketperm`): parsed base 8, shown in base 8.
+pub(super) fn octal_in(v: &[u8], min: i64, max: i64) -> Result<i64, String> {
+    let s = std::str::from_utf8(v).map_err(|_| "argument couldn't be parsed into an integer")?;
+    let n = i64::from_str_radix(s, 8).map_err(|_| "argument couldn't be parsed into an integer")?;
+    in_range(n, min, max)
+}
+
+pub(super) fn show_octal(n: u32) -> String {
+    format!("{n:o}")
+}
+
+pub(super) fn set_text(field: &mut String, v: &[u8]) {
+    *field = text(v);
+}
+
+pub(super) fn parse_auth_clients(v: &[u8]) -> Result<TlsAuthClients, String> {
+    TlsAuthClients::parse(v)
+}
