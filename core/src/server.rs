@@ -43,7 +43,8 @@ Options:
 
 Any other --name value... sets that Redis setting, as with redis-server: the values run up
 to the next --name and are joined by spaces (--save 900 1 300 10, --timeout 60,
---enable-debug-command local, --appendonly yes, --appendfsync always, --dir /var/lib/redish).
+--enable-debug-command local, --appendonly yes, --appendfsync always, --dir /var/lib/redish,
+--tls-port 6380, --unixsocket /run/redish.sock, --user alice on '>pw' '~*' +@all).
 Unlike redis-server, there are no save points unless --save gives some.
 ";
 
@@ -301,11 +302,31 @@ impl ServerOptions {
             );
             store.set_setting("client-output-buffer-limit", limit);
         }
+        let mut users = Vec::new();
         for (name, value) in &self.settings {
+            if name.eq_ignore_ascii_case("user") {
+                users.push(value);
+                continue;
+            }
             store
                 .config_mut()
                 .set(name, value)
                 .map_err(|e| format!("setting {name} {value:?}: {e}"))?;
+        }
+        // `user` directives, after the settings (`requirepass` included), as Redis's
+        // ACLLoadUsersAtStartup.
+        if !users.is_empty() && !store.config().security.aclfile.is_empty() {
+            return Err(
+                "Configuring Redis with users defined in redis.conf and at the same \
+                 setting an ACL file path is invalid. This setup is very likely to lead to \
+                 configuration errors and security holes, please define either an ACL file \
+                 or declare users directly in your redis.conf, but not both."
+                    .to_owned(),
+            );
+        }
+        let allchannels = store.config().acl_pubsub_allchannels;
+        for spec in users {
+            crate::acl::file::apply_directive(store.acl_mut(), spec, allchannels)?;
         }
         Ok(())
     }

@@ -13,6 +13,7 @@
 //! println!("{:?} at {}", listener.local_addr(), redish_host::now_ms());
 //! ```
 
+pub mod acl_file;
 pub mod alloc;
 pub mod persist;
 pub mod process;
@@ -207,6 +208,7 @@ pub fn server_store(
     if let Some(gauge) = alloc::gauge() {
         store.set_memory_gauge(gauge);
     }
+    acl_file::install(&mut store)?;
     // Before loading: functions in the files need the engine.
     store.set_script_engine(redish_lua::engine());
     // Redis measures its startup memory after initialising, before loading the data.

@@ -146,6 +146,8 @@ pub struct Store {
     pub(crate) evictor: super::evict::Evictor,
     /// The host's TLS context builder, for CONFIG SET of a TLS setting.
     tls_reload: Option<Box<dyn super::TlsReload>>,
+    /// The host's file access for ACL LOAD and ACL SAVE (`acl/file.rs`).
+    acl_file_io: Option<Box<dyn crate::acl::file::AclFileIo>>,
 }
 
 impl Store {
@@ -184,6 +186,7 @@ impl Store {
             memory: Default::default(),
             evictor: super::evict::Evictor::new(rng_seed),
             tls_reload: None,
+            acl_file_io: None,
         }
     }
 
@@ -451,6 +454,18 @@ impl Store {
             Some(reload) => reload.reload(next),
             None => Ok(()),
         }
+    }
+
+    /// Plugs in the host's file access for ACL LOAD and ACL SAVE (`aclfile`).
+    pub fn set_acl_file_io(&mut self, io: Box<dyn crate::acl::file::AclFileIo>) {
+        self.acl_file_io = Some(io);
+    }
+
+    /// The host's file access for the ACL file, when plugged in.
+    pub(crate) fn acl_file_io(
+        &mut self,
+    ) -> Option<&mut (dyn crate::acl::file::AclFileIo + 'static)> {
+        self.acl_file_io.as_deref_mut()
     }
 
     /// Plugs a script engine in, for EVAL and its kin.
