@@ -264,6 +264,17 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_quoted_rule_in_a_selector_is_a_syntax_error() {
+        // Found by the acl_file fuzz target: it panicked (an empty rule indexed).
+        for rule in [&b"('' +get)"[..], b"(+get '')"] {
+            let mut u = User::new(Bytes::from_static(b"u"), false);
+            assert_eq!(u.apply(rule, false), Err(RuleError::Syntax));
+        }
+        let crash = b"user dass on:* Lnet s\x89ern (~x\xdb\xda\xda\xd8\t\t '' x +get) r";
+        assert!(parse(crash, "f", false).is_err());
+    }
+
+    #[test]
     fn directives() {
         let mut acl = Acl::new();
         apply_directive(&mut acl, "alice on >pw ~* +@all", false).unwrap();

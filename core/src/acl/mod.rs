@@ -271,6 +271,11 @@ impl Selector {
 
     /// Applies one selector rule (Redis's `ACLSetSelector`).
     fn apply(&mut self, op: &[u8]) -> Result<(), RuleError> {
+        // An empty rule reaches here only quoted inside a selector (`('' +get)`), which
+        // Redis refuses as a syntax error.
+        if op.is_empty() {
+            return Err(RuleError::Syntax);
+        }
         let is = |w: &str| op.eq_ignore_ascii_case(w.as_bytes());
         if is("allkeys") || is("~*") {
             self.allkeys = true;
