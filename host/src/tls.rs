@@ -197,6 +197,39 @@ pub fn server_config(sec: &SecurityConfig) -> Result<Arc<ServerConfig>, String> 
     Ok(Arc::new(config))
 }
 
+/// A client's TLS configuration (redish's own client): the server's certificate checked
+/// against the CA certificates of `ca_file`, and a client certificate and key when the
+/// server asks for one (`tls-auth-clients`). The error names the file that did not load.
+pub fn client_config(
+    ca_file: &Path,
+    cert_and_key: Option<(&Path, &Path)>,
+) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = RootCertStore::empty();
+    for cert in load_certs(ca_file).map_err(|e| format!("{}: {e}", ca_file.display()))? {
+        roots
+            .add(cert)
+            .map_err(|e| format!("{}: {e}", ca_file.display()))?;
+    }
+    #[allow(deprecated)]
+    let provider = Arc::new(ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots);
+    let config = match cert_and_key {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let certs = load_certs(cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+            let key =
+                PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| e.to_string())?
+        }
+    };
+    Ok(Arc::new(config))
+}
+
 /// The TLS configuration new connections get, rebuilt by CONFIG SET (see [`install`]).
 #[derive(Clone)]
 pub struct TlsContext {

@@ -258,6 +258,63 @@ fn async_std_tls_only() {
     tls_only(Adapter::AsyncStd);
 }
 
+/// redish's own client (`Client::connect_tls`) with a client certificate: commands, a
+/// pipeline bigger than the socket buffers, a refused connection without a certificate.
+fn own_client(adapter: Adapter) {
+    let pki = Pki::new();
+    let tls_port = free_port();
+    let server = start(adapter, &pki, 0, tls_port);
+    let ca = std::path::PathBuf::from(pki.path("ca.pem"));
+    let (cert, key) = (pki.path("client.pem"), pki.path("client.key"));
+    let with_cert =
+        redish_host::tls::client_config(&ca, Some((Path::new(&cert), Path::new(&key)))).unwrap();
+    let without = redish_host::tls::client_config(&ca, None).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use tokio_adapter::client::Client;
+        let addr = ("127.0.0.1", tls_port);
+        let mut client = Client::connect_tls(addr, "127.0.0.1", with_cert.clone())
+            .await
+            .unwrap();
+        assert_eq!(&client.ping().await.unwrap()[..], b"PONG");
+        client.set("k", "over tls").await.unwrap();
+        assert_eq!(
+            client.get("k").await.unwrap().as_deref(),
+            Some(&b"over tls"[..])
+        );
+        let mut pipeline = client.pipeline();
+        let value = "v".repeat(1000);
+        for i in 0..3000 {
+            pipeline.set(format!("key:{i}"), value.as_str());
+        }
+        let replies = pipeline.execute().await.unwrap();
+        assert_eq!(replies.len(), 3000);
+        let n = client.command(&["DBSIZE"]).await.unwrap();
+        assert_eq!(n, redish_core::resp::Frame::Integer(3001));
+        // No certificate: the server ends the connection (after the handshake in TLS 1.3,
+        // so the refusal shows at the first reply at the latest).
+        let refused = match Client::connect_tls(addr, "127.0.0.1", without).await {
+            Err(_) => true,
+            Ok(mut c) => c.ping().await.is_err(),
+        };
+        assert!(refused, "served without a client certificate");
+    });
+    server.stop();
+}
+
+#[test]
+fn tokio_own_client() {
+    own_client(Adapter::Tokio);
+}
+
+#[test]
+fn async_std_own_client() {
+    own_client(Adapter::AsyncStd);
+}
+
 const PYTHON: &str = "/usr/bin/python3";
 
 /// redis-py with `ssl=True` and a client certificate: a pipeline of 2,000 commands and a
