@@ -261,24 +261,28 @@ impl Server {
                 }
                 Step::Accepted(Ok(Accepted::Tcp(stream))) => {
                     if let Some(conn) = tcp_conn(&stream) {
-                        accept(stream, conn, &shared, &alive).await
+                        accept(stream, conn, None, &shared, &alive).await
                     }
                 }
                 Step::Accepted(Ok(Accepted::Tls(stream))) => {
                     if let Some(context) = &listeners.tls_context {
-                        let acceptor = futures_rustls::TlsAcceptor::from(context.current());
-                        async_std::task::spawn(handshake(
-                            acceptor,
-                            stream,
-                            shared.clone(),
-                            alive.clone(),
-                        ));
+                        // Full: closed without a word, as Redis's TLS port does.
+                        if let Some(slot) = Slot::take(&shared).await {
+                            let acceptor = futures_rustls::TlsAcceptor::from(context.current());
+                            async_std::task::spawn(handshake(
+                                acceptor,
+                                stream,
+                                slot,
+                                shared.clone(),
+                                alive.clone(),
+                            ));
+                        }
                     }
                 }
                 Step::Accepted(Ok(Accepted::Unix(stream))) => {
                     let path = unix_path.as_deref().unwrap_or("");
                     let conn = policy::unix_client_conn(path, i64::from(stream.as_raw_fd()));
-                    accept(stream, conn, &shared, &alive).await
+                    accept(stream, conn, None, &shared, &alive).await
                 }
                 Step::Accepted(Err(e)) => {
                     // Typically out of file descriptors: back off rather than spin, and keep
@@ -357,10 +361,12 @@ fn tcp_conn(stream: &TcpStream) -> Option<redish_core::db::ClientConn> {
 
 /// Runs the TLS handshake of a connection accepted on the TLS port, bounded by
 /// [`conn::TLS_HANDSHAKE_TIMEOUT`], then serves it as any other; a failed handshake is
-/// logged and the socket closed. The connection counts for `maxclients` once it is done.
+/// logged and the socket closed. The connection counts for `maxclients` from its accept
+/// (`slot`), as in Redis.
 async fn handshake(
     acceptor: futures_rustls::TlsAcceptor,
     stream: TcpStream,
+    slot: Slot,
     shared: Arc<Shared>,
     alive: Sender<()>,
 ) {
@@ -369,7 +375,9 @@ async fn handshake(
     };
     let peer = conn.addr.clone();
     match timeout(conn::TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Some(Ok(tls)) if !shared.shutdown.0.is_closed() => accept(tls, conn, &shared, &alive).await,
+        Some(Ok(tls)) if !shared.shutdown.0.is_closed() => {
+            accept(tls, conn, Some(slot), &shared, &alive).await
+        }
         Some(Ok(_)) => {}
         Some(Err(e)) => debug!(%peer, "Error accepting a client connection: {e}"),
         None => debug!(%peer, "TLS handshake timed out"),
@@ -390,6 +398,7 @@ pub(crate) async fn timeout<T>(limit: Duration, fut: impl Future<Output = T>) ->
 async fn accept<S: Transport>(
     stream: S,
     conn: redish_core::db::ClientConn,
+    slot: Option<Slot>,
     shared: &Arc<Shared>,
     alive: &Sender<()>,
 ) {
@@ -400,14 +409,19 @@ async fn accept<S: Transport>(
         // CONFIG SET may change both at any time: read them for each connection.
         let max_clients = state.store.config().maxclients;
         let keepalive_s = state.store.config().tcp_keepalive_s;
-        if shared.clients.load(Ordering::Acquire) as u64 >= max_clients {
+        if slot.is_none() && shared.clients.load(Ordering::Acquire) as u64 >= max_clients {
             state.store.handle_rejected_connection();
             Err(policy::MAX_CLIENTS_REPLY)
         } else if policy::protected_mode_refuses(&mut state.store, &conn) {
             state.store.handle_rejected_connection();
             Err(policy::PROTECTED_MODE_REPLY)
         } else {
-            shared.clients.fetch_add(1, Ordering::AcqRel);
+            match slot {
+                Some(slot) => slot.keep(),
+                None => {
+                    shared.clients.fetch_add(1, Ordering::AcqRel);
+                }
+            }
             let id = state.store.next_client_id();
             state.store.register_client(id, conn, now_ms());
             state.conns.insert(id, tx);
@@ -440,6 +454,45 @@ async fn accept<S: Transport>(
         debug!(%peer, client = id, "closed");
         drop(guard);
     });
+}
+
+/// A place among `maxclients` taken for a TLS connection before its handshake, as Redis
+/// counts a client from its accept: handshakes in progress are bounded with the clients.
+/// Given back when dropped, unless the connection is registered ([`Slot::keep`]).
+struct Slot {
+    shared: Arc<Shared>,
+    kept: bool,
+}
+
+impl Slot {
+    /// Takes a place, or `None` (counted as a rejected connection) when the server is
+    /// full; the connection is then closed without a word, as Redis's TLS port does.
+    async fn take(shared: &Arc<Shared>) -> Option<Slot> {
+        let mut state = shared.lock().await;
+        let max_clients = state.store.config().maxclients;
+        if shared.clients.load(Ordering::Acquire) as u64 >= max_clients {
+            state.store.handle_rejected_connection();
+            return None;
+        }
+        shared.clients.fetch_add(1, Ordering::AcqRel);
+        Some(Slot {
+            shared: shared.clone(),
+            kept: false,
+        })
+    }
+
+    /// The connection is registered: its [`ConnGuard`] gives the place back.
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.shared.clients.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 /// Counts a connection for `maxclients` and for the shutdown wait, until dropped.

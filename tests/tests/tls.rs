@@ -258,6 +258,17 @@ fn async_std_tls_only() {
     tls_only(Adapter::AsyncStd);
 }
 
+/// INFO stats' `rejected_connections`.
+async fn rejected(c: &mut tokio_adapter::client::Client) -> u64 {
+    match c.command(&["INFO", "stats"]).await.unwrap() {
+        redish_core::resp::Frame::Bulk(b) => String::from_utf8_lossy(&b)
+            .lines()
+            .find_map(|l| l.strip_prefix("rejected_connections:")?.trim().parse().ok())
+            .unwrap(),
+        other => panic!("{other:?}"),
+    }
+}
+
 /// redish's own client (`Client::connect_tls`) with a client certificate: commands, a
 /// pipeline bigger than the socket buffers, a refused connection without a certificate.
 fn own_client(adapter: Adapter) {
@@ -301,6 +312,29 @@ fn own_client(adapter: Adapter) {
             Ok(mut c) => c.ping().await.is_err(),
         };
         assert!(refused, "served without a client certificate");
+
+        // A TLS client counts for `maxclients` from its accept, as in Redis: over it, the
+        // connection is closed before any handshake and counted as rejected.
+        let before = rejected(&mut client).await;
+        client
+            .command(&["CONFIG", "SET", "maxclients", "1"])
+            .await
+            .unwrap();
+        let over = Client::connect_tls(addr, "127.0.0.1", with_cert.clone()).await;
+        let turned_away = match over {
+            Err(_) => true,
+            Ok(mut c) => c.ping().await.is_err(),
+        };
+        assert!(turned_away, "served over maxclients");
+        assert_eq!(rejected(&mut client).await, before + 1);
+        client
+            .command(&["CONFIG", "SET", "maxclients", "10"])
+            .await
+            .unwrap();
+        let mut again = Client::connect_tls(addr, "127.0.0.1", with_cert)
+            .await
+            .unwrap();
+        assert_eq!(&again.ping().await.unwrap()[..], b"PONG");
     });
     server.stop();
 }

@@ -267,10 +267,14 @@ impl Server {
                 Ok(Accepted::Tcp(stream, peer)) => {
                     let fd = i64::from(stream.as_raw_fd());
                     let conn = policy::client_conn(peer, stream.local_addr().ok(), fd);
-                    accept(stream, conn, &shared, &alive).await
+                    accept(stream, conn, None, &shared, &alive).await
                 }
                 Ok(Accepted::Tls(stream, peer)) => {
                     let Some(context) = &listeners.tls_context else {
+                        continue;
+                    };
+                    let Some(slot) = Slot::take(&shared).await else {
+                        debug!(%peer, "max number of clients reached");
                         continue;
                     };
                     let acceptor = tokio_rustls::TlsAcceptor::from(context.current());
@@ -278,6 +282,7 @@ impl Server {
                         acceptor,
                         stream,
                         peer,
+                        slot,
                         shared.clone(),
                         alive.clone(),
                     ));
@@ -285,7 +290,7 @@ impl Server {
                 Ok(Accepted::Unix(stream)) => {
                     let path = listeners.unix.as_ref().map_or("", |(_, p)| p.as_str());
                     let conn = policy::unix_client_conn(path, i64::from(stream.as_raw_fd()));
-                    accept(stream, conn, &shared, &alive).await
+                    accept(stream, conn, None, &shared, &alive).await
                 }
                 Err(e) => {
                     // Typically out of file descriptors: back off rather than spin, and keep
@@ -353,18 +358,22 @@ async fn accept_any(listeners: &Listeners) -> io::Result<Accepted> {
 
 /// Runs the TLS handshake of a connection accepted on the TLS port, bounded by
 /// [`conn::TLS_HANDSHAKE_TIMEOUT`], then serves it as any other; a failed handshake is
-/// logged and the socket closed. The connection counts for `maxclients` once it is done.
+/// logged and the socket closed. The connection counts for `maxclients` from its accept
+/// (`slot`), as in Redis.
 async fn handshake(
     acceptor: tokio_rustls::TlsAcceptor,
     stream: TcpStream,
     peer: SocketAddr,
+    slot: Slot,
     shared: Arc<Shared>,
     alive: mpsc::Sender<()>,
 ) {
     let fd = i64::from(stream.as_raw_fd());
     let conn = policy::client_conn(peer, stream.local_addr().ok(), fd);
     match tokio::time::timeout(conn::TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) if !shared.shutdown.is_cancelled() => accept(tls, conn, &shared, &alive).await,
+        Ok(Ok(tls)) if !shared.shutdown.is_cancelled() => {
+            accept(tls, conn, Some(slot), &shared, &alive).await
+        }
         Ok(Ok(_)) => {}
         Ok(Err(e)) => debug!(%peer, "Error accepting a client connection: {e}"),
         Err(_) => debug!(%peer, "TLS handshake timed out"),
@@ -377,6 +386,7 @@ async fn handshake(
 async fn accept<S: Transport>(
     stream: S,
     conn: redish_core::db::ClientConn,
+    slot: Option<Slot>,
     shared: &Arc<Shared>,
     alive: &mpsc::Sender<()>,
 ) {
@@ -387,14 +397,19 @@ async fn accept<S: Transport>(
         // CONFIG SET may change both at any time: read them for each connection.
         let max_clients = state.store.config().maxclients;
         let keepalive_s = state.store.config().tcp_keepalive_s;
-        if shared.clients.load(Ordering::Acquire) as u64 >= max_clients {
+        if slot.is_none() && shared.clients.load(Ordering::Acquire) as u64 >= max_clients {
             state.store.handle_rejected_connection();
             Err(policy::MAX_CLIENTS_REPLY)
         } else if policy::protected_mode_refuses(&mut state.store, &conn) {
             state.store.handle_rejected_connection();
             Err(policy::PROTECTED_MODE_REPLY)
         } else {
-            shared.clients.fetch_add(1, Ordering::AcqRel);
+            match slot {
+                Some(slot) => slot.keep(),
+                None => {
+                    shared.clients.fetch_add(1, Ordering::AcqRel);
+                }
+            }
             let id = state.store.next_client_id();
             state.store.register_client(id, conn, now_ms());
             state.conns.insert(id, tx);
@@ -427,6 +442,45 @@ async fn accept<S: Transport>(
         debug!(%peer, client = id, "closed");
         drop(guard);
     });
+}
+
+/// A place among `maxclients` taken for a TLS connection before its handshake, as Redis
+/// counts a client from its accept: handshakes in progress are bounded with the clients.
+/// Given back when dropped, unless the connection is registered ([`Slot::keep`]).
+struct Slot {
+    shared: Arc<Shared>,
+    kept: bool,
+}
+
+impl Slot {
+    /// Takes a place, or `None` (counted as a rejected connection) when the server is
+    /// full; the connection is then closed without a word, as Redis's TLS port does.
+    async fn take(shared: &Arc<Shared>) -> Option<Slot> {
+        let mut state = shared.lock().await;
+        let max_clients = state.store.config().maxclients;
+        if shared.clients.load(Ordering::Acquire) as u64 >= max_clients {
+            state.store.handle_rejected_connection();
+            return None;
+        }
+        shared.clients.fetch_add(1, Ordering::AcqRel);
+        Some(Slot {
+            shared: shared.clone(),
+            kept: false,
+        })
+    }
+
+    /// The connection is registered: its [`ConnGuard`] gives the place back.
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.shared.clients.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 /// Counts a connection for `maxclients` and for the shutdown wait, until dropped.
