@@ -8,9 +8,14 @@
 //! crate, taking [`TlsContext::current`] for every new connection, so a reloaded
 //! certificate serves the next handshake while established connections keep theirs.
 //!
+//! `tls-prefer-server-ciphers` is rustls's `ignore_client_order`; `tls-session-caching` and
+//! `tls-session-cache-size` size its session cache (0 or `no`: none).
+//!
 //! Differences from Redis: only TLS 1.2 and 1.3 exist (rustls has no older protocol), so
 //! `TLSv1` and `TLSv1.1` in `tls-protocols` are refused; TLS 1.2 suites are rustls's
-//! (`tls-ciphers`, OpenSSL's cipher-list syntax, is not modelled).
+//! (`tls-ciphers`, OpenSSL's cipher-list syntax, is not modelled); encrypted keys
+//! (`tls-key-file-pass`) cannot be read; `tls-session-cache-timeout` is kept but the cache
+//! evicts by size only.
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -156,6 +161,12 @@ pub fn server_config(sec: &SecurityConfig) -> Result<Arc<ServerConfig>, String> 
         );
     }
     let versions = parse_protocols(&sec.tls_protocols)?;
+    if !sec.tls_key_file_pass.is_empty() {
+        return Err(format!(
+            "Failed to load private key: {}: encrypted keys (tls-key-file-pass) are not supported by redish",
+            sec.tls_key_file
+        ));
+    }
     let certs = load_certs(Path::new(&sec.tls_cert_file))
         .map_err(|e| format!("Failed to load certificate: {}: {e}", sec.tls_cert_file))?;
     let key_failed = |e: String| format!("Failed to load private key: {}: {e}", sec.tls_key_file);
@@ -191,9 +202,17 @@ pub fn server_config(sec: &SecurityConfig) -> Result<Arc<ServerConfig>, String> 
             })?)
         }
     };
-    let config = builder
+    let mut config = builder
         .with_single_cert(certs, key)
         .map_err(|e| key_failed(e.to_string()))?;
+    config.ignore_client_order = sec.tls_prefer_server_ciphers;
+    config.session_storage = if sec.tls_session_caching && sec.tls_session_cache_size > 0 {
+        rustls::server::ServerSessionMemoryCache::new(
+            usize::try_from(sec.tls_session_cache_size).unwrap_or(usize::MAX),
+        )
+    } else {
+        Arc::new(rustls::server::NoServerSessionStorage {})
+    };
     Ok(Arc::new(config))
 }
 

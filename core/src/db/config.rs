@@ -1124,6 +1124,63 @@ pub static PARAMS: &[Param] = &[
         |c, v| security::set_text(&mut c.security.tls_ciphersuites, v)
     ),
     param!(
+        "tls-prefer-server-ciphers",
+        None,
+        Mutable,
+        |c| if c.security.tls_prefer_server_ciphers {
+            "yes"
+        } else {
+            "no"
+        }
+        .to_owned(),
+        |c, v| c.security.tls_prefer_server_ciphers = yes_no(v)?
+    ),
+    param!(
+        "tls-session-caching",
+        None,
+        Mutable,
+        |c| if c.security.tls_session_caching {
+            "yes"
+        } else {
+            "no"
+        }
+        .to_owned(),
+        |c, v| c.security.tls_session_caching = yes_no(v)?
+    ),
+    param!(
+        "tls-session-cache-size",
+        None,
+        Mutable,
+        |c| c.security.tls_session_cache_size.to_string(),
+        |c, v| c.security.tls_session_cache_size = int_in(v, 0, INT_MAX)? as u64
+    ),
+    param!(
+        "tls-session-cache-timeout",
+        None,
+        Mutable,
+        |c| c.security.tls_session_cache_timeout_s.to_string(),
+        |c, v| c.security.tls_session_cache_timeout_s = int_in(v, 0, INT_MAX)? as u64
+    ),
+    param!(
+        "tls-key-file-pass",
+        None,
+        Mutable,
+        |c| c.security.tls_key_file_pass.clone(),
+        |c, v| security::set_text(&mut c.security.tls_key_file_pass, v)
+    ),
+    param!(
+        "tls-replication",
+        None,
+        Mutable,
+        |c| if c.security.tls_replication {
+            "yes"
+        } else {
+            "no"
+        }
+        .to_owned(),
+        |c, v| c.security.tls_replication = yes_no(v)?
+    ),
+    param!(
         "aclfile",
         None,
         Immutable,

@@ -54,6 +54,21 @@ pub struct SecurityConfig {
     /// `tls-ciphersuites`: TLS 1.3 suites by their standard names, `:`-separated; empty:
     /// the defaults.
     pub tls_ciphersuites: String,
+    /// `tls-prefer-server-ciphers`: the server's order of cipher suites wins.
+    pub tls_prefer_server_ciphers: bool,
+    /// `tls-session-caching`: TLS sessions may be resumed.
+    pub tls_session_caching: bool,
+    /// `tls-session-cache-size`: sessions kept for resumption.
+    pub tls_session_cache_size: u64,
+    /// `tls-session-cache-timeout` (seconds): kept for CONFIG; rustls's cache evicts by
+    /// size only.
+    pub tls_session_cache_timeout_s: u64,
+    /// `tls-key-file-pass`: the passphrase of an encrypted `tls-key-file` (which rustls
+    /// cannot read: a non-empty value is refused when TLS is configured).
+    pub tls_key_file_pass: String,
+    /// `tls-replication`: replicas connect to their master over TLS (for the replication
+    /// code; kept here with the other TLS settings).
+    pub tls_replication: bool,
     /// `aclfile` (immutable): where ACL SAVE writes the users and ACL LOAD reads them.
     pub aclfile: String,
 }
@@ -71,6 +86,12 @@ impl Default for SecurityConfig {
             tls_auth_clients: TlsAuthClients::Yes,
             tls_protocols: String::new(),
             tls_ciphersuites: String::new(),
+            tls_prefer_server_ciphers: false,
+            tls_session_caching: true,
+            tls_session_cache_size: 20 * 1024,
+            tls_session_cache_timeout_s: 300,
+            tls_key_file_pass: String::new(),
+            tls_replication: false,
             aclfile: String::new(),
         }
     }
@@ -86,6 +107,10 @@ impl SecurityConfig {
         "tls-auth-clients",
         "tls-protocols",
         "tls-ciphersuites",
+        "tls-prefer-server-ciphers",
+        "tls-session-caching",
+        "tls-session-cache-size",
+        "tls-key-file-pass",
     ];
 
     /// True if the TLS context built from `self` would differ from one built from `other`.
@@ -98,6 +123,12 @@ impl SecurityConfig {
             self.tls_auth_clients,
             &self.tls_protocols,
             &self.tls_ciphersuites,
+            (
+                self.tls_prefer_server_ciphers,
+                self.tls_session_caching,
+                self.tls_session_cache_size,
+                &self.tls_key_file_pass,
+            ),
         ) != (
             &other.tls_cert_file,
             &other.tls_key_file,
@@ -106,6 +137,12 @@ impl SecurityConfig {
             other.tls_auth_clients,
             &other.tls_protocols,
             &other.tls_ciphersuites,
+            (
+                other.tls_prefer_server_ciphers,
+                other.tls_session_caching,
+                other.tls_session_cache_size,
+                &other.tls_key_file_pass,
+            ),
         )
     }
 }
