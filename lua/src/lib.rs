@@ -18,6 +18,7 @@ mod bit;
 mod cjson;
 mod cmsgpack;
 mod convert;
+mod struct_lib;
 
 mod function;
 
@@ -182,6 +183,7 @@ fn interpreter(
     globals.raw_set("bit", bit::library(&lua)?)?;
     globals.raw_set("cjson", cjson::library(&lua)?)?;
     globals.raw_set("cmsgpack", cmsgpack::library(&lua)?)?;
+    globals.raw_set("struct", struct_lib::library(&lua)?)?;
     bridge.raw_set("redis", redis)?;
     if let Some(fill) = load_redis {
         let t = lua.create_table()?;
