@@ -38,9 +38,15 @@ enum Wake {
 }
 
 /// Serves connection `id` until it closes. `rx` brings deliveries from the rest of the
-/// server and its shutdown notice.
-pub(crate) async fn serve<S>(mut stream: S, id: ClientId, rx: Receiver<ConnMsg>, shared: &Shared)
-where
+/// server and its shutdown notice; `left_store` runs once the connection has left the
+/// store, before its last flush and linger.
+pub(crate) async fn serve<S>(
+    mut stream: S,
+    id: ClientId,
+    rx: Receiver<ConnMsg>,
+    shared: &Shared,
+    left_store: impl FnOnce(),
+) where
     S: Transport,
 {
     let mut driver = Driver::new(id, shared.session_config);
@@ -133,6 +139,7 @@ where
         let mut state = shared.lock().await;
         state.conns.remove(&id);
         driver.handle_close(&mut state.store);
+        left_store();
     }
     if graceful {
         let _ = stream.close().await;

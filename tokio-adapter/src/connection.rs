@@ -36,12 +36,14 @@ enum Wake {
 }
 
 /// Serves connection `id` until it closes. `rx` brings deliveries from the rest of the
-/// server and its shutdown notice.
+/// server and its shutdown notice; `left_store` runs once the connection has left the
+/// store, before its last flush and linger.
 pub(crate) async fn serve<S: Transport>(
     mut stream: S,
     id: ClientId,
     mut rx: UnboundedReceiver<ConnMsg>,
     shared: &Shared,
+    left_store: impl FnOnce(),
 ) {
     let mut driver = Driver::new(id, shared.session_config);
     // The driver's timeout, and the Unix ms it is armed for.
@@ -128,6 +130,7 @@ pub(crate) async fn serve<S: Transport>(
         let mut state = shared.lock().await;
         state.conns.remove(&id);
         driver.handle_close(&mut state.store);
+        left_store();
     }
     if graceful {
         let _ = stream.shutdown().await;

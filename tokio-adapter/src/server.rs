@@ -436,9 +436,10 @@ async fn accept<S: Transport>(
     let guard = ConnGuard {
         shared: shared.clone(),
         _alive: alive.clone(),
+        released: std::sync::atomic::AtomicBool::new(false),
     };
     tokio::spawn(async move {
-        connection::serve(stream, id, rx, &guard.shared).await;
+        connection::serve(stream, id, rx, &guard.shared, || guard.release()).await;
         debug!(%peer, client = id, "closed");
         drop(guard);
     });
@@ -487,11 +488,23 @@ impl Drop for Slot {
 struct ConnGuard {
     shared: Arc<Shared>,
     _alive: mpsc::Sender<()>,
+    released: std::sync::atomic::AtomicBool,
+}
+
+impl ConnGuard {
+    /// Gives the connection's place among `maxclients` back: when the connection leaves
+    /// the store (so a client that sees `connected_clients` drop may connect again at
+    /// once), or at the latest when the guard is dropped.
+    fn release(&self) {
+        if !self.released.swap(true, Ordering::AcqRel) {
+            self.shared.clients.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
-        self.shared.clients.fetch_sub(1, Ordering::AcqRel);
+        self.release();
     }
 }
 
