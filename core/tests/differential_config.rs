@@ -29,7 +29,7 @@ const SET_BY_HARNESS: &[&str] = &["port", "unixsocket", "dir"];
 /// it does not act on them yet).
 const NEEDS_SETUP: &[(&str, &str)] = &[("tls-cluster", "yes"), ("tls-replication", "yes")];
 /// Parameters whose CONFIG SET redish refuses as immutable (see the module docs).
-const BOUND_ONCE: &[&str] = &["port", "bind"];
+const BOUND_ONCE: &[&str] = &["port", "bind", "tls-port"];
 
 struct World {
     redis: Conn,
