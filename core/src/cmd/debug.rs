@@ -1,5 +1,5 @@
 //! DEBUG: the subcommands tests and operators use — SLEEP, SET-ACTIVE-EXPIRE, OBJECT,
-//! RELOAD, CHANGE-REPL-ID, LOG, HELP.
+//! RELOAD, CHANGE-REPL-ID, LOG, DIGEST, DIGEST-VALUE, HELP.
 //!
 //! As in Redis 7.0, DEBUG is refused unless `enable-debug-command` is `yes`, or `local` and
 //! the client is on a Unix socket or a loopback address.
@@ -17,7 +17,7 @@ use bytes::Bytes;
 
 use super::executor::Ctx;
 use super::{Args, CmdError};
-use crate::db::{DebugCommand, Value};
+use crate::db::{digest, DebugCommand, Value};
 use crate::persist::rdb;
 use crate::resp::{Frame, Protocol};
 
@@ -36,6 +36,10 @@ pub enum Debug {
     ChangeReplId,
     /// `DEBUG LOG message`: nothing to log to here; replies OK.
     Log,
+    /// `DEBUG DIGEST`: the digest of the whole dataset ([`crate::db::digest`]).
+    Digest,
+    /// `DEBUG DIGEST-VALUE key …`: the digest of each key's value.
+    DigestValue(Vec<Bytes>),
     /// `DEBUG HELP`.
     Help,
     /// A subcommand we do not serve, or a wrong argument count: its name for the error.
@@ -55,6 +59,8 @@ impl Debug {
             (b"RELOAD", _) => Debug::Reload,
             (b"CHANGE-REPL-ID", []) => Debug::ChangeReplId,
             (b"LOG", [_]) => Debug::Log,
+            (b"DIGEST", []) => Debug::Digest,
+            (b"DIGEST-VALUE", keys) => Debug::DigestValue(keys.to_vec()),
             _ => Debug::Unknown(String::from_utf8_lossy(&sub).into_owned()),
         })
     }
@@ -128,11 +134,27 @@ impl Debug {
                 Ok(Some(Frame::OK))
             }
             Debug::Log => Ok(Some(Frame::OK)),
+            Debug::Digest => {
+                let d = digest::dataset_digest(ctx.store.dbs());
+                Ok(Some(Frame::Simple(Bytes::from(digest::to_hex(&d)))))
+            }
+            Debug::DigestValue(keys) => {
+                let db = ctx.db();
+                let replies = keys
+                    .iter()
+                    .map(|k| Frame::Simple(Bytes::from(digest::to_hex(&digest::key_digest(db, k)))))
+                    .collect();
+                Ok(Some(Frame::Array(replies)))
+            }
             Debug::Help => Ok(Some(super::command::help(
                 "DEBUG",
                 &[
                     "CHANGE-REPL-ID",
                     "    Change the replication IDs of the instance.",
+                    "DIGEST",
+                    "    Output a hex signature representing the current DB content.",
+                    "DIGEST-VALUE <key> [<key> ...]",
+                    "    Output a hex signature of the values of all the specified keys.",
                     "LOG <message>",
                     "    Write <message> to the server log.",
                     "OBJECT <key>",

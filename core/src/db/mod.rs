@@ -6,6 +6,7 @@
 mod blocking;
 mod clients;
 mod config;
+pub mod digest;
 mod evict;
 pub mod function;
 mod glob;
