@@ -222,6 +222,10 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
         &["help", "histogram", "history", "latest", "reset"],
     ),
     (
+        "memory",
+        &["doctor", "help", "malloc-stats", "purge", "stats", "usage"],
+    ),
+    (
         "object",
         &["encoding", "freq", "help", "idletime", "refcount"],
     ),
