@@ -219,7 +219,7 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     (
         "latency",
-        &["help", "histogram", "history", "latest", "reset"],
+        &["graph", "help", "histogram", "history", "latest", "reset"],
     ),
     (
         "memory",

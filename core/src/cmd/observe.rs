@@ -108,6 +108,8 @@ pub enum LatencyCmd {
     Reset(Vec<Bytes>),
     /// `LATENCY HISTOGRAM [command …]`: per-command latency distributions.
     Histogram(Vec<Bytes>),
+    /// `LATENCY GRAPH event`: an ASCII sparkline of the event's samples.
+    Graph(Bytes),
     /// `LATENCY HELP`.
     Help,
 }
@@ -137,6 +139,7 @@ impl LatencyCmd {
             "latency|history" => LatencyCmd::History(args.required()?),
             "latency|reset" => LatencyCmd::Reset(args.rest()),
             "latency|histogram" => LatencyCmd::Histogram(args.rest()),
+            "latency|graph" => LatencyCmd::Graph(args.required()?),
             _ => LatencyCmd::Help,
         })
     }
@@ -171,6 +174,23 @@ impl LatencyCmd {
                     })
                     .unwrap_or_default(),
             )),
+            LatencyCmd::Graph(event) => {
+                let Some((name, series)) = ctx
+                    .store
+                    .latency_monitor()
+                    .events()
+                    .find(|(n, _)| n.as_bytes() == &event[..])
+                else {
+                    return Err(CmdError::err(format_args!(
+                        "No samples available for event '{}'",
+                        String::from_utf8_lossy(&event)
+                    )));
+                };
+                Ok(Frame::Verbatim {
+                    format: *b"txt",
+                    data: Bytes::from(latency_graph(name, series, ctx.now_ms / 1000)),
+                })
+            }
             LatencyCmd::Reset(events) => {
                 let latency = &mut ctx.store.observe.latency;
                 let n = if events.is_empty() {
@@ -229,6 +249,94 @@ impl LatencyCmd {
                     .collect();
                 Ok(Frame::Map(map))
             }
+        }
+    }
+}
+
+/// Columns of a LATENCY GRAPH (Redis's `LATENCY_GRAPH_COLS`).
+const GRAPH_COLS: usize = 80;
+
+/// LATENCY GRAPH's text (`latencyCommandGenSparkeline`): a header with the high, low and
+/// all-time high, a rule, then the samples as a 4-row filled sparkline, each column
+/// labelled (vertically) with how long ago it was: `12s`, `3m`, `2h`, `1d`.
+fn latency_graph(event: &str, series: &crate::db::observe::LatencySeries, now_s: u64) -> String {
+    let samples: Vec<(f64, String)> = series
+        .samples()
+        .map(|s| {
+            let ago = now_s.saturating_sub(s.time_s);
+            let label = match ago {
+                0..60 => format!("{ago}s"),
+                60..3600 => format!("{}m", ago / 60),
+                3600..86400 => format!("{}h", ago / 3600),
+                _ => format!("{}d", ago / 86400),
+            };
+            (s.latency_ms as f64, label)
+        })
+        .collect();
+    let high = samples.iter().map(|s| s.0 as u64).max().unwrap_or(0);
+    let low = samples.iter().map(|s| s.0 as u64).min().unwrap_or(0);
+    let mut out = format!(
+        "{event} - high {high} ms, low {low} ms (all time high {} ms)\n",
+        series.max_ms
+    );
+    out.push_str(&"-".repeat(GRAPH_COLS));
+    out.push('\n');
+    sparkline(&mut out, &samples, GRAPH_COLS, 4);
+    out
+}
+
+/// Redis's `sparklineRender` with `SPARKLINE_FILL`: the samples in chunks of `columns`,
+/// each drawn `rows` high from `_o#` (and `|` below the top), then its labels downwards
+/// after one blank line.
+fn sparkline(out: &mut String, samples: &[(f64, String)], columns: usize, rows: usize) {
+    const FILL: &[u8] = b"_o#";
+    let min = samples.iter().map(|s| s.0).fold(f64::INFINITY, f64::min);
+    let max = samples
+        .iter()
+        .map(|s| s.0)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let relmax = if max - min == 0.0 { 1.0 } else { max - min };
+    let steps = (FILL.len() * rows) as i64;
+    let has_labels = samples.iter().any(|s| !s.1.is_empty());
+    for (chunk_no, chunk) in samples.chunks(columns).enumerate() {
+        if chunk_no != 0 {
+            out.push('\n');
+        }
+        let mut row = 0usize;
+        loop {
+            let mut chars = vec![b' '; chunk.len()];
+            let mut more = false;
+            for (j, (value, label)) in chunk.iter().enumerate() {
+                // C: `(int)(relval*steps)/relmax`, truncated again into an int.
+                let step = (((value - min) * steps as f64) as i64 as f64 / relmax) as i64;
+                let step = step.clamp(0, steps - 1);
+                if row < rows {
+                    more = true;
+                    let idx = step - ((rows - row - 1) * FILL.len()) as i64;
+                    if (0..FILL.len() as i64).contains(&idx) {
+                        chars[j] = FILL[idx as usize];
+                    } else if idx >= FILL.len() as i64 {
+                        chars[j] = b'|';
+                    }
+                } else {
+                    // One blank line between the graph and the labels.
+                    if has_labels && row - rows < 1 {
+                        more = true;
+                        break;
+                    }
+                    let at = row - rows - 1;
+                    if let Some(&c) = label.as_bytes().get(at) {
+                        more = true;
+                        chars[j] = c;
+                    }
+                }
+            }
+            if !more {
+                break;
+            }
+            row += 1;
+            out.push_str(&String::from_utf8_lossy(&chars));
+            out.push('\n');
         }
     }
 }
