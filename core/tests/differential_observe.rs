@@ -181,6 +181,8 @@ const SCENARIO: &[&str] = &[
     "LATENCY RESET command fast-command",
     "LATENCY FOO",
     "LATENCY GRAPH nosuch",
+    "LATENCY DOCTOR extra",
+    "LATENCY DOCTOR",
     "LATENCY GRAPH",
     "LATENCY GRAPH a b",
     "LATENCY HISTOGRAM nosuch",

@@ -219,7 +219,15 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     (
         "latency",
-        &["graph", "help", "histogram", "history", "latest", "reset"],
+        &[
+            "doctor",
+            "graph",
+            "help",
+            "histogram",
+            "history",
+            "latest",
+            "reset",
+        ],
     ),
     (
         "memory",
