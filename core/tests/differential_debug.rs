@@ -207,3 +207,81 @@ fn digests_equal_for_every_type_and_encoding() {
     b.line("FLUSHALL");
     b.line("DEBUG DIGEST");
 }
+
+#[test]
+fn other_subcommands_answer_as_redis() {
+    let Some(mut b) = Both::start() else { return };
+    for proto in ["2", "3"] {
+        b.both(&split(&format!("HELLO {proto}")));
+        for kind in [
+            "string", "integer", "double", "bignum", "null", "array", "set", "map", "attrib",
+            "push", "verbatim", "true", "false", "foo", "STRING",
+        ] {
+            let line = format!("DEBUG PROTOCOL {kind}");
+            if proto == "3" && kind == "push" {
+                // Two replies: the push, then the reply proper.
+                let (mut theirs, ours) = b.both(&split(&line));
+                theirs.extend(b.conn.read().expect("the reply after the push"));
+                assert_eq!(show(&ours), show(&theirs));
+            } else {
+                b.line(&line);
+            }
+        }
+    }
+    b.both(&split("HELLO 2"));
+    for line in [
+        "DEBUG PROTOCOL",
+        "DEBUG QUICKLIST-PACKED-THRESHOLD 100",
+        "DEBUG QUICKLIST-PACKED-THRESHOLD 0",
+        "DEBUG QUICKLIST-PACKED-THRESHOLD 1mb",
+        "DEBUG QUICKLIST-PACKED-THRESHOLD x",
+        "DEBUG QUICKLIST-PACKED-THRESHOLD 5gb",
+        "DEBUG QUICKLIST-PACKED-THRESHOLD",
+        "DEBUG SET-SKIP-CHECKSUM-VALIDATION 1",
+        "DEBUG SET-SKIP-CHECKSUM-VALIDATION 0",
+        "DEBUG SET-SKIP-CHECKSUM-VALIDATION",
+        "DEBUG PAUSE-CRON 0",
+        "DEBUG PAUSE-CRON",
+        "DEBUG REPLYBUFFER PEAK-RESET-TIME 100",
+        "DEBUG REPLYBUFFER PEAK-RESET-TIME never",
+        "DEBUG REPLYBUFFER PEAK-RESET-TIME RESET",
+        "DEBUG REPLYBUFFER PEAK-RESET-TIME x",
+        "DEBUG REPLYBUFFER RESIZING 0",
+        "DEBUG REPLYBUFFER foo 1",
+        "DEBUG REPLYBUFFER",
+        // Not Redis 7.0 subcommands: the same error.
+        "DEBUG STRINGMATCH-LEN",
+        "DEBUG STRINGMATCH-LEN x",
+        "DEBUG JMAP",
+        "DEBUG POPULATE 3",
+        "DEBUG POPULATE 2 p 10",
+        "DEBUG POPULATE 2 short 3",
+        "DEBUG POPULATE 0 z x",
+        "DEBUG POPULATE x",
+        "DEBUG POPULATE -1",
+        "DEBUG POPULATE 2 q x",
+        "DEBUG POPULATE 1 r -5",
+        "DEBUG POPULATE",
+        "DEBUG POPULATE 1 a b c",
+        "SET key:5 mine",
+        "DEBUG POPULATE 7",
+        "MGET key:0 key:2 key:5 key:6 p:0 p:1 short:0 short:1 r:0 q:0",
+        "DBSIZE",
+        "DEBUG DIGEST",
+        "DEBUG LISTPACK nokey",
+        "RPUSH l a",
+        "DEBUG LISTPACK l",
+        "DEBUG QUICKLIST l",
+        "DEBUG QUICKLIST l 1",
+        "DEBUG QUICKLIST nokey",
+        "HSET h a b",
+        "ZADD z 1 a",
+        "DEBUG LISTPACK h",
+        "DEBUG LISTPACK z",
+        "DEBUG QUICKLIST h",
+        "DEBUG LISTPACK",
+        "DEBUG LISTPACK h extra",
+    ] {
+        b.line(line);
+    }
+}
