@@ -272,3 +272,88 @@ fn traffic_and_rates_are_measured() {
         "{stats:?}"
     );
 }
+
+#[test]
+fn latency_graph_draws_redis_s_sparkline() {
+    // Commands take no time on this clock: only the samples fed below are recorded.
+    let mut srv = Server::new(0);
+    let mut c = srv.connect();
+    srv.send(&mut c, "CONFIG SET latency-monitor-threshold 1\r\n");
+    assert_eq!(
+        srv.send(&mut c, "LATENCY GRAPH aof-write\r\n"),
+        "-ERR No samples available for event 'aof-write'\r\n"
+    );
+    srv.store.handle_latency("aof-write", 10, T0 - 120_000);
+    srv.store.handle_latency("aof-write", 20, T0 - 30_000);
+    srv.store.handle_latency("aof-write", 40, T0);
+    let out = srv.send(&mut c, "LATENCY GRAPH aof-write\r\n");
+    // Steps of 10, 20, 40 ms between min 10 and max 40 over 4 rows of `_o#`: 0, 4 and 11
+    // (of 12); labels are the time ago, written downwards after a blank line.
+    let text = format!(
+        "aof-write - high 40 ms, low 10 ms (all time high 40 ms)\n{}\n  #\n  |\n o|\n_||\n   \n230\nm0s\n s \n",
+        "-".repeat(80)
+    );
+    assert_eq!(out, format!("${}\r\n{text}\r\n", text.len()));
+    // RESP3: a verbatim string.
+    srv.send(&mut c, "HELLO 3\r\n");
+    let out = srv.send(&mut c, "LATENCY GRAPH aof-write\r\n");
+    assert_eq!(out, format!("={}\r\ntxt:{text}\r\n", text.len() + 4));
+}
+
+#[test]
+fn latency_graph_wraps_at_eighty_columns_and_labels_hours_and_days() {
+    let mut srv = Server::new(0);
+    let mut c = srv.connect();
+    srv.send(&mut c, "CONFIG SET latency-monitor-threshold 1\r\n");
+    // 81 samples, one per second, equal: a flat line, wrapped after 80 columns.
+    for i in 1..=81u64 {
+        srv.store
+            .handle_latency("expire-cycle", 5, T0 - 2 * 86_400_000 + i * 1000);
+    }
+    let out = srv.send(&mut c, "LATENCY GRAPH expire-cycle\r\n");
+    let body = out.split_once("\r\n").unwrap().1;
+    let lines: Vec<&str> = body.trim_end_matches("\r\n").split('\n').collect();
+    assert_eq!(
+        lines[0],
+        "expire-cycle - high 5 ms, low 5 ms (all time high 5 ms)"
+    );
+    assert_eq!(lines[2], " ".repeat(80));
+    assert_eq!(lines[5], "_".repeat(80));
+    assert_eq!(lines[6], " ".repeat(80));
+    assert_eq!(lines[7], "1".repeat(80), "1 day ago");
+    assert_eq!(lines[8], "d".repeat(80));
+    // The 81st column starts a new block after an empty line.
+    assert_eq!(lines[9], "");
+    assert_eq!(&lines[10..], [" ", " ", " ", "_", " ", "1", "d", ""]);
+}
+
+#[test]
+fn latency_doctor_reports_as_redis() {
+    let mut srv = Server::new(0);
+    let mut c = srv.connect();
+    let bulk = |text: &str| format!("${}\r\n{text}\r\n", text.len());
+    assert_eq!(
+        srv.send(&mut c, "LATENCY DOCTOR\r\n"),
+        bulk("I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n")
+    );
+    srv.send(&mut c, "CONFIG SET latency-monitor-threshold 1\r\n");
+    assert_eq!(
+        srv.send(&mut c, "LATENCY DOCTOR\r\n"),
+        bulk("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think things over.\n")
+    );
+    // `command`: 10 and 30 ms, 4 s apart, the first 8 s ago: average 20, deviation 10,
+    // period 8 s / 2 samples. slowlog-log-slower-than 10000 µs is over the 1 ms threshold.
+    srv.store.handle_latency("command", 10, T0 - 8_000);
+    srv.store.handle_latency("command", 30, T0 - 4_000);
+    srv.store.handle_latency("expire-cycle", 3, T0 - 1_000);
+    let report = srv.send(&mut c, "LATENCY DOCTOR\r\n");
+    let text = "Dave, I have observed latency spikes in this Redis instance. You don't mind talking about it, do you Dave?\n\n\
+1. command: 2 latency spikes (average 20ms, mean deviation 10ms, period 4.00 sec). Worst all time event 30ms.\n\
+2. expire-cycle: 1 latency spikes (average 3ms, mean deviation 0ms, period 1.00 sec). Worst all time event 3ms.\n\
+\nI have a few advices for you:\n\n\
+- Your current Slow Log configuration only logs events that are slower than your configured latency monitor threshold. Please use 'CONFIG SET slowlog-log-slower-than 1000'.\n\
+- Check your Slow Log to understand what are the commands you are running which are too slow to execute. Please check https://redis.io/commands/slowlog for more information.\n\
+- In order to make the Redis keys expiring process more incremental, try to set the 'hz' configuration parameter to 100 using 'CONFIG SET hz 100'.\n\
+- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking operation. If you have very large objects that are often deleted, expired, or evicted, try to fragment those objects into multiple smaller objects.\n";
+    assert_eq!(report, bulk(text));
+}

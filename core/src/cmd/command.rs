@@ -219,7 +219,19 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     (
         "latency",
-        &["help", "histogram", "history", "latest", "reset"],
+        &[
+            "doctor",
+            "graph",
+            "help",
+            "histogram",
+            "history",
+            "latest",
+            "reset",
+        ],
+    ),
+    (
+        "memory",
+        &["doctor", "help", "malloc-stats", "purge", "stats", "usage"],
     ),
     (
         "object",

@@ -1,5 +1,7 @@
 //! DEBUG: the subcommands tests and operators use — SLEEP, SET-ACTIVE-EXPIRE, OBJECT,
-//! RELOAD, CHANGE-REPL-ID, LOG, HELP.
+//! RELOAD, CHANGE-REPL-ID, LOG, DIGEST, DIGEST-VALUE, POPULATE, PROTOCOL,
+//! QUICKLIST-PACKED-THRESHOLD, LISTPACK, QUICKLIST, HELP; and, answered as Redis answers but
+//! with nothing to change here, SET-SKIP-CHECKSUM-VALIDATION, PAUSE-CRON and REPLYBUFFER.
 //!
 //! As in Redis 7.0, DEBUG is refused unless `enable-debug-command` is `yes`, or `local` and
 //! the client is on a Unix socket or a loopback address.
@@ -17,7 +19,7 @@ use bytes::Bytes;
 
 use super::executor::Ctx;
 use super::{Args, CmdError};
-use crate::db::{DebugCommand, Value};
+use crate::db::{digest, DebugCommand, Value};
 use crate::persist::rdb;
 use crate::resp::{Frame, Protocol};
 
@@ -36,6 +38,25 @@ pub enum Debug {
     ChangeReplId,
     /// `DEBUG LOG message`: nothing to log to here; replies OK.
     Log,
+    /// `DEBUG DIGEST`: the digest of the whole dataset ([`crate::db::digest`]).
+    Digest,
+    /// `DEBUG DIGEST-VALUE key …`: the digest of each key's value.
+    DigestValue(Vec<Bytes>),
+    /// `DEBUG POPULATE count [prefix] [size]`: string keys `prefix:N` = `value:N`.
+    Populate(Bytes, Option<Bytes>, Option<Bytes>),
+    /// `DEBUG PROTOCOL type`: a test value of a RESP type.
+    Protocol(Bytes),
+    /// `DEBUG QUICKLIST-PACKED-THRESHOLD size`.
+    QuicklistPackedThreshold(Bytes),
+    /// `DEBUG LISTPACK key`.
+    Listpack(Bytes),
+    /// `DEBUG QUICKLIST key [0|1]`.
+    Quicklist(Bytes),
+    /// `DEBUG REPLYBUFFER PEAK-RESET-TIME never|reset|ms`: the value, if it must be a number.
+    ReplyBufferPeak(Option<Bytes>),
+    /// Accepted and answered OK as Redis does, with nothing to change here:
+    /// SET-SKIP-CHECKSUM-VALIDATION, PAUSE-CRON, REPLYBUFFER RESIZING.
+    Accepted,
     /// `DEBUG HELP`.
     Help,
     /// A subcommand we do not serve, or a wrong argument count: its name for the error.
@@ -55,6 +76,33 @@ impl Debug {
             (b"RELOAD", _) => Debug::Reload,
             (b"CHANGE-REPL-ID", []) => Debug::ChangeReplId,
             (b"LOG", [_]) => Debug::Log,
+            (b"POPULATE", [count]) => Debug::Populate(count.clone(), None, None),
+            (b"POPULATE", [count, prefix]) => {
+                Debug::Populate(count.clone(), Some(prefix.clone()), None)
+            }
+            (b"POPULATE", [count, prefix, size]) => {
+                Debug::Populate(count.clone(), Some(prefix.clone()), Some(size.clone()))
+            }
+            (b"PROTOCOL", [kind]) => Debug::Protocol(kind.clone()),
+            (b"QUICKLIST-PACKED-THRESHOLD", [size]) => {
+                Debug::QuicklistPackedThreshold(size.clone())
+            }
+            (b"LISTPACK", [key]) => Debug::Listpack(key.clone()),
+            (b"QUICKLIST", [key]) | (b"QUICKLIST", [key, _]) => Debug::Quicklist(key.clone()),
+            (b"SET-SKIP-CHECKSUM-VALIDATION", [_]) | (b"PAUSE-CRON", [_]) => Debug::Accepted,
+            (b"REPLYBUFFER", [what, value]) if what.eq_ignore_ascii_case(b"RESIZING") => {
+                let _ = value;
+                Debug::Accepted
+            }
+            (b"REPLYBUFFER", [what, value]) if what.eq_ignore_ascii_case(b"PEAK-RESET-TIME") => {
+                if value.eq_ignore_ascii_case(b"never") || value.eq_ignore_ascii_case(b"reset") {
+                    Debug::ReplyBufferPeak(None)
+                } else {
+                    Debug::ReplyBufferPeak(Some(value.clone()))
+                }
+            }
+            (b"DIGEST", []) => Debug::Digest,
+            (b"DIGEST-VALUE", keys) => Debug::DigestValue(keys.to_vec()),
             _ => Debug::Unknown(String::from_utf8_lossy(&sub).into_owned()),
         })
     }
@@ -128,23 +176,83 @@ impl Debug {
                 Ok(Some(Frame::OK))
             }
             Debug::Log => Ok(Some(Frame::OK)),
+            Debug::Accepted => Ok(Some(Frame::OK)),
+            Debug::ReplyBufferPeak(value) => {
+                if let Some(v) = value {
+                    crate::num::parse_i64(&v).ok_or(CmdError::NotInteger)?;
+                }
+                Ok(Some(Frame::OK))
+            }
+            Debug::Populate(count, prefix, size) => populate(ctx, &count, prefix, size),
+            Debug::Protocol(kind) => protocol(ctx, &kind),
+            Debug::QuicklistPackedThreshold(size) => match memtoull(&size) {
+                Some(n) if n <= (1u64 << 32) - (1 << 20) => Ok(Some(Frame::OK)),
+                _ => Err(CmdError::err(
+                    "argument must be a memory value bigger than 1 and smaller than 4gb",
+                )),
+            },
+            Debug::Listpack(key) => encoded(ctx, &key, "listpack", "Listpack"),
+            Debug::Quicklist(key) => encoded(ctx, &key, "quicklist", "Quicklist"),
+            Debug::Digest => {
+                let d = digest::dataset_digest(ctx.store.dbs());
+                Ok(Some(Frame::Simple(Bytes::from(digest::to_hex(&d)))))
+            }
+            Debug::DigestValue(keys) => {
+                let db = ctx.db();
+                let replies = keys
+                    .iter()
+                    .map(|k| Frame::Simple(Bytes::from(digest::to_hex(&digest::key_digest(db, k)))))
+                    .collect();
+                Ok(Some(Frame::Array(replies)))
+            }
             Debug::Help => Ok(Some(super::command::help(
                 "DEBUG",
                 &[
                     "CHANGE-REPL-ID",
                     "    Change the replication IDs of the instance.",
+                    "DIGEST",
+                    "    Output a hex signature representing the current DB content.",
+                    "DIGEST-VALUE <key> [<key> ...]",
+                    "    Output a hex signature of the values of all the specified keys.",
                     "LOG <message>",
                     "    Write <message> to the server log.",
                     "OBJECT <key>",
                     "    Show low level info about the `key` and associated value.",
+                    "POPULATE <count> [<prefix>] [<size>]",
+                    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+                    "    it is used instead of the 'key' prefix. These are not propagated to",
+                    "    replicas. Cluster slots are not respected so keys not belonging to the",
+                    "    current node can be created in cluster mode.",
+                    "PROTOCOL <type>",
+                    "    Reply with a test value of the specified type. <type> can be: string,",
+                    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+                    "    true, false.",
                     "RELOAD",
                     "    Save the RDB on disk and reload it back to memory.",
                     "SET-ACTIVE-EXPIRE <0|1>",
                     "    Setting it to 0 disables expiring keys in background when they are not",
                     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
                     "    default.",
+                    "QUICKLIST-PACKED-THRESHOLD <size>",
+                    "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+                    "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+                    "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+                    "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
                     "SLEEP <seconds>",
                     "    Stop the server for <seconds>. Decimals allowed.",
+                    "LISTPACK <key>",
+                    "    Show low level info about the listpack encoding of <key>.",
+                    "QUICKLIST <key> [<0|1>]",
+                    "    Show low level info about the quicklist encoding of <key>.",
+                    "    The optional argument (0 by default) sets the level of detail",
+                    "PAUSE-CRON <0|1>",
+                    "    Stop periodic cron job processing.",
+                    "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+                    "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+                    "    In case NEVER is provided the last observed peak will never be reset",
+                    "    In case RESET is provided the peak reset time will be restored to the default value",
+                    "REPLYBUFFER RESIZING <0|1>",
+                    "    Enable or disable the reply buffer resize cron job",
                 ],
             ))),
             Debug::Unknown(sub) => Err(CmdError::err(format_args!(
@@ -178,4 +286,137 @@ fn atoi(s: &[u8]) -> i64 {
         .last()
         .unwrap_or(0);
     s[..end].parse().unwrap_or(0)
+}
+
+/// DEBUG LISTPACK / QUICKLIST: Redis prints the structure on its stdout and says so; a
+/// server here has no stdout to print to, so only the answer is Redis's.
+fn encoded(ctx: &mut Ctx, key: &[u8], want: &str, title: &str) -> Result<Option<Frame>, CmdError> {
+    let now = ctx.now_ms;
+    let Some(value) = ctx.db().get(key, now) else {
+        return Err(CmdError::err("no such key"));
+    };
+    if value.encoding_name() != want {
+        return Err(CmdError::err(format_args!("Not a {want} encoded object.")));
+    }
+    Ok(Some(Frame::Simple(Bytes::from(format!(
+        "{title} structure printed on stdout"
+    )))))
+}
+
+/// Redis's `getPositiveLongFromObjectOrReply`.
+fn positive(v: &[u8]) -> Result<u64, CmdError> {
+    crate::num::parse_i64(v)
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| CmdError::err("value is out of range, must be positive"))
+}
+
+/// `DEBUG POPULATE count [prefix] [size]`: `count` string keys `prefix:N` (`key:N` by
+/// default) holding `value:N`, padded with zero bytes or cut to `size` bytes if given. Keys
+/// that exist are left alone.
+fn populate(
+    ctx: &mut Ctx,
+    count: &[u8],
+    prefix: Option<Bytes>,
+    size: Option<Bytes>,
+) -> Result<Option<Frame>, CmdError> {
+    let count = positive(count)?;
+    let prefix = prefix.unwrap_or_else(|| Bytes::from_static(b"key"));
+    let size = size.as_deref().map(positive).transpose()?;
+    // A deliberate difference: Redis allocates whatever size it is told; a value larger
+    // than a client could send (`proto-max-bulk-len`) is refused here instead.
+    if size.is_some_and(|n| n > ctx.store.config().proto_max_bulk_len) {
+        return Err(CmdError::err("value is out of range, must be positive"));
+    }
+    let now = ctx.now_ms;
+    for j in 0..count {
+        let mut key = prefix.to_vec();
+        key.extend_from_slice(format!(":{j}").as_bytes());
+        if ctx.db().contains_key(&key, now) {
+            continue;
+        }
+        let text = format!("value:{j}").into_bytes();
+        let value = match size {
+            None | Some(0) => text,
+            Some(n) => {
+                let n = usize::try_from(n)
+                    .map_err(|_| CmdError::err("value is out of range, must be positive"))?;
+                let mut v = vec![0u8; n];
+                let m = n.min(text.len());
+                v[..m].copy_from_slice(&text[..m]);
+                v
+            }
+        };
+        ctx.db().insert(&key, Value::str(&value), None, now);
+    }
+    Ok(Some(Frame::OK))
+}
+
+/// `DEBUG PROTOCOL type`: the test values of Redis's `debugCommand`.
+fn protocol(ctx: &mut Ctx, kind: &[u8]) -> Result<Option<Frame>, CmdError> {
+    let resp3 = ctx.conn.proto == Protocol::Resp3;
+    let ints = || (0..3).map(Frame::Integer).collect::<Vec<_>>();
+    let frame = match kind.to_ascii_lowercase().as_slice() {
+        b"string" => Frame::bulk("Hello World"),
+        b"integer" => Frame::Integer(12345),
+        // Redis's test value, not π.
+        #[allow(clippy::approx_constant)]
+        b"double" => Frame::Double(3.141),
+        b"bignum" => Frame::BigNumber(Bytes::from_static(b"1234567999999999999999999999999999999")),
+        b"null" => Frame::Null,
+        b"array" => Frame::Array(ints()),
+        b"set" => Frame::Set(ints()),
+        b"map" => Frame::Map(
+            (0..3)
+                .map(|j| (Frame::Integer(j), Frame::Boolean(j == 1)))
+                .collect(),
+        ),
+        b"attrib" => Frame::Attribute {
+            attrs: vec![(
+                Frame::bulk("key-popularity"),
+                Frame::Array(vec![Frame::bulk("key:123"), Frame::Integer(90)]),
+            )],
+            data: Box::new(Frame::bulk("Some real reply following the attribute")),
+        },
+        b"push" => {
+            if !resp3 {
+                return Err(CmdError::err("RESP2 is not supported by this command"));
+            }
+            ctx.reply(Frame::Push(vec![
+                Frame::bulk("server-cpu-usage"),
+                Frame::Integer(42),
+            ]));
+            Frame::bulk("Some real reply following the push reply")
+        }
+        b"verbatim" => Frame::Verbatim {
+            format: *b"txt",
+            data: Bytes::from_static(b"This is a verbatim\nstring"),
+        },
+        b"true" => Frame::Boolean(true),
+        b"false" => Frame::Boolean(false),
+        _ => {
+            return Err(CmdError::err(
+                "Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+            ))
+        }
+    };
+    Ok(Some(frame))
+}
+
+/// Redis's `memtoull`: digits with an optional unit (`k`/`kb`, `m`/`mb`, `g`/`gb`, any case;
+/// `k` is 1000, `kb` 1024).
+fn memtoull(v: &[u8]) -> Option<u64> {
+    let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
+    let (num, unit) = v.split_at(digits);
+    let mul: u64 = match unit.to_ascii_lowercase().as_slice() {
+        b"" | b"b" => 1,
+        b"k" => 1000,
+        b"kb" => 1024,
+        b"m" => 1000 * 1000,
+        b"mb" => 1024 * 1024,
+        b"g" => 1000 * 1000 * 1000,
+        b"gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    let n: u64 = std::str::from_utf8(num).ok()?.parse().ok()?;
+    n.checked_mul(mul)
 }

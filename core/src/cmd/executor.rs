@@ -984,6 +984,7 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Outcome {
         Ok(Command::Function(c)) => c.apply(ctx).map(Some),
         Ok(Command::Slowlog(c)) => c.apply(ctx).map(Some),
         Ok(Command::Latency(c)) => c.apply(ctx).map(Some),
+        Ok(Command::Memory(c)) => c.apply(ctx).map(Some),
         Ok(Command::Monitor(c)) => c.apply(ctx),
         Ok(Command::Acl(c)) => c.apply(ctx).map(Some),
     };

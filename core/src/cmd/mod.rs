@@ -36,6 +36,7 @@ mod info;
 mod keys;
 mod list;
 pub(crate) mod long_double;
+mod memory;
 mod object;
 mod observe;
 mod persist;
@@ -77,6 +78,7 @@ pub use keys::{
     Touch, Ttl, Type,
 };
 pub use list::ListCmd;
+pub use memory::MemoryCmd;
 pub use object::Object;
 pub use observe::{LatencyCmd, Monitor, SlowlogCmd};
 pub use persist::PersistCmd;
@@ -189,6 +191,8 @@ pub enum Command {
     Slowlog(SlowlogCmd),
     /// LATENCY.
     Latency(LatencyCmd),
+    /// MEMORY.
+    Memory(MemoryCmd),
     /// MONITOR.
     Monitor(Monitor),
     /// ACL and its subcommands.
@@ -368,6 +372,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         .map(Command::Slowlog)),
     spec!("latency", -2, false, |a| LatencyCmd::parse(a)
         .map(Command::Latency)),
+    spec!("memory", -2, false, |a| MemoryCmd::parse(a)
+        .map(Command::Memory)),
     spec!("monitor", 1, false, |_| Ok(Command::Monitor(Monitor))),
     spec!("acl", -2, false, |a| AclCmd::parse(a).map(Command::Acl)),
     spec!("shutdown", -1, false, |a| Shutdown::parse(a)
@@ -671,6 +677,7 @@ impl Command {
             Command::Function(c) => c.name(),
             Command::Slowlog(_) => "slowlog",
             Command::Latency(_) => "latency",
+            Command::Memory(_) => "memory",
             Command::Monitor(_) => "monitor",
             Command::Acl(_) => "acl",
             Command::Shutdown(_) => "shutdown",

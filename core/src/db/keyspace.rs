@@ -828,6 +828,19 @@ impl Db {
         removed
     }
 
+    /// The value of `key` and its expiry whether or not it is past its time, without
+    /// touching it: DEBUG DIGEST-VALUE reads keys as Redis's `dictFind` does.
+    pub(crate) fn raw_entry(&self, key: &[u8]) -> Option<(&Value, Option<u64>)> {
+        self.find(key).map(|e| (&e.value, e.expire_at_ms()))
+    }
+
+    /// Calls `f` on every entry, expired ones not yet collected included (DEBUG DIGEST).
+    pub(crate) fn raw_entries(&self, mut f: impl FnMut(&[u8], &Value, Option<u64>)) {
+        for e in self.table.iter() {
+            f(&e.key, &e.value, e.expire_at_ms());
+        }
+    }
+
     /// Iterates over the live keys (expired ones not yet collected are skipped).
     pub fn keys(&self, now_ms: u64) -> impl Iterator<Item = &[u8]> + '_ {
         self.table

@@ -7,6 +7,7 @@ mod blocking;
 mod clients;
 mod config;
 pub mod config_file;
+pub mod digest;
 mod evict;
 pub mod function;
 mod glob;
