@@ -24,6 +24,7 @@ use crate::db::{ClientConn, Config, Delivery, Message};
 use crate::{Session, SessionConfig, Store, StoreConfig};
 
 mod driver;
+pub mod replica;
 pub use driver::{Action, Driver, Wants};
 
 /// `--help` of a server binary.
@@ -300,6 +301,14 @@ impl ServerOptions {
             store.set_setting("client-output-buffer-limit", limit);
         }
         for (name, value) in &self.settings {
+            if name.eq_ignore_ascii_case("replicaof") || name.eq_ignore_ascii_case("slaveof") {
+                let (host, port) = value
+                    .split_once(' ')
+                    .and_then(|(h, p)| Some((h, p.trim().parse::<u16>().ok()?)))
+                    .ok_or_else(|| format!("--{name} {value:?}: expected a host and a port"))?;
+                store.set_master(host.to_owned(), port);
+                continue;
+            }
             store
                 .config_mut()
                 .set(name, value)
@@ -348,6 +357,7 @@ pub fn process_and_route(
 ) -> bool {
     loop {
         session.process(store, now_ms);
+        store.feed_replication();
         let mut resumed = false;
         while let Some(delivery) = store.poll_delivery() {
             if delivery.to == session.id() {
@@ -398,6 +408,7 @@ pub fn handle_timers(
         // Keys active expiry removed may end waits (XREADGROUP on a stream gone).
         crate::cmd::blocking::serve_ready(store, now_ms);
     }
+    store.replication_cron(now_ms);
     while let Some(delivery) = store.poll_delivery() {
         deliver(delivery);
     }

@@ -570,6 +570,8 @@ impl Session {
     /// CLIENT REPLY, closing, shutting down.
     fn execute(&mut self, args: Vec<Bytes>, store: &mut Store, now_ms: u64) {
         let mark = self.output.len();
+        // A replica gets nothing but the stream: its REPLCONF ACKs are not answered.
+        let replica = self.conn.replica;
         let mut ctx = Ctx::new(
             store,
             &mut self.conn,
@@ -579,6 +581,10 @@ impl Session {
         );
         let outcome = executor::execute(&mut ctx, args);
         let streams = ctx.take_streams();
+        if replica {
+            self.output.truncate(mark);
+            return;
+        }
         match outcome {
             // Nothing replied: the request runs when the pause ends.
             Outcome::Held => return,
@@ -662,7 +668,7 @@ impl Session {
             self.conn.blocked = false;
             return;
         }
-        if let Message::Monitor(line) = message {
+        if let Message::Monitor(line) | Message::Replication(line) = message {
             self.sink().extend_from_slice(line);
             return;
         }
@@ -732,6 +738,9 @@ impl Session {
     pub fn handle_close(&mut self, store: &mut Store) {
         self.count_traffic(store);
         store.stop_monitor(self.conn.id);
+        if self.conn.replica {
+            store.remove_replica(self.conn.id);
+        }
         store.take_blocked(self.conn.id);
         store.release_client(self.conn.id);
         store.clients_mut().remove(self.conn.id);

@@ -16,6 +16,7 @@
 pub mod alloc;
 pub mod persist;
 pub mod process;
+pub mod replica;
 
 use std::hash::{BuildHasher, RandomState};
 use std::io;

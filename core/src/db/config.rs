@@ -207,7 +207,7 @@ pub struct Config {
     pub proto_max_bulk_len: u64,
     /// `client-output-buffer-limit` for normal clients.
     pub output_limit_normal: OutputBufferLimit,
-    /// `client-output-buffer-limit` for replicas (kept for CONFIG; redish has no replicas).
+    /// `client-output-buffer-limit` for replicas.
     pub output_limit_replica: OutputBufferLimit,
     /// `client-output-buffer-limit` for pub/sub subscribers.
     pub output_limit_pubsub: OutputBufferLimit,
@@ -301,6 +301,25 @@ pub struct Config {
     pub latency_tracking: bool,
     /// `latency-tracking-info-percentiles`: the percentiles INFO latencystats shows.
     pub latency_tracking_info_percentiles: Percentiles,
+    /// `repl-backlog-size`: bytes of the replication stream kept for partial resyncs.
+    pub repl_backlog_size: u64,
+    /// `repl-ping-replica-period`: seconds between the PINGs a master puts in its stream.
+    pub repl_ping_replica_period_s: u64,
+    /// `repl-timeout`: seconds without news from the other side before a link is dropped.
+    pub repl_timeout_s: u64,
+    /// `min-replicas-to-write`: writes are refused (`-NOREPLICAS`) with fewer good
+    /// replicas than this (0: never).
+    pub min_replicas_to_write: u64,
+    /// `min-replicas-max-lag`: seconds since its last ACK within which a replica is good.
+    pub min_replicas_max_lag_s: u64,
+    /// `replica-read-only`: a replica refuses clients' writes (`-READONLY`).
+    pub replica_read_only: bool,
+    /// `replica-priority`, shown by INFO for Sentinel.
+    pub replica_priority: u64,
+    /// `masterauth`: the password a replica authenticates to its master with.
+    pub masterauth: Option<Bytes>,
+    /// `masteruser`: the user a replica authenticates to its master as.
+    pub masteruser: Option<Bytes>,
     /// Parameters named through [`crate::Store::set_setting`] that redish does not model:
     /// CONFIG GET reports them as given.
     extra: Vec<(String, String)>,
@@ -376,6 +395,15 @@ impl Default for Config {
             latency_monitor_threshold_ms: 0,
             latency_tracking: true,
             latency_tracking_info_percentiles: Percentiles(vec![50.0, 99.0, 99.9]),
+            repl_backlog_size: 1024 * 1024,
+            repl_ping_replica_period_s: 10,
+            repl_timeout_s: 60,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag_s: 10,
+            replica_read_only: true,
+            replica_priority: 100,
+            masterauth: None,
+            masteruser: None,
             extra: Vec::new(),
             changed: 0,
         }
@@ -1040,6 +1068,69 @@ pub static PARAMS: &[Param] = &[
         Mutable,
         |c| show_percentiles(&c.latency_tracking_info_percentiles),
         |c, v| c.latency_tracking_info_percentiles = parse_percentiles(v)?
+    ),
+    param!(
+        "repl-backlog-size",
+        None,
+        Mutable,
+        |c| c.repl_backlog_size.to_string(),
+        |c, v| c.repl_backlog_size = memory_in(v, 1, LONG_MAX)?.max(16 * 1024) as u64
+    ),
+    param!(
+        "repl-ping-replica-period",
+        Some("repl-ping-slave-period"),
+        Mutable,
+        |c| c.repl_ping_replica_period_s.to_string(),
+        |c, v| c.repl_ping_replica_period_s = int_in(v, 1, INT_MAX)? as u64
+    ),
+    param!(
+        "repl-timeout",
+        None,
+        Mutable,
+        |c| c.repl_timeout_s.to_string(),
+        |c, v| c.repl_timeout_s = int_in(v, 1, INT_MAX)? as u64
+    ),
+    param!(
+        "min-replicas-to-write",
+        Some("min-slaves-to-write"),
+        Mutable,
+        |c| c.min_replicas_to_write.to_string(),
+        |c, v| c.min_replicas_to_write = int_in(v, 0, INT_MAX)? as u64
+    ),
+    param!(
+        "min-replicas-max-lag",
+        Some("min-slaves-max-lag"),
+        Mutable,
+        |c| c.min_replicas_max_lag_s.to_string(),
+        |c, v| c.min_replicas_max_lag_s = int_in(v, 0, INT_MAX)? as u64
+    ),
+    param!(
+        "replica-read-only",
+        Some("slave-read-only"),
+        Mutable,
+        |c| if c.replica_read_only { "yes" } else { "no" }.to_owned(),
+        |c, v| c.replica_read_only = yes_no(v)?
+    ),
+    param!(
+        "replica-priority",
+        Some("slave-priority"),
+        Mutable,
+        |c| c.replica_priority.to_string(),
+        |c, v| c.replica_priority = int_in(v, 0, INT_MAX)? as u64
+    ),
+    param!(
+        "masterauth",
+        None,
+        Mutable,
+        |c| c.masterauth.as_deref().map(text).unwrap_or_default(),
+        |c, v| c.masterauth = (!v.is_empty()).then(|| Bytes::copy_from_slice(v))
+    ),
+    param!(
+        "masteruser",
+        None,
+        Mutable,
+        |c| c.masteruser.as_deref().map(text).unwrap_or_default(),
+        |c, v| c.masteruser = (!v.is_empty()).then(|| Bytes::copy_from_slice(v))
     ),
 ];
 

@@ -55,6 +55,9 @@ pub enum Message {
     /// A line for a client in MONITOR mode (`+1700000000.123456 [0 127.0.0.1:50000] "GET"
     /// "k"\r\n`), written as it is.
     Monitor(Bytes),
+    /// Bytes of the replication stream (or of a full sync) for a replica's connection,
+    /// written as they are.
+    Replication(Bytes),
 }
 
 impl Message {
@@ -96,7 +99,9 @@ impl Message {
                 Invalidated::Keys(keys) => keys.iter().map(Bytes::len).sum(),
                 Invalidated::All { .. } => 0,
             },
-            Message::Unblocked(reply) | Message::Monitor(reply) => reply.len(),
+            Message::Unblocked(reply) | Message::Monitor(reply) | Message::Replication(reply) => {
+                reply.len()
+            }
         }
     }
 }

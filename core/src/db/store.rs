@@ -100,7 +100,9 @@ impl Effect {
 pub struct Store {
     pub(crate) dbs: Vec<Db>,
     rng: Rng,
-    effects: Option<VecDeque<Effect>>,
+    pub(super) effects: Option<VecDeque<Effect>>,
+    /// Replication, both roles (`db/repl.rs`).
+    pub(crate) repl: super::repl::Replication,
     /// Channel and pattern subscriptions of all connections.
     pub pubsub: PubSub,
     /// Users, their permissions and the ACL log (`acl/`).
@@ -161,6 +163,7 @@ impl Store {
             acl: crate::acl::Acl::new(),
             acl_requirepass: (None, u64::MAX),
             effects: None,
+            repl: super::repl::Replication::new(),
             pubsub: PubSub::default(),
             deliveries: VecDeque::new(),
             server: ServerState::new(databases, config.rng_seed),
@@ -430,7 +433,24 @@ impl Store {
 
     /// Turns the effects log on or off. Turning it off drops what was not polled.
     pub fn set_effects_log(&mut self, on: bool) {
-        self.effects = on.then(VecDeque::new);
+        self.repl.aof_effects = on;
+        if self.repl.active() {
+            // The replication stream reads the log too: it stays on.
+            self.feed_replication();
+            if let Some(effects) = &mut self.effects {
+                effects.clear();
+            }
+            self.repl.reset_cursor();
+            if self.effects.is_none() {
+                self.effects = Some(VecDeque::new());
+            }
+        } else {
+            self.effects = on.then(VecDeque::new);
+        }
+        self.set_key_event_masks();
+    }
+
+    pub(super) fn set_key_event_masks_pub(&mut self) {
         self.set_key_event_masks();
     }
 
@@ -453,6 +473,12 @@ impl Store {
 
     /// The oldest change not yet polled, when the effects log is on.
     pub fn poll_effect(&mut self) -> Option<Effect> {
+        if !self.repl.aof_effects {
+            return None;
+        }
+        if self.repl.active() {
+            self.before_poll_effect();
+        }
         self.effects.as_mut()?.pop_front()
     }
 
