@@ -208,13 +208,19 @@ impl ReplicaLink {
                     }
                 }
                 Step::RdbEof(mark) => {
+                    // The mark may straddle two reads: look from 40 bytes back.
+                    let from = self.rdb.len().saturating_sub(mark.len());
                     self.rdb.extend_from_slice(&self.input.split());
-                    if self.rdb.len() >= mark.len() && self.rdb.ends_with(&mark) {
-                        self.rdb.truncate(self.rdb.len() - mark.len());
-                        self.load(store, now_ms)?;
-                        true
-                    } else {
-                        false
+                    match memchr::memmem::find(&self.rdb[from..], &mark) {
+                        Some(i) => {
+                            let end = from + i;
+                            let rest = self.rdb.split_off(end + mark.len());
+                            self.rdb.truncate(end);
+                            self.input.extend_from_slice(&rest);
+                            self.load(store, now_ms)?;
+                            true
+                        }
+                        None => false,
                     }
                 }
                 Step::Stream => {
@@ -307,7 +313,9 @@ impl ReplicaLink {
             }
             Step::Capa => {
                 let repl = store.replication();
-                let (replid, offset) = if repl.active() && repl.offset > 0 {
+                // Our own history (a master turned replica) or the last master's: the
+                // master continues it if it can.
+                let (replid, offset) = if repl.active() {
                     (store.replid().to_owned(), (repl.offset + 1).to_string())
                 } else {
                     ("?".to_owned(), "-1".to_owned())
