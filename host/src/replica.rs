@@ -99,7 +99,8 @@ fn serve(access: &dyn StoreAccess, epoch: u64, host: &str, port: u16) -> Result<
     let mut buf = vec![0u8; 64 * 1024];
     let outcome = loop {
         if let Err(e) = flush(&mut stream, &mut link) {
-            break Ok(warn!("writing to master: {e}"));
+            warn!("writing to master: {e}");
+            break Ok(());
         }
         let read = stream.read(&mut buf);
         let mut step = Ok(());
@@ -119,7 +120,10 @@ fn serve(access: &dyn StoreAccess, epoch: u64, host: &str, port: u16) -> Result<
                 })
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => break Ok(warn!("reading from master: {e}")),
+            Err(e) => {
+                warn!("reading from master: {e}");
+                break Ok(());
+            }
         }
         if let Err(e) = step {
             break Err(e);

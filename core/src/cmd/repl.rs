@@ -115,8 +115,8 @@ impl ReplCmd {
                     .store
                     .wait_replicas(ctx.conn.id, wanted, deadline, may_block)
                 {
-                    Ok(n) => Ok(Some(Frame::Integer(n as i64))),
-                    Err(()) => {
+                    Some(n) => Ok(Some(Frame::Integer(n as i64))),
+                    None => {
                         ctx.conn.blocked = true;
                         Ok(None)
                     }

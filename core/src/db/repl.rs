@@ -478,19 +478,19 @@ impl Store {
 
     /// WAIT: the replicas that acknowledged everything so far, if at least `replicas`;
     /// otherwise connection `id` waits (until `deadline_ms`, `None`: forever) and the
-    /// replicas are asked for their offsets. `Err` with the count now if it waits.
+    /// replicas are asked for their offsets (`None`: it waits).
     pub fn wait_replicas(
         &mut self,
         id: ClientId,
         replicas: usize,
         deadline_ms: Option<u64>,
         may_block: bool,
-    ) -> Result<usize, ()> {
+    ) -> Option<usize> {
         self.feed_replication();
         let offset = self.repl.offset;
         let acked = self.acked(offset);
         if acked >= replicas || !may_block {
-            return Ok(acked);
+            return Some(acked);
         }
         self.repl.waiters.push(Waiter {
             client: id,
@@ -499,7 +499,7 @@ impl Store {
             deadline_ms,
         });
         self.repl.getack = true;
-        Err(())
+        None
     }
 
     fn check_waiters(&mut self, now_ms: u64, timers: bool) {
