@@ -23,7 +23,12 @@ fuzz_target!(|input: (u8, bool, Vec<Vec<u8>>)| {
         return;
     }
     if let Err(e) = Command::parse(args) {
-        let Frame::Error(text) = e.to_frame() else { panic!("not an error frame") };
-        assert!(!text.contains(&b'\r') && !text.contains(&b'\n'), "error reply with a line break: {text:?}");
+        let Frame::Error(text) = e.to_frame() else {
+            panic!("not an error frame")
+        };
+        assert!(
+            !text.contains(&b'\r') && !text.contains(&b'\n'),
+            "error reply with a line break: {text:?}"
+        );
     }
 });

@@ -41,9 +41,15 @@ fuzz_target!(|input: Vec<(u8, bool, Vec<u8>, Vec<u8>)>| {
                     continue;
                 }
                 let mut again = Config::default();
-                again.set(name, &shown).expect("CONFIG GET's text sets back");
+                again
+                    .set(name, &shown)
+                    .expect("CONFIG GET's text sets back");
                 let back = again.all().find(|(n, _)| *n == name).map(|(_, v)| v);
-                assert_eq!(back.as_deref(), Some(shown.as_str()), "{name} did not round-trip");
+                assert_eq!(
+                    back.as_deref(),
+                    Some(shown.as_str()),
+                    "{name} did not round-trip"
+                );
             }
         }
     }

@@ -64,5 +64,8 @@ fuzz_target!(|data: &[u8]| {
     }
     client.handle_close(&mut store);
     watcher.handle_close(&mut store);
-    assert_eq!(store.pubsub.channel_count() + store.pubsub.pattern_count(), 0);
+    assert_eq!(
+        store.pubsub.channel_count() + store.pubsub.pattern_count(),
+        0
+    );
 });

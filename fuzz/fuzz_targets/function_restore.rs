@@ -37,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(codes) = codes else { return };
     let mut staged = Functions::default();
     for code in codes {
-        if code.windows(5).any(|w| w == b"while" || w == b"repea" || w == b"for ") {
+        if code
+            .windows(5)
+            .any(|w| w == b"while" || w == b"repea" || w == b"for ")
+        {
             return;
         }
         if staged.load(&mut *engine, code, false, true).is_err() {

@@ -40,12 +40,13 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .enumerate()
         .flat_map(|(db, d)| {
-            d.entries(now).map(move |(key, value, expire_at_ms)| SnapshotEntry {
-                db,
-                key: key.into(),
-                value: value.clone(),
-                expire_at_ms,
-            })
+            d.entries(now)
+                .map(move |(key, value, expire_at_ms)| SnapshotEntry {
+                    db,
+                    key: key.into(),
+                    value: value.clone(),
+                    expire_at_ms,
+                })
         })
         .collect();
     let want = encode(before, now);
@@ -69,6 +70,10 @@ fuzz_target!(|data: &[u8]| {
             SnapshotStep::Abandoned => panic!("nobody abandoned it"),
         }
     }
-    assert_eq!(encode(got, now), want, "the snapshot is not the store at its start");
+    assert_eq!(
+        encode(got, now),
+        want,
+        "the snapshot is not the store at its start"
+    );
     let _ = rdb::to_vec(&store, t);
 });

@@ -178,6 +178,9 @@ pub struct Replication {
     getack: bool,
     last_ping_ms: u64,
     epochs: u64,
+    /// The offset after the last change (not counting PINGs and GETACKs, which a replica
+    /// acknowledges only with what follows them): what WAIT waits for.
+    data_offset: u64,
     /// INFO stats `sync_full`, `sync_partial_ok`, `sync_partial_err`.
     pub sync_full: u64,
     /// See `sync_full`.
@@ -286,11 +289,12 @@ impl Store {
                 self.repl.streamed = 0;
             }
         }
-        if std::mem::take(&mut self.repl.getack) && self.repl.master.is_none() {
-            out.extend_from_slice(GETACK);
-        }
         if !out.is_empty() {
             self.push_stream(out.freeze());
+            self.repl.data_offset = self.repl.offset;
+        }
+        if std::mem::take(&mut self.repl.getack) && self.repl.master.is_none() {
+            self.push_stream(Bytes::from_static(GETACK));
         }
     }
 
@@ -487,7 +491,7 @@ impl Store {
         may_block: bool,
     ) -> Option<usize> {
         self.feed_replication();
-        let offset = self.repl.offset;
+        let offset = self.repl.data_offset;
         let acked = self.acked(offset);
         if acked >= replicas || !may_block {
             return Some(acked);
@@ -610,6 +614,7 @@ impl Store {
         self.repl.replid2 = None;
         self.repl.second_offset = -1;
         self.repl.offset = offset;
+        self.repl.data_offset = offset;
         let size = self.config().repl_backlog_size as usize;
         self.repl.backlog = Some(Backlog::new(size));
         if self.effects.is_none() {
@@ -643,6 +648,7 @@ impl Store {
         }
         if !bytes.is_empty() {
             self.push_stream(Bytes::copy_from_slice(bytes));
+            self.repl.data_offset = self.repl.offset;
         }
     }
 }
