@@ -152,6 +152,12 @@ pub struct Session {
     config: SessionConfig,
     /// When the pending output of a subscriber first went over the soft limit.
     soft_limit_since_ms: Option<u64>,
+    /// A replica's connection: the `replica` class hard limit of
+    /// `client-output-buffer-limit` (0: none).
+    replica_limit_bytes: u64,
+    /// Bytes of a full sync's RDB not yet written: they do not count against that limit
+    /// (Redis sends the RDB from a file, not from the output buffer).
+    sync_unsent: usize,
     /// The first `process` call happened (the registry entry exists, authentication is
     /// decided).
     started: bool,
@@ -196,6 +202,8 @@ impl Session {
             closing: false,
             config,
             soft_limit_since_ms: None,
+            replica_limit_bytes: 256 << 20,
+            sync_unsent: 0,
             started: false,
             config_epoch: 0,
             busy: None,
@@ -547,6 +555,7 @@ impl Session {
             self.decoder.set_limits(self.config.limits);
         }
         if c.is_changed("client-output-buffer-limit") {
+            self.replica_limit_bytes = c.output_limit_replica.hard_bytes;
             let l = c.output_limit_pubsub;
             let bytes = |n: u64| match n {
                 0 => usize::MAX,
@@ -668,8 +677,24 @@ impl Session {
             self.conn.blocked = false;
             return;
         }
-        if let Message::Monitor(line) | Message::Replication(line) = message {
+        if let Message::Monitor(line) = message {
             self.sink().extend_from_slice(line);
+            return;
+        }
+        if let Message::Replication(bytes) | Message::ReplicaSync(bytes) = message {
+            self.sink().extend_from_slice(bytes);
+            if matches!(message, Message::ReplicaSync(_)) {
+                self.sync_unsent += bytes.len();
+            }
+            let pending = self.output_bytes();
+            let limit = self.replica_limit_bytes;
+            if limit > 0 && pending.saturating_sub(self.sync_unsent) as u64 > limit {
+                self.output.clear();
+                self.pending.clear();
+                self.close(CloseReason::OutputLimit {
+                    pending_bytes: pending,
+                });
+            }
             return;
         }
         if matches!(message, Message::Kill) {
@@ -721,6 +746,7 @@ impl Session {
         let n = n.min(self.output.len());
         self.written_uncounted += n as u64;
         self.output.advance(n);
+        self.sync_unsent = self.sync_unsent.saturating_sub(n);
         // The next piece of a reply needs no store: it comes from the stream's own copy.
         self.pump();
         if self.output_bytes() <= self.config.pubsub_soft_limit_bytes {

@@ -417,6 +417,43 @@ fn redish_replica_of_redish(master_adapter: Adapter, replica_adapter: Adapter) {
     assert_eq!(stat(r, "sync_full"), 1);
 }
 
+/// `masterauth` / `masteruser`: the handshake authenticates before REPLCONF and PSYNC.
+fn redish_replica_authenticates(adapter: Adapter) {
+    let Some(program) = redis_tool("redis-server") else {
+        return;
+    };
+    let master = Redis::start(&program, &["--requirepass", "secret"]);
+    let url = format!("redis://:secret@{}/", master.addr);
+    let mut con = redish_tests::connect_url(&url);
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut con).unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", "repl", "on", ">pw", "+@all", "~*", "&*"])
+        .query(&mut con)
+        .unwrap();
+    for (user, pass) in [(None, "secret"), (Some("repl"), "pw")] {
+        let mut settings = vec![("masterauth", pass)];
+        if let Some(user) = user {
+            settings.push(("masteruser", user));
+        }
+        let replica = ours(adapter, &settings);
+        replicaof(replica.addr(), master.addr);
+        wait_until(SYNC_LIMIT, "an authenticated sync", || {
+            field(&info(replica.addr(), "replication"), "master_link_status").as_deref()
+                == Some("up")
+        });
+        let v: String = redis::cmd("GET")
+            .arg("k")
+            .query(&mut connect(replica.addr()))
+            .unwrap();
+        assert_eq!(v, "v");
+    }
+}
+
+#[test]
+fn tokio_redish_replica_authenticates() {
+    redish_replica_authenticates(Adapter::Tokio);
+}
+
 #[test]
 fn tokio_redis_replica_of_redish() {
     redis_replica_of_redish(Adapter::Tokio);

@@ -224,7 +224,7 @@ impl CommandSpec {
     /// False for the commands refused inside MULTI (`Command not allowed inside a
     /// transaction`), which also aborts the transaction.
     pub fn allowed_in_multi(&self) -> bool {
-        self.name != "shutdown"
+        !matches!(self.name, "shutdown" | "psync" | "sync")
     }
 
     /// Parses a request already matched to this spec (name and arity checked).

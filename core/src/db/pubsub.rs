@@ -58,6 +58,10 @@ pub enum Message {
     /// Bytes of the replication stream (or of a full sync) for a replica's connection,
     /// written as they are.
     Replication(Bytes),
+    /// A replica's full sync: `$<len>\r\n`, the RDB and the stream buffered since its
+    /// snapshot began. Written as it is; the RDB does not count against the replica's
+    /// output limit.
+    ReplicaSync(Bytes),
 }
 
 impl Message {
@@ -99,9 +103,10 @@ impl Message {
                 Invalidated::Keys(keys) => keys.iter().map(Bytes::len).sum(),
                 Invalidated::All { .. } => 0,
             },
-            Message::Unblocked(reply) | Message::Monitor(reply) | Message::Replication(reply) => {
-                reply.len()
-            }
+            Message::Unblocked(reply)
+            | Message::Monitor(reply)
+            | Message::Replication(reply)
+            | Message::ReplicaSync(reply) => reply.len(),
         }
     }
 }

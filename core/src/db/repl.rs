@@ -447,7 +447,7 @@ impl Store {
         r.buffer = BytesMut::new();
         r.state = ReplicaState::Online;
         r.ack_ms = now_ms;
-        self.deliver(id, Message::Replication(out.freeze()));
+        self.deliver(id, Message::ReplicaSync(out.freeze()));
     }
 
     /// The full sync of replica `id` failed: it is disconnected, as Redis does.
