@@ -409,3 +409,42 @@ fn replica_stream_rejects_garbage_without_panicking() {
     link.handle_connected(&mut replica, T0).unwrap();
     assert!(link.handle_read(&[b'+'; 10_000], &mut replica, T0).is_err());
 }
+
+#[test]
+fn a_replica_too_far_behind_is_closed_but_not_for_its_rdb() {
+    let mut master = Store::default();
+    // A dataset whose RDB is larger than the limit: the full sync still goes through.
+    for i in 0..100 {
+        master.db(0).insert(
+            format!("k{i}").as_bytes(),
+            Value::str(&[b'x'; 64]),
+            None,
+            T0,
+        );
+    }
+    master.set_setting("client-output-buffer-limit", "replica 2048 0 0");
+    let mut pair = Pair::new(master);
+    assert_eq!(pair.replica.db(0).len(), 100);
+    assert!(!pair.conn.is_closing());
+    // The replica stops reading: the stream piles up on its connection until the limit.
+    let mut client = Session::new(pair.master.next_client_id(), SessionConfig::default());
+    for i in 0..100 {
+        let mut routed = Vec::new();
+        let cmd = format!("SET k{i} {}\r\n", "y".repeat(64));
+        send(
+            &mut pair.master,
+            &mut client,
+            cmd.as_bytes(),
+            T0,
+            &mut routed,
+        );
+        pair.deliver(routed);
+    }
+    assert!(pair.conn.is_closing());
+    assert!(matches!(
+        pair.conn.poll_event(),
+        Some(redish_core::Event::Close(
+            redish_core::CloseReason::OutputLimit { pending_bytes }
+        )) if pending_bytes > 2048
+    ));
+}
