@@ -668,21 +668,14 @@ fn admit(
                 return Err(Refusal::Reject(CmdError::Other(error)));
             }
         }
-        if store.too_few_replicas(ctx.now_ms) {
-            let name = stat.unwrap_or(spec.name);
-            if r.write || (r.container && super::is_write(name)) || queued(super::is_write) {
-                return Err(Refusal::Reject(CmdError::Other(
-                    "NOREPLICAS Not enough good replicas to write.".into(),
-                )));
-            }
-        }
-        if store.is_replica() && store.config().replica_read_only {
-            let name = stat.unwrap_or(spec.name);
-            if r.write || (r.container && super::is_write(name)) || queued(super::is_write) {
-                return Err(Refusal::Reject(CmdError::Other(
-                    "READONLY You can't write against a read only replica.".into(),
-                )));
-            }
+        if store.repl_write_gate() {
+            replication_gate(
+                store,
+                ctx.now_ms,
+                r,
+                stat.unwrap_or(spec.name),
+                queued(super::is_write),
+            )?;
         }
     }
     // A connection in MONITOR mode is a replica to Redis: it may not touch the keyspace.
@@ -715,6 +708,33 @@ fn admit(
         }
     }
     Ok(spec)
+}
+
+/// Replication's refusals of writes: `-NOREPLICAS` under `min-replicas-to-write`,
+/// `-READONLY` on a read-only replica.
+#[cold]
+fn replication_gate(
+    store: &Store,
+    now_ms: u64,
+    r: &Resolved,
+    name: &str,
+    queued_write: bool,
+) -> Result<(), Refusal> {
+    let write = r.write || (r.container && super::is_write(name)) || queued_write;
+    if !write {
+        return Ok(());
+    }
+    if store.too_few_replicas(now_ms) {
+        return Err(Refusal::Reject(CmdError::Other(
+            "NOREPLICAS Not enough good replicas to write.".into(),
+        )));
+    }
+    if store.is_replica() && store.config().replica_read_only {
+        return Err(Refusal::Reject(CmdError::Other(
+            "READONLY You can't write against a read only replica.".into(),
+        )));
+    }
+    Ok(())
 }
 
 /// Replies a refusal. Refused in MULTI, the transaction is doomed; a refused EXEC aborts

@@ -541,6 +541,19 @@ impl Store {
             .count()
     }
 
+    /// Recomputes [`Store::repl_write_gate`] (after a settings change or a change of role).
+    pub(crate) fn update_repl_write_gate(&mut self) {
+        self.repl_write_gate =
+            self.config().min_replicas_to_write > 0 || self.repl.master.is_some();
+    }
+
+    /// True when writes go through replication's admission checks (`-NOREPLICAS`,
+    /// `-READONLY`): cheap, for every command.
+    #[inline]
+    pub fn repl_write_gate(&self) -> bool {
+        self.repl_write_gate
+    }
+
     /// `min-replicas-to-write` refuses writes now: too few good replicas.
     pub fn too_few_replicas(&self, now_ms: u64) -> bool {
         let min = self.config().min_replicas_to_write;
@@ -579,6 +592,7 @@ impl Store {
         });
         self.disconnect_replicas();
         self.activate_replication();
+        self.update_repl_write_gate();
     }
 
     /// REPLICAOF NO ONE: a master again. A new replication id; the old one becomes
@@ -593,6 +607,7 @@ impl Store {
         self.change_replid();
         self.repl.seldb = None;
         self.disconnect_replicas();
+        self.update_repl_write_gate();
     }
 
     fn disconnect_replicas(&mut self) {

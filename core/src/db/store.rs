@@ -103,6 +103,9 @@ pub struct Store {
     pub(super) effects: Option<VecDeque<Effect>>,
     /// Replication, both roles (`db/repl.rs`).
     pub(crate) repl: super::repl::Replication,
+    /// `min-replicas-to-write` is set or this is a replica: writes have replication's
+    /// admission checks. One flag, so the common case costs one test per command.
+    pub(crate) repl_write_gate: bool,
     /// Channel and pattern subscriptions of all connections.
     pub pubsub: PubSub,
     /// Users, their permissions and the ACL log (`acl/`).
@@ -164,6 +167,7 @@ impl Store {
             acl_requirepass: (None, u64::MAX),
             effects: None,
             repl: super::repl::Replication::new(),
+            repl_write_gate: false,
             pubsub: PubSub::default(),
             deliveries: VecDeque::new(),
             server: ServerState::new(databases, config.rng_seed),
@@ -489,6 +493,7 @@ impl Store {
         if self.key_events_epoch != self.server.config_epoch {
             self.set_key_event_masks();
             self.sync_access_policy();
+            self.update_repl_write_gate();
         }
     }
 
