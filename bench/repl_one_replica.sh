@@ -22,7 +22,7 @@ for b in redis-server redis-cli redis-benchmark "$REDISH"; do
 done
 WORK=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-field() { redis-cli -p "$1" info replication | tr -d '\r' | sed -n "s/^$2://p"; }
+field() { redis-cli -p "$1" info replication 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"; }
 wait_for() { for _ in $(seq 1 200); do eval "$1" && return 0; sleep 0.05; done; return 1; }
 
 run_pair() { # kind -> prints "rps catchup_ms"
