@@ -602,7 +602,7 @@ impl Session {
             _ => {}
         }
         // A reply that is not sent (CLIENT REPLY OFF) drops its streams too.
-        if self.conn.reply == ReplyMode::On {
+        if !streams.is_empty() && self.conn.reply == ReplyMode::On {
             self.queue_streams(streams);
         }
         self.apply_reply_mode(mark);

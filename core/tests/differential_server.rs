@@ -1155,6 +1155,16 @@ fn client_pause_and_unpause() {
             "CONFIG GET",
             "2:PUBSUB NUMSUB ch",
             "2:CLIENT UNPAUSE",
+            // CLIENT UNBLOCK checks the count, the reason, then the id; a client that is
+            // not blocked (paused or not) is not unblocked.
+            "CLIENT UNBLOCK",
+            "CLIENT UNBLOCK 1 foo",
+            "CLIENT UNBLOCK x foo",
+            "CLIENT UNBLOCK x",
+            "CLIENT UNBLOCK 1 timeout extra",
+            "CLIENT UNBLOCK 99999",
+            "CLIENT UNBLOCK -1 ERROR",
+            "CLIENT UNBLOCK @id2 ERROR",
             "GET a",
             "DBSIZE",
             "SET c 4",

@@ -150,6 +150,29 @@ fn client_unblock_ends_a_wait() {
         srv.take(1),
         "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
     );
+    // The same through the command, from another client; XREAD BLOCK too.
+    assert_eq!(srv.send(0, &format!("CLIENT UNBLOCK {id}\r\n")), ":0\r\n");
+    assert_eq!(srv.send(1, "BLPOP k 0\r\n"), "");
+    assert_eq!(srv.send(0, &format!("CLIENT UNBLOCK {id}\r\n")), ":1\r\n");
+    assert_eq!(srv.take(1), "*-1\r\n");
+    assert_eq!(srv.send(1, "XREAD BLOCK 0 STREAMS s $\r\n"), "");
+    assert_eq!(
+        srv.send(0, &format!("CLIENT UNBLOCK {id} error\r\n")),
+        ":1\r\n"
+    );
+    assert_eq!(
+        srv.take(1),
+        "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
+    assert!(!srv.send(1, "HELLO 3\r\n").is_empty());
+    assert_eq!(srv.send(1, "BZPOPMIN z 0\r\n"), "");
+    assert_eq!(
+        srv.send(0, &format!("CLIENT UNBLOCK {id} TIMEOUT\r\n")),
+        ":1\r\n"
+    );
+    assert_eq!(srv.take(1), "_\r\n");
+    assert_eq!(srv.store.blocked_clients(), 0);
+    assert_eq!(srv.send(1, "PING\r\n"), "+PONG\r\n");
 }
 
 #[test]

@@ -27,7 +27,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let ambiguous = text.lines().any(|line| {
+    // Split as the rules were split: `lines()` would also drop a `\r` before the `\n`.
+    let ambiguous = text.split('\n').any(|line| {
         let inner = line.strip_prefix('(').unwrap_or(line);
         let inner = inner.strip_suffix(')').unwrap_or(inner);
         inner.contains(['(', ')', '"', '\'', '\\'])
@@ -44,7 +45,9 @@ fuzz_target!(|data: &[u8]| {
     let words = merge_selector_args(&words).expect("balanced");
     let mut again = User::new(Bytes::from_static(b"u"), false);
     for w in &words {
-        again.apply(w, false).expect("a description applies");
+        again
+            .apply(w, false)
+            .unwrap_or_else(|e| panic!("{e:?} {w:?} in {described:?}"));
     }
     assert_eq!(again.describe(), described);
 });

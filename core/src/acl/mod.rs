@@ -270,6 +270,11 @@ impl Selector {
 
     /// Applies one selector rule (Redis's `ACLSetSelector`).
     fn apply(&mut self, op: &[u8]) -> Result<(), RuleError> {
+        // An empty rule inside `(...)` (`''`) is Redis's syntax error; only a whole empty
+        // SETUSER argument is a no-op (`User::apply`).
+        if op.is_empty() {
+            return Err(RuleError::Syntax);
+        }
         let is = |w: &str| op.eq_ignore_ascii_case(w.as_bytes());
         if is("allkeys") || is("~*") {
             self.allkeys = true;
@@ -308,6 +313,10 @@ impl Selector {
                     }
                     offset += 1;
                 }
+                // `%~x` grants nothing: Redis calls it a syntax error.
+                if flags == 0 {
+                    return Err(RuleError::Syntax);
+                }
             } else {
                 flags = KEY_READ | KEY_WRITE;
             }
@@ -315,6 +324,7 @@ impl Selector {
             if has_spaces(pattern) {
                 return Err(RuleError::Syntax);
             }
+
             match self.patterns.iter_mut().find(|p| p.pattern == pattern) {
                 Some(p) => p.flags |= flags,
                 None => self.patterns.push(KeyPattern {
@@ -795,7 +805,10 @@ impl User {
             self.passwords.remove(at);
         } else if op[0] == b'(' && op[op.len() - 1] == b')' {
             let mut s = Selector::new(allchannels);
-            for rule in split_args(&op[1..op.len() - 1]) {
+            // Redis splits the inside with `sdssplitargs`; unbalanced quotes give no rules.
+            let inside = Bytes::copy_from_slice(&op[1..op.len() - 1]);
+            let rules = crate::resp::split_args(&inside, inside.len()).unwrap_or_default();
+            for rule in rules {
                 s.apply(&rule)?;
             }
             self.selectors.push(s);
@@ -904,60 +917,6 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
         diff |= x ^ y;
     }
     diff == 0
-}
-
-/// Splits a selector's inside into rules at whitespace, with `"..."` / `'...'` quoting as
-/// Redis's `sdssplitargs` (unbalanced quotes give no rules, as there).
-fn split_args(s: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < s.len() {
-        while i < s.len() && s[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= s.len() {
-            break;
-        }
-        let mut cur = Vec::new();
-        let mut quote: Option<u8> = None;
-        loop {
-            if i >= s.len() {
-                if quote.is_some() {
-                    return Vec::new();
-                }
-                break;
-            }
-            let c = s[i];
-            match quote {
-                Some(q) if c == q => {
-                    i += 1;
-                    if i < s.len() && !s[i].is_ascii_whitespace() {
-                        return Vec::new();
-                    }
-                    break;
-                }
-                Some(b'"') if c == b'\\' && i + 1 < s.len() => {
-                    cur.push(s[i + 1]);
-                    i += 2;
-                }
-                Some(_) => {
-                    cur.push(c);
-                    i += 1;
-                }
-                None if c.is_ascii_whitespace() => break,
-                None if (c == b'"' || c == b'\'') && cur.is_empty() => {
-                    quote = Some(c);
-                    i += 1;
-                }
-                None => {
-                    cur.push(c);
-                    i += 1;
-                }
-            }
-        }
-        out.push(cur);
-    }
-    out
 }
 
 /// Merges selector rules spread over several arguments (`(~a`, `+get)`) into one, as

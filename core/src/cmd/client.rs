@@ -65,6 +65,14 @@ pub enum Client {
     },
     /// `CLIENT UNPAUSE`: end the pause; the held commands run.
     Unpause,
+    /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: end a blocked client's wait as if it timed out,
+    /// or with an `-UNBLOCKED` error.
+    Unblock {
+        /// The client to unblock (any number: an unknown id replies 0).
+        id: i64,
+        /// `ERROR` rather than `TIMEOUT`.
+        error: bool,
+    },
     /// `CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p …] [BCAST] [OPTIN] [OPTOUT]
     /// [NOLOOP]`: the arguments after the subcommand, checked when it runs (REDIRECT must
     /// name a connected client).
@@ -139,6 +147,7 @@ impl Client {
             "client|getredir" => Client::GetRedir,
             "client|trackinginfo" => Client::TrackingInfo,
             "client|pause" => parse_pause(&sub, args.rest())?,
+            "client|unblock" => parse_unblock(&sub, args.rest())?,
             _ => Client::Kill(parse_kill(args.rest())?),
         })
     }
@@ -186,6 +195,12 @@ impl Client {
                 Ok(text_reply(out, ctx.conn.proto))
             }
             Client::Kill(f) => kill(f, ctx),
+            Client::Unblock { id, error } => {
+                // Only a client waiting in a blocking command (BLPOP, XREAD BLOCK…) is
+                // unblocked; a paused one is not, as in Redis.
+                let done = u64::try_from(id).is_ok_and(|id| ctx.store.unblock_client(id, error));
+                Ok(Frame::Integer(i64::from(done)))
+            }
             Client::Pause { timeout_ms, kind } => {
                 // Redis adds the timeout to the time in a signed 64-bit integer; past its
                 // range the sum wraps to the past and pauses nothing.
@@ -388,6 +403,28 @@ fn parse_list(rest: Vec<Bytes>) -> Result<ListFilter, CmdError> {
             .map(ListFilter::Ids),
         _ => Err(CmdError::Syntax),
     }
+}
+
+/// `id [TIMEOUT|ERROR]`, checked in Redis's order: the count, the reason, then the id.
+fn parse_unblock(sub: &[u8], rest: Vec<Bytes>) -> Result<Client, CmdError> {
+    let (id, error) = match rest.as_slice() {
+        [id] => (id, false),
+        [id, r] if r.eq_ignore_ascii_case(b"timeout") => (id, false),
+        [id, r] if r.eq_ignore_ascii_case(b"error") => (id, true),
+        [_, _] => {
+            return Err(CmdError::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+        _ => {
+            return Err(CmdError::err(format_args!(
+                "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+                String::from_utf8_lossy(sub)
+            )))
+        }
+    };
+    let id = super::parse_i64(id).ok_or(CmdError::NotInteger)?;
+    Ok(Client::Unblock { id, error })
 }
 
 /// `timeout [WRITE|ALL]`, checked in Redis's order: the count, the mode, then the timeout.

@@ -185,6 +185,7 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
             "setname",
             "tracking",
             "trackinginfo",
+            "unblock",
             "unpause",
         ],
     ),
