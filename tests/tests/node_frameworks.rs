@@ -105,7 +105,10 @@ fn same_as_redis(script: &str) {
         let server = TestServer::start(adapter, test_options());
         let ours = run_check(script, &server.addr().port().to_string());
         server.stop();
-        assert_eq!(ours, theirs, "{script} on {adapter:?}: redish vs redis-server");
+        assert_eq!(
+            ours, theirs,
+            "{script} on {adapter:?}: redish vs redis-server"
+        );
     }
 }
 
