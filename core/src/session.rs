@@ -764,9 +764,8 @@ impl Session {
     pub fn handle_close(&mut self, store: &mut Store) {
         self.count_traffic(store);
         store.stop_monitor(self.conn.id);
-        if self.conn.replica {
-            store.remove_replica(self.conn.id);
-        }
+        // A replica leaves the master's list; a client in WAIT stops waiting.
+        store.remove_replica(self.conn.id);
         store.take_blocked(self.conn.id);
         store.release_client(self.conn.id);
         store.clients_mut().remove(self.conn.id);

@@ -448,3 +448,33 @@ fn a_replica_too_far_behind_is_closed_but_not_for_its_rdb() {
         )) if pending_bytes > 2048
     ));
 }
+
+#[test]
+fn a_client_gone_from_wait_is_forgotten() {
+    let mut pair = Pair::new(Store::default());
+    let mut client = Session::new(pair.master.next_client_id(), SessionConfig::default());
+    let mut routed = Vec::new();
+    send(
+        &mut pair.master,
+        &mut client,
+        b"SET k v\r\nWAIT 1 0\r\n",
+        T0,
+        &mut routed,
+    );
+    client.handle_close(&mut pair.master);
+    // The replica's ACK arrives after the client left: nothing is delivered to it.
+    pair.deliver(routed);
+    pair.pump().unwrap();
+    pair.now += 1_000;
+    pair.link
+        .handle_timeout(&mut pair.replica, pair.now)
+        .unwrap();
+    pair.pump().unwrap();
+    let mut timers = Vec::new();
+    redish_core::server::handle_timers(&mut pair.master, pair.now, |d| timers.push(d));
+    assert!(pair
+        .others
+        .iter()
+        .chain(&timers)
+        .all(|d| d.to != client.id()));
+}

@@ -455,6 +455,11 @@ fn tokio_redish_replica_authenticates() {
 }
 
 #[test]
+fn async_std_redish_replica_authenticates() {
+    redish_replica_authenticates(Adapter::AsyncStd);
+}
+
+#[test]
 fn tokio_redis_replica_of_redish() {
     redis_replica_of_redish(Adapter::Tokio);
 }

@@ -465,10 +465,15 @@ impl Store {
         self.check_waiters(now_ms, false);
     }
 
-    /// The connection of replica `id` closed.
+    /// Connection `id` closed: if it was a replica it leaves the list, if it was in WAIT
+    /// it waits no more. Cheap when neither.
     pub fn remove_replica(&mut self, id: ClientId) {
-        self.repl.replicas.retain(|r| r.id != id);
-        self.repl.waiters.retain(|w| w.client != id);
+        if !self.repl.replicas.is_empty() {
+            self.repl.replicas.retain(|r| r.id != id);
+        }
+        if !self.repl.waiters.is_empty() {
+            self.repl.waiters.retain(|w| w.client != id);
+        }
     }
 
     /// Replicas that acknowledged `offset` or beyond.
