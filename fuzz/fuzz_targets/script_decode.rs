@@ -1,6 +1,6 @@
 //! Arbitrary bytes handed to a script, as ARGV carries a client's bytes in: the bundled
-//! decoders (cmsgpack.unpack, cjson.decode) read them, their results cross back to RESP,
-//! and re-encode. Nothing panics, every reply is one valid RESP frame, and what decodes
+//! decoders (cmsgpack.unpack, cjson.decode, struct.unpack with a format from the input too)
+//! read them, their results cross back to RESP, and re-encode. Nothing panics, every reply is one valid RESP frame, and what decodes
 //! round-trips: cmsgpack's own packing of a decoded value decodes again (byte equality is
 //! not asked: a map packs in the order of its Lua table, which depends on its history).
 
@@ -27,7 +27,13 @@ fn call(session: &mut Session, store: &mut Store, args: &[&[u8]]) -> Frame {
     let mut buf = BytesMut::from(session.poll_transmit());
     let n = buf.len();
     session.consume_transmit(n);
-    let frame = match Decoder::new(Limits::DEFAULT).decode(&mut buf) {
+    // A script may reply as deep as it builds tables (cmsgpack nests at will, as on
+    // redis-server): read replies without the default depth limit.
+    let limits = Limits {
+        max_depth: usize::MAX,
+        ..Limits::DEFAULT
+    };
+    let frame = match Decoder::new(limits).decode(&mut buf) {
         Ok(Some(f)) => f,
         other => panic!("invalid RESP reply: {other:?}"),
     };
@@ -43,12 +49,32 @@ const SCRIPTS: &[&[u8]] = &[
     b"return {cmsgpack.unpack_limit(ARGV[1], 2, 1)}",
 ];
 
+/// Scripts given a `struct` format (ARGV[1]) and data (ARGV[2]); `unpack` is a C function
+/// whose errors jump over Rust frames, so pcall and pack after it are exercised too.
+const STRUCT_SCRIPTS: &[&[u8]] = &[
+    b"return {struct.unpack(ARGV[1], ARGV[2])}",
+    b"return {pcall(struct.unpack, ARGV[1], ARGV[2], 2)}",
+    b"return struct.size(ARGV[1])",
+    b"local t = {struct.unpack(ARGV[1], ARGV[2])} t[#t] = nil return struct.pack(ARGV[1], unpack(t))",
+];
+
 fuzz_target!(|data: &[u8]| {
     let mut store = Store::default();
     store.set_script_engine(redish_lua::engine());
     let mut session = Session::new(store.next_client_id(), SessionConfig::default());
     for script in SCRIPTS {
         call(&mut session, &mut store, &[b"EVAL", script, b"0", data]);
+    }
+    // The first byte says how much of the rest is the format.
+    if let Some((&n, rest)) = data.split_first() {
+        let (format, payload) = rest.split_at(usize::from(n % 24).min(rest.len()));
+        for script in STRUCT_SCRIPTS {
+            call(
+                &mut session,
+                &mut store,
+                &[b"EVAL", script, b"0", format, payload],
+            );
+        }
     }
     // Whatever cmsgpack decodes, its packing decodes again.
     let once = call(

@@ -18,6 +18,7 @@ mod bit;
 mod cjson;
 mod cmsgpack;
 mod convert;
+mod struct_lib;
 
 mod function;
 
@@ -182,6 +183,7 @@ fn interpreter(
     globals.raw_set("bit", bit::library(&lua)?)?;
     globals.raw_set("cjson", cjson::library(&lua)?)?;
     globals.raw_set("cmsgpack", cmsgpack::library(&lua)?)?;
+    globals.raw_set("struct", struct_lib::library(&lua)?)?;
     bridge.raw_set("redis", redis)?;
     if let Some(fill) = load_redis {
         let t = lua.create_table()?;
@@ -640,8 +642,21 @@ fn run_script(
                 ),
             }
         })?;
+        let acl_check_cmd = scope.create_function(|_, args: MultiValue| {
+            let argv = match convert::command_args(&args) {
+                Ok(argv) => argv,
+                Err(msg) => return fail(&msg),
+            };
+            host.borrow_mut().acl_check(&argv).map_err(|line| {
+                mlua::Error::external(Raised {
+                    line,
+                    counted: false,
+                })
+            })
+        })?;
         redis.raw_set("call", call)?;
         redis.raw_set("pcall", pcall)?;
+        redis.raw_set("acl_check_cmd", acl_check_cmd)?;
         redis.raw_set("setresp", setresp)?;
         redis.raw_set("log", log)?;
         redis.raw_set("set_repl", set_repl)?;

@@ -46,3 +46,50 @@ fn redis_call_checks_the_callers_permissions() {
         &cases,
     );
 }
+
+/// `redis.acl_check_cmd`: whether the script's user may run a command with its arguments
+/// (keys and channels checked too), and its errors, for a restricted user and `default`.
+#[test]
+fn acl_check_cmd_answers_for_the_scripts_user() {
+    let Some(mut w) = World::start() else { return };
+    let eval = |s: &str| req(&["EVAL", s, "0"]);
+    let checks = [
+        "return redis.acl_check_cmd('get', 'abc')",
+        "return redis.acl_check_cmd('get', 'xyz')",
+        "return redis.acl_check_cmd('get')",
+        "return redis.acl_check_cmd('GET', 5)",
+        "return redis.acl_check_cmd('config')",
+        "return redis.acl_check_cmd('config', 'get', 'x')",
+        "return redis.acl_check_cmd('config', 'set', 'x')",
+        "return redis.acl_check_cmd('set', 'a1', 'v', 'x', 'y')",
+        "return redis.acl_check_cmd('mset', 'a1', 'v', 'b1', 'v')",
+        "return redis.acl_check_cmd('publish', 'ch', 'm')",
+        "return redis.acl_check_cmd('publish', 'other', 'm')",
+        "return redis.acl_check_cmd('config', 'nosuch')",
+        "return redis.acl_check_cmd('nosuch')",
+        "return redis.acl_check_cmd()",
+        "return redis.acl_check_cmd({})",
+        "return redis.pcall('acl_check_cmd')",
+        "return {pcall(redis.acl_check_cmd, 'nosuch')}",
+    ];
+    let cases: Vec<_> = checks.iter().map(|c| eval(c)).collect();
+    // As default (everything allowed), then as a user limited in commands, keys, channels.
+    w.run(&[&["ACL", "SETUSER", "u", "reset"]], &cases);
+    w.run(
+        &[
+            &[
+                "ACL",
+                "SETUSER",
+                "u",
+                "on",
+                ">p",
+                "~a*",
+                "&ch",
+                "+@all",
+                "-config|get",
+            ],
+            &["AUTH", "u", "p"],
+        ],
+        &cases,
+    );
+}

@@ -407,6 +407,27 @@ impl ScriptHost for Host<'_, '_> {
         }
     }
 
+    fn acl_check(&mut self, args: &[Bytes]) -> Result<bool, String> {
+        if args.is_empty() {
+            return Err("ERR Please specify at least one argument for this redis lib call".into());
+        }
+        // Redis's lookupCommand: a container alone names itself; with more arguments, its
+        // subcommand must exist.
+        let known = crate::acl::request_id(args).is_some()
+            || (args.len() == 1 && crate::acl::command_id(&args[0]).is_some());
+        if !known {
+            return Err("ERR Invalid command passed to redis.acl_check_cmd()".into());
+        }
+        // Checked as the executor checks, without an ACL LOG entry (as Redis).
+        Ok(super::acl_check(
+            self.ctx.store,
+            &self.conn.user,
+            &mut self.conn.acl_allowed,
+            args,
+        )
+        .is_ok())
+    }
+
     fn set_repl(&mut self, _flags: u8) {
         // Effects always reach the AOF: with no replicas yet, REPL_NONE is the only flag
         // that would change anything, and Redis 7.0 ignores it too when the AOF is on

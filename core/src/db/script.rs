@@ -56,6 +56,11 @@ pub trait ScriptHost {
     /// `redis.set_repl(flags)`: which of the following calls are replicated (bit 1: the
     /// AOF, bit 2: replicas; 3 both, 0 neither).
     fn set_repl(&mut self, flags: u8);
+
+    /// `redis.acl_check_cmd(cmd, args…)`: whether the user who runs the script may run
+    /// this command with these arguments (keys and channels included). `Err`: the error
+    /// line of a request that names no command.
+    fn acl_check(&mut self, args: &[Bytes]) -> Result<bool, String>;
 }
 
 /// A script engine: compiles, caches and runs scripts.
