@@ -645,7 +645,7 @@ fn run_script(
         let acl_check_cmd = scope.create_function(|_, args: MultiValue| {
             let argv = match convert::command_args(&args) {
                 Ok(argv) => argv,
-                Err(msg) => return fail(&msg),
+                Err(msg) => return fail(msg),
             };
             host.borrow_mut().acl_check(&argv).map_err(|line| {
                 mlua::Error::external(Raised {
