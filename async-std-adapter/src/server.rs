@@ -358,6 +358,8 @@ async fn run_timers(shared: Arc<Shared>) {
             if let Some(usage) = usage {
                 usage.apply(store.process_info_mut());
                 store.sample_memory();
+                // CONFIG SET loglevel takes effect within a second.
+                redish_host::log::follow(store.config());
             }
             let now = now_ms();
             shared.persistence.on_timer(store, now);

@@ -23,15 +23,18 @@ use std::time::Duration;
 use crate::db::{ClientConn, Config, Delivery, Message};
 use crate::{Session, SessionConfig, Store, StoreConfig};
 
+pub use crate::db::config_file;
 mod driver;
+pub mod log;
 pub mod replica;
+use config_file::{ConfigFileError, ReadInclude};
 pub use driver::{Action, Driver, Wants};
 
 /// `--help` of a server binary.
 pub const HELP: &str = "\
 redish: a Redis-compatible server
 
-Usage: server [--name value...]...
+Usage: server [/path/to/redis.conf] [--name value...]...
 
 Options:
   --port PORT            TCP port to listen on (0: any free port, printed to stdout) [6379]
@@ -42,10 +45,13 @@ Options:
   -h, --help             print this help
   -v, --version          print the version
 
-Any other --name value... sets that Redis setting, as with redis-server: the values run up
-to the next --name and are joined by spaces (--save 900 1 300 10, --timeout 60,
---enable-debug-command local, --appendonly yes, --appendfsync always, --dir /var/lib/redish).
-Unlike redis-server, there are no save points unless --save gives some.
+As with redis-server, the configuration file (Redis's syntax) is read first, then every
+--name value... on the command line sets that Redis setting after it: the values run up to
+the next --name (--save 900 1 300 10, --timeout 60, --enable-debug-command local,
+--appendonly yes, --appendfsync always, --dir /var/lib/redish). A refused setting stops the
+server with Redis's message and exit code 1.
+Unlike redis-server, without a configuration file there are no save points unless --save
+gives some.
 ";
 
 /// The reply a client gets when the server already has `maxclients` connections, before it
@@ -126,6 +132,9 @@ pub struct ServerOptions {
     /// `requirepass`, `enable-debug-command`, `appendonly`, `save`, `dir`…), applied after
     /// the fields above.
     pub settings: Vec<(String, String)>,
+    /// The configuration file the server was started with, as given (INFO `config_file`
+    /// and CONFIG REWRITE use it once the host made it absolute).
+    pub config_file: Option<String>,
 }
 
 impl Default for ServerOptions {
@@ -139,103 +148,165 @@ impl Default for ServerOptions {
             session: SessionConfig::default(),
             shutdown_timeout: Duration::from_secs(5),
             settings: Vec::new(),
+            config_file: None,
         }
     }
 }
 
-/// Reads a server's command line (`argv[0]` is the program), redis-server's way: each
-/// `--name` is followed by its values up to the next word starting with `--`. The flags of
-/// [`HELP`] fill [`ServerOptions`]' fields; any other `--name` is a Redis setting, its
-/// values joined by spaces, checked against [`Config`] when redish knows it. The error is
-/// a line for the user.
-pub fn parse_args<I, S>(argv: I) -> Result<Invocation, String>
+/// Why a server's command line was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgsError {
+    /// Not a command line redish understands: the binary prints it with [`HELP`] and exits
+    /// with 2.
+    Usage(String),
+    /// The configuration (file or `--name value` settings) was refused: the binary prints
+    /// Redis's text and exits with 1, as redis-server does.
+    Config(ConfigFileError),
+}
+
+impl std::fmt::Display for ArgsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArgsError::Usage(e) => f.write_str(e),
+            ArgsError::Config(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Reads a server's command line (`argv[0]` is the program) that names no configuration
+/// file: [`parse_args_with`] with no files to read.
+pub fn parse_args<I, S>(argv: I) -> Result<Invocation, ArgsError>
 where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
+    parse_args_with(argv, &mut |path| {
+        Err(ConfigFileError::Open {
+            path: path.to_owned(),
+            reason: "no files to read here".to_owned(),
+        })
+    })
+}
+
+/// Reads a server's command line (`argv[0]` is the program) redis-server's way:
+/// `[/path/to/redis.conf] [--name value…]…`. The file (read through `read`, which also
+/// reads its `include`s) and then the `--name value` settings, turned into lines after it
+/// ([`config_file::options_text`]), are applied to a configuration as Redis applies them
+/// ([`config_file::load`]); the last occurrence of a setting wins. Besides Redis's,
+/// `--threads N` sets the runtime's worker threads and `--name=value` is `--name value`.
+///
+/// Without a file there are no save points unless the command line gives some (see
+/// [`ServerOptions::configure_store`]); with one, Redis's defaults apply, save points
+/// included.
+pub fn parse_args_with<I, S>(argv: I, read: &mut ReadInclude<'_>) -> Result<Invocation, ArgsError>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let args: Vec<String> = argv.into_iter().skip(1).map(Into::into).collect();
+    for arg in &args {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(Invocation::Help),
+            "-v" | "-V" | "--version" => return Ok(Invocation::Version),
+            _ => {}
+        }
+    }
     let mut options = ServerOptions::default();
-    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-    for arg in argv.into_iter().skip(1).map(Into::into) {
-        if let Some(name) = arg.strip_prefix("--").filter(|n| !n.is_empty()) {
-            // `--port=7`, as clap-style tools accept.
-            match name.split_once('=') {
-                Some((name, value)) => groups.push((name.to_owned(), vec![value.to_owned()])),
-                None => groups.push((name.to_owned(), Vec::new())),
-            }
-        } else if matches!(arg.as_str(), "-h" | "-v" | "-V") {
-            groups.push((arg, Vec::new()));
-        } else if let Some((_, values)) = groups.last_mut() {
-            values.push(arg);
-        } else {
-            return Err(format!(
-                "unexpected argument '{arg}': options are --name value (configuration files are not supported)"
-            ));
+    let mut rest = args.as_slice();
+    let mut text = String::new();
+    if let Some(path) = rest.first().filter(|a| !a.starts_with('-')) {
+        for part in read(path).map_err(ArgsError::Config)? {
+            text.push_str(&part);
         }
+        options.config_file = Some(path.clone());
+        rest = &rest[1..];
     }
-    for (name, values) in groups {
-        let lower = name.to_ascii_lowercase();
-        match lower.as_str() {
-            "help" | "-h" => return Ok(Invocation::Help),
-            "version" | "-v" | "-V" => return Ok(Invocation::Version),
-            "port" => options.port = checked(&name, &values, |c| c.port)?,
-            "maxclients" => {
-                options.max_clients = checked(&name, &values, |c| c.maxclients)? as usize
-            }
-            "databases" => options.databases = checked(&name, &values, |c| c.databases)?,
-            "threads" => {
-                let n = one(&name, &values)?
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| format!("--{name}: expected a number of threads above 0"))?;
-                options.threads = Some(n);
-            }
-            "bind" => {
-                if values.is_empty() {
-                    return Err(format!("--{name}: expected at least one address"));
-                }
-                options.bind = values
-                    .iter()
-                    .map(|v| {
-                        v.parse::<IpAddr>()
-                            .map_err(|_| format!("--{name}: invalid address '{v}'"))
-                    })
-                    .collect::<Result<_, _>>()?;
-            }
-            _ => {
-                let value = values.join(" ");
-                if Config::param(name.as_bytes()).is_some() {
-                    Config::default()
-                        .set(&name, &value)
-                        .map_err(|e| format!("--{name} {value:?}: {e}"))?;
-                }
-                options.settings.push((name, value));
-            }
+    let mut redis_args: Vec<String> = Vec::with_capacity(rest.len());
+    let mut i = 0;
+    while i < rest.len() {
+        let arg = &rest[i];
+        if arg.eq_ignore_ascii_case("--threads") {
+            let n = rest
+                .get(i + 1)
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .ok_or_else(|| {
+                    ArgsError::Usage("--threads: expected a number of threads above 0".into())
+                })?;
+            options.threads = Some(n);
+            i += 2;
+            continue;
         }
+        match arg.strip_prefix("--").and_then(|a| a.split_once('=')) {
+            Some((name, value)) => {
+                redis_args.push(format!("--{name}"));
+                redis_args.push(value.to_owned());
+            }
+            None => redis_args.push(arg.clone()),
+        }
+        i += 1;
     }
+    if !redis_args.is_empty() && !redis_args[0].starts_with("--") {
+        return Err(ArgsError::Usage(format!(
+            "unexpected argument '{}': the configuration file comes first, then --name value",
+            redis_args[0]
+        )));
+    }
+    let extra = config_file::options_text(&redis_args);
+    if !extra.is_empty() {
+        text.push('\n');
+        text.push_str(&extra);
+    }
+    let mut config = Config::default();
+    if options.config_file.is_some() {
+        let save = Config::param(b"save").expect("save is a parameter").1;
+        config
+            .set("save", save.default)
+            .expect("the default save points parse");
+    }
+    config_file::load(&mut config, &text, read).map_err(ArgsError::Config)?;
+    if config.is_changed("port") {
+        options.port = config.port;
+    }
+    if config.is_changed("maxclients") {
+        options.max_clients = config.maxclients as usize;
+    }
+    if config.is_changed("databases") {
+        options.databases = config.databases;
+    }
+    if config.is_changed("bind") {
+        options.bind = parse_bind(&config.bind).map_err(ArgsError::Usage)?;
+    }
+    options.settings = crate::db::PARAMS
+        .iter()
+        .filter(|p| config.is_changed(p.name))
+        .filter(|p| !matches!(p.name, "port" | "maxclients" | "databases"))
+        .map(|p| (p.name.to_owned(), p.get(&config)))
+        .collect();
     Ok(Invocation::Serve(options))
 }
 
-/// The single value of flag `name`.
-fn one<'a>(name: &str, values: &'a [String]) -> Result<&'a str, String> {
-    match values {
-        [value] => Ok(value),
-        _ => Err(format!(
-            "--{name}: expected one value, got {}",
-            values.len()
-        )),
+/// The addresses of Redis's `bind`: `*` is every IPv4 address, `::*` every IPv6 one, and a
+/// leading `-` (Redis: skip it if it is not available) is dropped.
+fn parse_bind(bind: &str) -> Result<Vec<IpAddr>, String> {
+    let addrs: Vec<IpAddr> = bind
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let w = w.strip_prefix('-').unwrap_or(w);
+            match w {
+                "*" => Ok(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                "::*" => Ok(IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED)),
+                _ => w
+                    .parse::<IpAddr>()
+                    .map_err(|_| format!("bind: invalid address '{w}'")),
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    if addrs.is_empty() {
+        return Err("bind: expected at least one address".to_owned());
     }
-}
-
-/// The single value of flag `name`, parsed and range-checked by the [`Config`] parameter of
-/// that name (Redis's own error texts), read back with `field`.
-fn checked<T>(name: &str, values: &[String], field: impl Fn(&Config) -> T) -> Result<T, String> {
-    let value = one(name, values)?;
-    let mut config = Config::default();
-    config
-        .set(name, value)
-        .map_err(|e| format!("--{name} {value:?}: {e}"))?;
-    Ok(field(&config))
+    Ok(addrs)
 }
 
 impl ServerOptions {
@@ -302,6 +373,10 @@ impl ServerOptions {
         }
         for (name, value) in &self.settings {
             if name.eq_ignore_ascii_case("replicaof") || name.eq_ignore_ascii_case("slaveof") {
+                if value.trim().is_empty() {
+                    // `replicaof no one`: a master.
+                    continue;
+                }
                 let (host, port) = value
                     .split_once(' ')
                     .and_then(|(h, p)| Some((h, p.trim().parse::<u16>().ok()?)))
@@ -475,9 +550,15 @@ mod tests {
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
+        // In table order, each once, as the last lines left them: the second `save` adds
+        // to the first (empty) one.
         assert_eq!(
             settings,
-            [("save", ""), ("save", "900 1"), ("timeout", "60")]
+            [
+                ("bind", "127.0.0.1 ::1"),
+                ("save", "900 1"),
+                ("timeout", "60")
+            ]
         );
         assert_eq!(parse_args(["s", "--help"]), Ok(Invocation::Help));
         assert_eq!(parse_args(["s", "--port", "1", "-h"]), Ok(Invocation::Help));
@@ -486,26 +567,124 @@ mod tests {
 
     #[test]
     fn bad_command_lines() {
-        let cases: &[(&[&str], &str)] = &[
-            (&["s", "--port", "70000"], "--port \"70000\": argument must be between 0 and 65535 inclusive"),
-            (&["s", "--port", "x"], "--port \"x\": argument couldn't be parsed into an integer"),
-            (&["s", "--port"], "--port: expected one value, got 0"),
-            (&["s", "--port", "1", "2"], "--port: expected one value, got 2"),
-            (&["s", "--maxclients", "0"], "--maxclients \"0\": argument must be between 1 and 4294967295 inclusive"),
-            (&["s", "--databases", "0"], "--databases \"0\": argument must be between 1 and 2147483647 inclusive"),
-            (&["s", "--bind", "nowhere"], "--bind: invalid address 'nowhere'"),
-            (&["s", "--bind"], "--bind: expected at least one address"),
-            (&["s", "--threads", "0"], "--threads: expected a number of threads above 0"),
-            (&["s", "--timeout", "-1"], "--timeout \"-1\": argument must be between 0 and 2147483647 inclusive"),
-            (&["s", "redis.conf"], "unexpected argument 'redis.conf': options are --name value (configuration files are not supported)"),
+        let usage: &[(&[&str], &str)] = &[
+            (
+                &["s", "--bind", "nowhere"],
+                "bind: invalid address 'nowhere'",
+            ),
+            (
+                &["s", "--threads", "0"],
+                "--threads: expected a number of threads above 0",
+            ),
         ];
-        for (argv, want) in cases {
+        for (argv, want) in usage {
             assert_eq!(
                 parse_args(argv.iter().copied()),
-                Err(want.to_string()),
+                Err(ArgsError::Usage(want.to_string())),
                 "{argv:?}"
             );
         }
+        // Redis's refusals, with the line the command line made (after an empty line 1:
+        // the file's, here none).
+        let fatal: &[(&[&str], usize, &str, &str)] = &[
+            (
+                &["s", "--port", "70000"],
+                2,
+                "port \"70000\"",
+                "argument must be between 0 and 65535 inclusive",
+            ),
+            (
+                &["s", "--port", "x"],
+                2,
+                "port \"x\"",
+                "argument couldn't be parsed into an integer",
+            ),
+            (&["s", "--port"], 2, "port", "wrong number of arguments"),
+            (
+                &["s", "--port", "1", "2"],
+                2,
+                "port \"1\" \"2\"",
+                "wrong number of arguments",
+            ),
+            (
+                &["s", "--maxclients", "0"],
+                2,
+                "maxclients \"0\"",
+                "argument must be between 1 and 4294967295 inclusive",
+            ),
+            (
+                &["s", "--hz", "1", "--databases", "0"],
+                3,
+                "databases \"0\"",
+                "argument must be between 1 and 2147483647 inclusive",
+            ),
+            (
+                &["s", "--timeout", "-1"],
+                2,
+                "timeout \"-1\"",
+                "argument must be between 0 and 2147483647 inclusive",
+            ),
+            (
+                &["s", "--nosuch", "1"],
+                2,
+                "nosuch \"1\"",
+                "Bad directive or wrong number of arguments",
+            ),
+        ];
+        for (argv, number, text, reason) in fatal {
+            assert_eq!(
+                parse_args(argv.iter().copied()),
+                Err(ArgsError::Config(ConfigFileError::Line {
+                    number: *number,
+                    text: text.to_string(),
+                    reason: reason.to_string()
+                })),
+                "{argv:?}"
+            );
+        }
+        assert!(matches!(
+            parse_args(["s", "/etc/redis.conf"]),
+            Err(ArgsError::Config(ConfigFileError::Open { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_file_then_the_command_line() {
+        let mut read = |path: &str| match path {
+            "/r.conf" => Ok(vec![
+                "port 7000\nsave 60 1\ntimeout 9\ninclude /more.conf\n".to_owned(),
+            ]),
+            "/more.conf" => Ok(vec!["maxmemory 1mb\n".to_owned()]),
+            _ => Err(ConfigFileError::Open {
+                path: path.to_owned(),
+                reason: "No such file or directory".to_owned(),
+            }),
+        };
+        let Ok(Invocation::Serve(o)) =
+            parse_args_with(["s", "/r.conf", "--timeout", "10"], &mut read)
+        else {
+            panic!()
+        };
+        assert_eq!(o.port, 7000);
+        assert_eq!(o.config_file.as_deref(), Some("/r.conf"));
+        let store = o.new_store(7000, [1, 2], 0).unwrap();
+        assert_eq!(store.config().timeout_s, 10);
+        assert_eq!(store.config().maxmemory, 1 << 20);
+        assert_eq!(store.config().save, [(60, 1)]);
+        // A file without save lines keeps Redis's save points.
+        let mut read = |_: &str| Ok(vec!["hz 20\n".to_owned()]);
+        let Ok(Invocation::Serve(o)) = parse_args_with(["s", "/r.conf"], &mut read) else {
+            panic!()
+        };
+        let store = o.new_store(1, [1, 2], 0).unwrap();
+        assert_eq!(store.config().save, [(3600, 1), (300, 100), (60, 10000)]);
+        // The file's bad line, by its own number.
+        let mut read = |_: &str| Ok(vec!["# hello\nhz 20\nappendonly maybe\n".to_owned()]);
+        let err = parse_args_with(["s", "/r.conf", "--port", "1"], &mut read).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 3\n>>> 'appendonly maybe'\nargument must be 'yes' or 'no'\n"
+        );
     }
 
     #[test]

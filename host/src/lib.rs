@@ -14,6 +14,7 @@
 //! ```
 
 pub mod alloc;
+pub mod log;
 pub mod persist;
 pub mod process;
 pub mod replica;
@@ -139,6 +140,10 @@ pub fn server_store(
         .new_store(port, random_seeds(), now_ms())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     process::init(store.process_info_mut());
+    if let Some(path) = &options.config_file {
+        store.process_info_mut().config_file = path.clone();
+        store.set_config_file_io(Box::new(process::ConfigFile::new(path)));
+    }
     store.set_clock(Box::new(HostClock::new()));
     if let Some(gauge) = alloc::gauge() {
         store.set_memory_gauge(gauge);

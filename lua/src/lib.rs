@@ -22,10 +22,9 @@ mod struct_lib;
 
 mod function;
 
-use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
@@ -178,6 +177,9 @@ fn interpreter(
     let redis = lua.create_table()?;
     let bridge = lua.create_table()?;
     redis_api(&lua, &redis, &bridge)?;
+    let slot = Arc::new(RunSlot::default());
+    redis_run_api(&lua, &redis, &slot)?;
+    lua.set_app_data(slot);
     math_random(&lua, &globals.raw_get("math")?, rand)?;
     globals.raw_set("redis", redis.clone())?;
     globals.raw_set("bit", bit::library(&lua)?)?;
@@ -542,6 +544,168 @@ enum Entry<'a> {
     },
 }
 
+/// The run in progress on an interpreter: the host its `redis.call` reaches and the
+/// protocol `redis.setresp` chose. The `redis` functions that need them are made once per
+/// interpreter (made for every run, they cost more than a short script itself: callgrind
+/// put them at 40% of an EVALSHA), and [`run_script`] lends them the host for one run.
+#[derive(Default)]
+struct RunSlot {
+    host: Mutex<Option<HostPtr>>,
+    resp3: AtomicBool,
+}
+
+/// A host lent to the interpreter, its lifetime erased: dereferenced only while a [`Lend`]
+/// keeps it in the slot, on the thread that runs the script.
+#[derive(Clone, Copy)]
+struct HostPtr(*mut (dyn ScriptHost + 'static));
+
+// SAFETY: see `HostPtr`: the pointer is only used during the run that lent it.
+unsafe impl Send for HostPtr {}
+
+impl RunSlot {
+    /// Lends `host` until the returned guard drops.
+    fn lend<'a>(&'a self, host: &'a mut dyn ScriptHost) -> Lend<'a> {
+        let ptr: *mut (dyn ScriptHost + 'a) = host;
+        // SAFETY: only the lifetime changes; `Lend` takes the pointer back before `'a` ends.
+        let ptr: *mut (dyn ScriptHost + 'static) = unsafe { std::mem::transmute(ptr) };
+        self.resp3.store(false, Ordering::Relaxed);
+        let prev = self.host.lock().expect("slot").replace(HostPtr(ptr));
+        Lend { slot: self, prev }
+    }
+
+    /// Runs `f` with the lent host; `None` outside a run.
+    fn with_host<R>(&self, f: impl FnOnce(&mut dyn ScriptHost) -> R) -> Option<R> {
+        let ptr = *self.host.lock().expect("slot");
+        // SAFETY: a `Lend` holds the host for the run; `redis.call` cannot start another
+        // script on this interpreter (EVAL and FCALL are refused in scripts).
+        ptr.map(|p| f(unsafe { &mut *p.0 }))
+    }
+
+    fn resp(&self) -> Protocol {
+        if self.resp3.load(Ordering::Relaxed) {
+            Protocol::Resp3
+        } else {
+            Protocol::Resp2
+        }
+    }
+}
+
+/// A host lent to a [`RunSlot`]; dropping it takes the host back.
+struct Lend<'a> {
+    slot: &'a RunSlot,
+    prev: Option<HostPtr>,
+}
+
+impl Drop for Lend<'_> {
+    fn drop(&mut self) {
+        *self.slot.host.lock().expect("slot") = self.prev;
+    }
+}
+
+/// `redis.call`, `pcall`, `setresp`, `log`, `set_repl` and `acl_check_cmd`: the functions
+/// that reach the run's host through `slot`.
+fn redis_run_api(lua: &Lua, redis: &Table, slot: &Arc<RunSlot>) -> mlua::Result<()> {
+    let outside = |name: &str| {
+        fail::<Value>(&format!(
+            "{name} can only be called inside a script invocation"
+        ))
+    };
+    for (name, raise) in [("call", true), ("pcall", false)] {
+        let slot = slot.clone();
+        let f = lua.create_function(move |lua, args: MultiValue| -> mlua::Result<Value> {
+            let failed = |line: String, counted: bool| {
+                if raise {
+                    Err(mlua::Error::external(Raised { line, counted }))
+                } else {
+                    convert::error_table(lua, &line, counted)
+                }
+            };
+            let argv = match convert::command_args(&args) {
+                Ok(argv) => argv,
+                Err(msg) => return failed(format!("ERR {msg}"), false),
+            };
+            let resp = slot.resp();
+            match slot.with_host(|host| host.call(argv, resp)) {
+                Some(Ok(frame)) => convert::frame_to_lua(lua, &frame, resp),
+                Some(Err(e)) => failed(e.text, e.counted),
+                None => outside("redis.call/pcall"),
+            }
+        })?;
+        redis.raw_set(name, f)?;
+    }
+    let s = slot.clone();
+    let setresp = lua.create_function(move |_, args: MultiValue| {
+        if args.len() != 1 {
+            return fail("redis.setresp() requires one argument.");
+        }
+        match number(args.front()) {
+            Some(2.0) => s.resp3.store(false, Ordering::Relaxed),
+            Some(3.0) => s.resp3.store(true, Ordering::Relaxed),
+            _ => return fail("RESP version must be 2 or 3."),
+        }
+        Ok(())
+    })?;
+    let s = slot.clone();
+    let log = lua.create_function(move |lua, args: MultiValue| {
+        if args.len() < 2 {
+            return fail("redis.log() requires two arguments or more.");
+        }
+        let Some(level) = number(args.front()).filter(|_| !matches!(args[0], Value::String(_)))
+        else {
+            return fail("First argument must be a number (log level).");
+        };
+        if !(0.0..=3.0).contains(&level) {
+            return fail("Invalid debug level.");
+        }
+        let mut line = Vec::new();
+        for (i, a) in args.iter().skip(1).enumerate() {
+            if i > 0 {
+                line.push(b' ');
+            }
+            if let Some(s) = lua.coerce_string(a.clone())? {
+                line.extend_from_slice(&s.as_bytes());
+            }
+        }
+        s.with_host(|host| host.log(level as u8, &line));
+        Ok(())
+    })?;
+    let s = slot.clone();
+    let set_repl = lua.create_function(move |_, args: MultiValue| {
+        if args.len() != 1 {
+            return fail("redis.set_repl() requires one argument.");
+        }
+        match number(args.front()) {
+            Some(flags) if (0.0..=3.0).contains(&flags) => {
+                s.with_host(|host| host.set_repl(flags as u8));
+                Ok(())
+            }
+            _ => fail(
+                "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+            ),
+        }
+    })?;
+    let s = slot.clone();
+    let acl_check_cmd = lua.create_function(move |_, args: MultiValue| {
+        let argv = match convert::command_args(&args) {
+            Ok(argv) => argv,
+            Err(msg) => return fail(msg),
+        };
+        match s.with_host(|host| host.acl_check(&argv)) {
+            Some(Ok(allowed)) => Ok(allowed),
+            Some(Err(line)) => Err(mlua::Error::external(Raised {
+                line,
+                counted: false,
+            })),
+            None => fail("redis.acl_check_cmd can only be called inside a script invocation"),
+        }
+    })?;
+    redis.raw_set("setresp", setresp)?;
+    redis.raw_set("log", log)?;
+    redis.raw_set("set_repl", set_repl)?;
+    redis.raw_set("acl_check_cmd", acl_check_cmd)?;
+    Ok(())
+}
+
 /// Runs `f` (a script or a function: `entry`) on interpreter `interp` with a
 /// `redis.call` bound to `host`: the reply, or the script's error (`Err` of the outer
 /// result: the interpreter itself failed).
@@ -565,118 +729,35 @@ fn run_script(
             convert::string_array(lua, args)?,
         )),
     };
-    let redis: Table = bridge.raw_get("redis")?;
-    let host = RefCell::new(host);
-    let resp = Cell::new(Protocol::Resp2);
-    let runner: Function = bridge.raw_get("run")?;
-    let call_function: Option<Function> = bridge.raw_get("call_function")?;
-    lua.scope(|scope| {
-        let call = |raise: bool| {
-            let (host, resp) = (&host, &resp);
-            move |lua: &Lua, args: MultiValue| -> mlua::Result<Value> {
-                let failed = |line: String, counted: bool| {
-                    if raise {
-                        Err(mlua::Error::external(Raised { line, counted }))
-                    } else {
-                        convert::error_table(lua, &line, counted)
-                    }
-                };
-                let argv = match convert::command_args(&args) {
-                    Ok(argv) => argv,
-                    Err(msg) => return failed(format!("ERR {msg}"), false),
-                };
-                let reply = host.borrow_mut().call(argv, resp.get());
-                match reply {
-                    Ok(frame) => convert::frame_to_lua(lua, &frame, resp.get()),
-                    Err(e) => failed(e.text, e.counted),
-                }
+    let slot = lua
+        .app_data_ref::<Arc<RunSlot>>()
+        .expect("interpreter() sets the run slot")
+        .clone();
+    let (ok, value): (bool, Value) = {
+        let _lent = slot.lend(host);
+        match call_args {
+            Some((keys, args)) => {
+                let call: Function = bridge.raw_get("call_function")?;
+                call.call((f.clone(), keys, args))?
             }
-        };
-        let pcall = scope.create_function(call(false))?;
-        let call = scope.create_function(call(true))?;
-        let setresp = scope.create_function(|_, args: MultiValue| {
-            if args.len() != 1 {
-                return fail("redis.setresp() requires one argument.");
+            None => {
+                let runner: Function = bridge.raw_get("run")?;
+                runner.call(f.clone())?
             }
-            match number(args.front()) {
-                Some(2.0) => resp.set(Protocol::Resp2),
-                Some(3.0) => resp.set(Protocol::Resp3),
-                _ => return fail("RESP version must be 2 or 3."),
-            }
-            Ok(())
-        })?;
-        let log = scope.create_function(|lua, args: MultiValue| {
-            if args.len() < 2 {
-                return fail("redis.log() requires two arguments or more.");
-            }
-            let Some(level) = number(args.front()).filter(|_| !matches!(args[0], Value::String(_)))
-            else {
-                return fail("First argument must be a number (log level).");
-            };
-            if !(0.0..=3.0).contains(&level) {
-                return fail("Invalid debug level.");
-            }
-            let mut line = Vec::new();
-            for (i, a) in args.iter().skip(1).enumerate() {
-                if i > 0 {
-                    line.push(b' ');
-                }
-                if let Some(s) = lua.coerce_string(a.clone())? {
-                    line.extend_from_slice(&s.as_bytes());
-                }
-            }
-            host.borrow_mut().log(level as u8, &line);
-            Ok(())
-        })?;
-        let set_repl = scope.create_function(|_, args: MultiValue| {
-            if args.len() != 1 {
-                return fail("redis.set_repl() requires one argument.");
-            }
-            match number(args.front()) {
-                Some(flags) if (0.0..=3.0).contains(&flags) => {
-                    host.borrow_mut().set_repl(flags as u8);
-                    Ok(())
-                }
-                _ => fail(
-                    "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
-                ),
-            }
-        })?;
-        let acl_check_cmd = scope.create_function(|_, args: MultiValue| {
-            let argv = match convert::command_args(&args) {
-                Ok(argv) => argv,
-                Err(msg) => return fail(msg),
-            };
-            host.borrow_mut().acl_check(&argv).map_err(|line| {
-                mlua::Error::external(Raised {
-                    line,
-                    counted: false,
-                })
-            })
-        })?;
-        redis.raw_set("call", call)?;
-        redis.raw_set("pcall", pcall)?;
-        redis.raw_set("acl_check_cmd", acl_check_cmd)?;
-        redis.raw_set("setresp", setresp)?;
-        redis.raw_set("log", log)?;
-        redis.raw_set("set_repl", set_repl)?;
-        let (ok, value): (bool, Value) = match (call_args, &call_function) {
-            (Some((keys, args)), Some(call)) => call.call((f.clone(), keys, args))?,
-            _ => runner.call(f.clone())?,
-        };
-        if !ok {
-            return Ok(Err(convert::ScriptError::from_value(&value)));
         }
-        Ok(
-            match convert::lua_to_frame(&value, caller_proto, resp.get()) {
-                Frame::Error(e) => Err(convert::ScriptError::returned(
-                    String::from_utf8_lossy(&e).into_owned(),
-                    convert::counted(&value),
-                )),
-                frame => Ok(frame),
-            },
-        )
-    })
+    };
+    if !ok {
+        return Ok(Err(convert::ScriptError::from_value(&value)));
+    }
+    Ok(
+        match convert::lua_to_frame(&value, caller_proto, slot.resp()) {
+            Frame::Error(e) => Err(convert::ScriptError::returned(
+                String::from_utf8_lossy(&e).into_owned(),
+                convert::counted(&value),
+            )),
+            frame => Ok(frame),
+        },
+    )
 }
 
 /// A boxed engine, for [`redish_core::Store::set_script_engine`].

@@ -369,16 +369,15 @@ impl ServerProcess {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
+        // Redis's log lines come first on stdout (no `logfile`); then the address.
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let addr = loop {
+            let mut line = String::new();
+            assert!(out.read_line(&mut line).unwrap() > 0, "no listening line");
+            if let Some(addr) = line.trim().strip_prefix("listening on ") {
+                break addr.parse().unwrap();
+            }
+        };
         ServerProcess { child, addr }
     }
 

@@ -68,6 +68,8 @@ fn main() -> ExitCode {
 
 async fn serve(options: ServerOptions) -> Result<(), Box<dyn std::error::Error>> {
     let ask_port_zero = options.port == 0;
+    redish_host::log::starting(&options);
+    let log_options = options.clone();
     let server = Server::bind(options).await?;
     if ask_port_zero {
         let mut stdout = std::io::stdout().lock();
@@ -77,7 +79,9 @@ async fn serve(options: ServerOptions) -> Result<(), Box<dyn std::error::Error>>
         }
         stdout.flush()?;
     }
+    redish_host::log::ready(&log_options, server.local_addrs()[0].port());
     server.run(shutdown_signal()).await?;
+    redish_host::log::stopping(&log_options);
     Ok(())
 }
 

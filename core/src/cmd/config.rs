@@ -6,6 +6,7 @@ use bytes::Bytes;
 use super::command::{help, subcommand};
 use super::executor::Ctx;
 use super::{Args, CmdError};
+use crate::db::{Apply, Config};
 use crate::resp::Frame;
 
 /// `CONFIG <subcommand> …`.
@@ -17,7 +18,8 @@ pub enum ConfigCmd {
     Set(Vec<(Bytes, Bytes)>),
     /// `CONFIG RESETSTAT`: INFO's counters start again.
     ResetStat,
-    /// `CONFIG REWRITE`: refused; core writes no files.
+    /// `CONFIG REWRITE`: the configuration file rewritten through the host's
+    /// [`crate::db::config_file::ConfigFileIo`].
     Rewrite,
     /// `CONFIG HELP`.
     Help,
@@ -59,12 +61,30 @@ impl ConfigCmd {
                 let mut next = ctx.store.config().clone();
                 next.set_many(&pairs)
                     .map_err(|e| CmdError::Other(e.to_string()))?;
-                let lowered = next.maxmemory != ctx.store.config().maxmemory;
+                // What the changed parameters ask for once set, each once (Redis's apply
+                // functions run after every value is in place).
+                let mut applies: Vec<Apply> = Vec::new();
+                for (name, _) in &pairs {
+                    if let Some((_, p)) = Config::param(name) {
+                        if p.apply != Apply::Nothing
+                            && !applies.contains(&p.apply)
+                            && p.get(&next) != p.get(ctx.store.config())
+                        {
+                            applies.push(p.apply);
+                        }
+                    }
+                }
                 *ctx.store.config_mut() = next;
-                if lowered {
-                    // As Redis's `updateMaxmemory`: evict at once, not at the next command.
-                    ctx.store.sync_key_events();
-                    ctx.store.perform_evictions(ctx.now_ms);
+                for apply in applies {
+                    match apply {
+                        Apply::Nothing => {}
+                        Apply::Evict => {
+                            // As Redis's `updateMaxmemory`: evict at once, not at the next
+                            // command.
+                            ctx.store.sync_key_events();
+                            ctx.store.perform_evictions(ctx.now_ms);
+                        }
+                    }
                 }
                 Ok(Frame::OK)
             }
@@ -72,11 +92,10 @@ impl ConfigCmd {
                 ctx.store.reset_stats();
                 Ok(Frame::OK)
             }
-            ConfigCmd::Rewrite => Err(if ctx.store.process_info().config_file.is_empty() {
-                CmdError::err("The server is running without a config file")
-            } else {
-                CmdError::err("Rewriting config file: not supported by redish")
-            }),
+            ConfigCmd::Rewrite => match ctx.store.rewrite_config_file() {
+                Ok(()) => Ok(Frame::OK),
+                Err(e) => Err(CmdError::err(e)),
+            },
             ConfigCmd::Help => Ok(help(
                 "CONFIG",
                 &[

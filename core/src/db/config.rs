@@ -1,10 +1,20 @@
 //! Server settings: the typed [`Config`] the server runs by, and the table of parameters that
-//! CONFIG GET, CONFIG SET and INFO read and write by name.
+//! CONFIG GET, CONFIG SET, the configuration file, the command line and INFO read and write
+//! by name.
 //!
-//! Every parameter is one row of [`PARAMS`]: its Redis name (and the older alias Redis still
-//! accepts), whether CONFIG SET may change it, and two functions that turn the typed field
-//! into Redis's text and back, with Redis's error texts. Adding a setting is adding a field
-//! and a row.
+//! Every Redis 7.0 parameter is one row of [`PARAMS`] (written with `row!`): its name and the
+//! older alias Redis still accepts, whether CONFIG SET may change it ([`Access`]), its
+//! [`Kind`] (yes/no, an integer in a range, a memory value with units, one of some names,
+//! text, or a parser of its own), Redis's default as CONFIG GET shows it, where the value
+//! lives ([`Bind`]: a typed field redish acts on, or stored to be reported only) and what
+//! CONFIG SET must do once it changed ([`Apply`]). The kind parses the text with Redis's
+//! error texts and writes it back in Redis's format, so a parameter that redish only
+//! reports behaves as Redis's towards clients and configuration files.
+//!
+//! Adding a parameter is adding a row, and a field if redish acts on it: for a field, the
+//! `field!` macro binds the row to it (`field!(maxclients: u64)`, `field!(appendonly: bool)`,
+//! `field!(text dir)`, `field!(enum appendfsync: AppendFsync)`). The parameters redish
+//! accepts but does not act on are the rows bound to [`Bind::Stored`]; the README lists them.
 //!
 //! Adapters read the fields directly (`store.config().maxclients`) and set their startup
 //! values through [`crate::Store::config_mut`]. Sessions pick up the settings that concern
@@ -27,7 +37,201 @@ pub enum Access {
     Protected,
 }
 
-/// One configuration parameter.
+/// How a parameter's text is read and written, with Redis's error texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `yes` or `no`.
+    Bool,
+    /// A decimal integer in `min..=max`.
+    Int {
+        /// Smallest value.
+        min: i64,
+        /// Largest value.
+        max: i64,
+    },
+    /// Bytes, with an optional unit (`1k` is 1000, `1kb` 1024, up to `gb`), in `min..=max`;
+    /// CONFIG GET shows the number of bytes.
+    Memory {
+        /// Smallest value.
+        min: i64,
+        /// Largest value.
+        max: u64,
+    },
+    /// A memory value, or a percentage of `maxmemory` (`10%`, kept as -10) —
+    /// `maxmemory-clients`.
+    MemoryOrPercent,
+    /// An octal number up to `max` (`unixsocketperm`).
+    Octal {
+        /// Largest value.
+        max: u32,
+    },
+    /// One of these names, in any case.
+    Enum(&'static [&'static str]),
+    /// Any text.
+    Text,
+    /// Read and written by the row's own functions ([`Bind::Special`]).
+    Special,
+}
+
+/// A parameter's value as its [`Kind`] parsed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigValue {
+    /// [`Kind::Bool`].
+    Bool(bool),
+    /// The numeric kinds (a percentage is negative).
+    Int(i128),
+    /// [`Kind::Enum`] (the name as the table spells it) and [`Kind::Text`].
+    Text(Vec<u8>),
+}
+
+impl ConfigValue {
+    fn as_bool(&self) -> bool {
+        matches!(self, ConfigValue::Bool(true))
+    }
+
+    fn as_int(&self) -> i128 {
+        match self {
+            ConfigValue::Int(n) => *n,
+            _ => 0,
+        }
+    }
+
+    fn into_bytes(self) -> Option<Vec<u8>> {
+        match self {
+            ConfigValue::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn into_text(self) -> String {
+        String::from_utf8_lossy(&self.into_bytes().unwrap_or_default()).into_owned()
+    }
+}
+
+impl Kind {
+    /// Parses `v` as Redis's config code does for this kind. [`Kind::Special`] parses
+    /// nothing here (its row's own function does).
+    pub fn parse(self, v: &[u8]) -> Result<ConfigValue, String> {
+        match self {
+            Kind::Bool => yes_no(v).map(ConfigValue::Bool),
+            Kind::Int { min, max } => int_in(v, min, max).map(|n| ConfigValue::Int(n.into())),
+            Kind::Memory { min, max } => {
+                let n = memory(v).ok_or("argument must be a memory value")?;
+                if i128::from(n) < i128::from(min) || n > max {
+                    return Err(format!(
+                        "argument must be between {min} and {max} inclusive"
+                    ));
+                }
+                Ok(ConfigValue::Int(n.into()))
+            }
+            Kind::MemoryOrPercent => {
+                let bad = "argument must be a memory or percent value";
+                if let Some(pct) = v.strip_suffix(b"%") {
+                    let n = crate::num::parse_i64(pct).filter(|n| *n >= 0).ok_or(bad)?;
+                    if n > 100 {
+                        return Err("percentage argument must be less or equal to 100".into());
+                    }
+                    return Ok(ConfigValue::Int((-n).into()));
+                }
+                // As Redis's: the unsigned number is taken as signed, so the very largest
+                // read as percentages.
+                let n = memory(v).ok_or(bad)? as i64;
+                if n < -100 {
+                    return Err(format!(
+                        "argument must be between -100 and {} inclusive",
+                        i64::MAX
+                    ));
+                }
+                Ok(ConfigValue::Int(n.into()))
+            }
+            Kind::Octal { max } => {
+                let n = std::str::from_utf8(v)
+                    .ok()
+                    .filter(|s| !s.is_empty() && s.bytes().all(|c| (b'0'..=b'7').contains(&c)))
+                    .and_then(|s| u32::from_str_radix(s, 8).ok())
+                    .ok_or("argument couldn't be parsed as an octal number")?;
+                if n > max {
+                    return Err(format!("argument must be between 0 and {max} inclusive"));
+                }
+                Ok(ConfigValue::Int(n.into()))
+            }
+            Kind::Enum(names) => names
+                .iter()
+                .find(|t| t.as_bytes().eq_ignore_ascii_case(v))
+                .map(|t| ConfigValue::Text(t.as_bytes().to_vec()))
+                .ok_or_else(|| {
+                    format!(
+                        "argument(s) must be one of the following: {}",
+                        names.join(", ")
+                    )
+                }),
+            Kind::Text | Kind::Special => Ok(ConfigValue::Text(v.to_vec())),
+        }
+    }
+
+    /// `value` as CONFIG GET shows it.
+    pub fn show(self, value: &ConfigValue) -> String {
+        match (self, value) {
+            (_, ConfigValue::Bool(b)) => if *b { "yes" } else { "no" }.to_owned(),
+            (Kind::MemoryOrPercent, ConfigValue::Int(n)) if *n < 0 => format!("{}%", -n),
+            (Kind::Octal { .. }, ConfigValue::Int(n)) => format!("{n:o}"),
+            (_, ConfigValue::Int(n)) => n.to_string(),
+            (_, ConfigValue::Text(t)) => String::from_utf8_lossy(t).into_owned(),
+        }
+    }
+
+    /// `value` as CONFIG REWRITE writes it: memory values in the largest unit that divides
+    /// them (`64mb`), as Redis's `rewriteConfigBytesOption`.
+    pub fn show_in_file(self, value: &ConfigValue) -> String {
+        match (self, value) {
+            (Kind::Memory { .. } | Kind::MemoryOrPercent, ConfigValue::Int(n)) if *n > 0 => {
+                let n = *n;
+                let gb = 1i128 << 30;
+                let mb = 1i128 << 20;
+                let kb = 1i128 << 10;
+                if n % gb == 0 {
+                    format!("{}gb", n / gb)
+                } else if n % mb == 0 {
+                    format!("{}mb", n / mb)
+                } else if n % kb == 0 {
+                    format!("{}kb", n / kb)
+                } else {
+                    n.to_string()
+                }
+            }
+            _ => self.show(value),
+        }
+    }
+}
+
+/// Where a parameter's value lives.
+#[derive(Clone, Copy)]
+pub enum Bind {
+    /// A typed field of [`Config`] that redish acts on: read it as a [`ConfigValue`], write a
+    /// parsed one.
+    Field(fn(&Config) -> ConfigValue, fn(&mut Config, ConfigValue)),
+    /// Accepted, checked and reported, but redish has nothing to do with it: the value is
+    /// kept in the config as parsed.
+    Stored,
+    /// A parameter with its own text (`save`, `client-output-buffer-limit`, `bind`…): show
+    /// it, and parse-and-set it with Redis's error texts.
+    Special(
+        fn(&Config) -> String,
+        fn(&mut Config, &[u8]) -> Result<(), String>,
+    ),
+}
+
+/// What CONFIG SET does once a parameter changed, besides storing it (Redis's `apply`
+/// functions). Most parameters need nothing: their value is read where it is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Apply {
+    /// Nothing more.
+    Nothing,
+    /// Evict now, as Redis's `updateMaxmemory`, rather than at the next command.
+    Evict,
+}
+
+/// One configuration parameter: a row of [`PARAMS`].
 #[derive(Clone, Copy)]
 pub struct Param {
     /// The name CONFIG GET reports.
@@ -36,8 +240,23 @@ pub struct Param {
     pub alias: Option<&'static str>,
     /// Whether CONFIG SET may change it.
     pub access: Access,
-    get: fn(&Config) -> String,
-    set: fn(&mut Config, &[u8]) -> Result<(), String>,
+    /// How its text is read and written.
+    pub kind: Kind,
+    /// Redis 7.0's default, as CONFIG GET shows it.
+    pub default: &'static str,
+    /// Where its value lives.
+    pub bind: Bind,
+    /// What CONFIG SET does when it changed.
+    pub apply: Apply,
+    /// Accepted, checked and reported, but redish does not act on it (the README lists
+    /// these).
+    pub reported_only: bool,
+    /// Takes several words (`save 900 1 300 10`): a configuration file line may give it
+    /// more than one argument (Redis's `MULTI_ARG_CONFIG`).
+    pub multi_arg: bool,
+    /// Left out of CONFIG GET's globs (Redis's `HIDDEN_CONFIG`, for its test suite); named
+    /// exactly, it is there.
+    pub hidden: bool,
 }
 
 impl std::fmt::Debug for Param {
@@ -47,9 +266,95 @@ impl std::fmt::Debug for Param {
 }
 
 impl Param {
+    const fn new(
+        name: &'static str,
+        alias: Option<&'static str>,
+        access: Access,
+        kind: Kind,
+        default: &'static str,
+        bind: Bind,
+    ) -> Param {
+        Param {
+            name,
+            alias,
+            access,
+            kind,
+            default,
+            bind,
+            apply: Apply::Nothing,
+            reported_only: matches!(bind, Bind::Stored),
+            multi_arg: false,
+            hidden: false,
+        }
+    }
+
+    /// Marks a row that takes several words.
+    const fn multi_arg(mut self) -> Param {
+        self.multi_arg = true;
+        self
+    }
+
+    /// Marks a [`Bind::Stored`] row that the host reads and acts on (`logfile`,
+    /// `loglevel`, `pidfile`): not reported-only, though core keeps only its value.
+    const fn read_by_host(mut self) -> Param {
+        self.reported_only = false;
+        self
+    }
+
+    /// Marks a [`Bind::Special`] row whose value redish only keeps and reports.
+    const fn reported(mut self) -> Param {
+        self.reported_only = true;
+        self
+    }
+
+    const fn hidden(mut self) -> Param {
+        self.hidden = true;
+        self
+    }
+
+    const fn apply(mut self, apply: Apply) -> Param {
+        self.apply = apply;
+        self
+    }
+
     /// The value as CONFIG GET shows it.
     pub fn get(&self, config: &Config) -> String {
-        (self.get)(config)
+        match self.bind {
+            Bind::Special(get, _) => get(config),
+            Bind::Field(get, _) => self.kind.show(&get(config)),
+            Bind::Stored => self.kind.show(&config.stored[self.index()]),
+        }
+    }
+
+    /// The value as CONFIG REWRITE writes it (memory values with units).
+    pub fn get_for_file(&self, config: &Config) -> String {
+        match self.bind {
+            Bind::Special(get, _) => get(config),
+            Bind::Field(get, _) => self.kind.show_in_file(&get(config)),
+            Bind::Stored => self.kind.show_in_file(&config.stored[self.index()]),
+        }
+    }
+
+    /// Parses `v` and sets it in `config`, or says why not (Redis's text).
+    fn set(&self, config: &mut Config, v: &[u8]) -> Result<(), String> {
+        match self.bind {
+            Bind::Special(_, set) => set(config, v),
+            Bind::Field(_, set) => {
+                set(config, self.kind.parse(v)?);
+                Ok(())
+            }
+            Bind::Stored => {
+                config.stored[self.index()] = self.kind.parse(v)?;
+                Ok(())
+            }
+        }
+    }
+
+    fn index(&self) -> usize {
+        PARAMS
+            .iter()
+            .position(|p| p.name == self.name)
+            .expect("a row of PARAMS")
     }
 }
 
@@ -62,6 +367,9 @@ macro_rules! choice {
 
         impl $name {
             const ALL: &'static [($name, &'static str)] = &[$(($name::$variant, $text)),+];
+
+            /// The names Redis accepts, in its order (the [`Kind::Enum`] of the parameter).
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
 
             /// The name Redis uses.
             pub fn name(self) -> &'static str {
@@ -158,13 +466,10 @@ pub fn trim_double(v: f64) -> String {
 
 fn parse_percentiles(v: &[u8]) -> Result<Percentiles, String> {
     let mut out = Vec::new();
-    for w in v.split(|&c| c == b' ').filter(|w| !w.is_empty()) {
-        let p = std::str::from_utf8(w)
-            .ok()
-            .filter(|s| !s.starts_with(|c: char| c.is_ascii_whitespace()))
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|p| !p.is_nan())
-            .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+    // Split on each space, as Redis's multi-argument configs: two spaces make an empty,
+    // invalid, argument.
+    for w in v.split(|&c| c == b' ').filter(|_| !v.is_empty()) {
+        let p = strtod(w).ok_or("Invalid latency-tracking-info-percentiles parameters")?;
         if !(0.0..=100.0).contains(&p) {
             return Err(
                 "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
@@ -176,11 +481,21 @@ fn parse_percentiles(v: &[u8]) -> Result<Percentiles, String> {
     Ok(Percentiles(out))
 }
 
-fn show_percentiles(p: &Percentiles) -> String {
-    p.0.iter()
-        .map(|&v| trim_double(v))
-        .collect::<Vec<_>>()
-        .join(" ")
+/// A whole word as C's `strtod` reads it: decimal, or `0x` hexadecimal; never NaN.
+fn strtod(w: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(w).ok()?;
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let v = if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        u64::from_str_radix(hex, 16).ok()? as f64
+    } else if body.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        body.parse::<f64>().ok()?
+    } else {
+        return None;
+    };
+    Some(if neg { -v } else { v }).filter(|v| !v.is_nan())
 }
 
 /// The settings of a server, typed. See the module docs.
@@ -207,7 +522,7 @@ pub struct Config {
     pub proto_max_bulk_len: u64,
     /// `client-output-buffer-limit` for normal clients.
     pub output_limit_normal: OutputBufferLimit,
-    /// `client-output-buffer-limit` for replicas.
+    /// `client-output-buffer-limit` for replicas (kept for CONFIG; redish has no replicas).
     pub output_limit_replica: OutputBufferLimit,
     /// `client-output-buffer-limit` for pub/sub subscribers.
     pub output_limit_pubsub: OutputBufferLimit,
@@ -323,15 +638,18 @@ pub struct Config {
     /// Parameters named through [`crate::Store::set_setting`] that redish does not model:
     /// CONFIG GET reports them as given.
     extra: Vec<(String, String)>,
+    /// The values of the parameters redish only reports ([`Bind::Stored`]), by index in
+    /// [`PARAMS`] (other rows hold a placeholder).
+    stored: Vec<ConfigValue>,
     /// Bit `i` set: `PARAMS[i]` was set since the config was made (see [`Config::is_changed`]).
-    changed: u128,
+    changed: [u64; CHANGED_WORDS],
 }
 
 impl Default for Config {
     /// Redis 7.0's defaults, except what only the adapter knows (port, bind, dir) and
     /// persistence, off until an adapter turns it on.
     fn default() -> Self {
-        Config {
+        let mut c = Config {
             databases: 16,
             port: 6379,
             bind: "* -::*".to_owned(),
@@ -405,10 +723,22 @@ impl Default for Config {
             masterauth: None,
             masteruser: None,
             extra: Vec::new(),
-            changed: 0,
+            stored: vec![ConfigValue::Int(0); PARAMS.len()],
+            changed: [0; CHANGED_WORDS],
+        };
+        // The table's defaults rule; the literal above only gives the fields a start.
+        for p in PARAMS {
+            p.set(&mut c, p.default.as_bytes())
+                .expect("a default parses by its own kind");
         }
+        // No save points until asked for: see `ServerOptions::configure_store`.
+        c.save = Vec::new();
+        c
     }
 }
+
+/// Words of [`Config`]'s set-since-made bits: room for 256 parameters.
+const CHANGED_WORDS: usize = 4;
 
 /// Why CONFIG SET refused: the whole error line, as [`std::fmt::Display`] shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -450,11 +780,16 @@ impl Config {
         })
     }
 
+    fn mark_changed(&mut self, i: usize) {
+        self.changed[i / 64] |= 1 << (i % 64);
+    }
+
     /// True if parameter `name` was set (by CONFIG SET or [`Config::set`]) since this config
     /// was made. Sessions take the store's value of a per-connection limit only once it was
     /// set, so an adapter's own [`crate::SessionConfig`] rules until then.
     pub fn is_changed(&self, name: &str) -> bool {
-        Config::param(name.as_bytes()).is_some_and(|(i, _)| self.changed & (1 << i) != 0)
+        Config::param(name.as_bytes())
+            .is_some_and(|(i, _)| self.changed[i / 64] & (1 << (i % 64)) != 0)
     }
 
     /// Sets one parameter from its text, as a configuration file line would, immutable ones
@@ -462,8 +797,8 @@ impl Config {
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
         match Config::param(name.as_bytes()) {
             Some((i, p)) => {
-                (p.set)(self, value.as_bytes())?;
-                self.changed |= 1 << i;
+                p.set(self, value.as_bytes())?;
+                self.mark_changed(i);
                 Ok(())
             }
             None => {
@@ -512,15 +847,17 @@ impl Config {
             return Err(e);
         }
         let backup = self.clone();
-        for (i, _, p, value) in found {
-            if let Err(reason) = (p.set)(self, value) {
+        for (i, by_alias, p, value) in found {
+            if let Err(reason) = p.set(self, value) {
                 *self = backup;
+                // Redis names the entry of its table that was set: the alias has its own.
+                let name = if by_alias { p.alias } else { None };
                 return Err(ConfigSetError::Failed {
-                    name: p.name.to_owned(),
+                    name: name.unwrap_or(p.name).to_owned(),
                     reason,
                 });
             }
-            self.changed |= 1 << i;
+            self.mark_changed(i);
         }
         Ok(())
     }
@@ -550,7 +887,7 @@ impl Config {
                 }
                 continue;
             }
-            for p in PARAMS {
+            for p in PARAMS.iter().filter(|p| !p.hidden) {
                 for name in std::iter::once(p.name).chain(p.alias) {
                     if !seen(&out, name) && crate::db::glob_match(pat, name.as_bytes(), true) {
                         out.push((name.to_owned(), p.get(self)));
@@ -566,10 +903,19 @@ impl Config {
         out
     }
 
+    /// CONFIG GET `name` of a parameter, hidden or not.
+    #[cfg(test)]
+    fn all_with_hidden(&self, name: &str) -> String {
+        Config::param(name.as_bytes())
+            .map(|(_, p)| p.get(self))
+            .unwrap_or_default()
+    }
+
     /// Every parameter with its value, in table order, then the extra ones.
     pub fn all(&self) -> impl Iterator<Item = (&str, String)> + '_ {
         PARAMS
             .iter()
+            .filter(|p| !p.hidden)
             .map(move |p| (p.name, p.get(self)))
             .chain(self.extra.iter().map(|(n, v)| (n.as_str(), v.clone())))
     }
@@ -579,10 +925,6 @@ impl Config {
 
 fn int_in(v: &[u8], min: i64, max: i64) -> Result<i64, String> {
     let n = crate::num::parse_i64(v).ok_or("argument couldn't be parsed into an integer")?;
-    in_range(n, min, max)
-}
-
-fn in_range(n: i64, min: i64, max: i64) -> Result<i64, String> {
     if n < min || n > max {
         return Err(format!(
             "argument must be between {min} and {max} inclusive"
@@ -591,9 +933,9 @@ fn in_range(n: i64, min: i64, max: i64) -> Result<i64, String> {
     Ok(n)
 }
 
-/// Redis's `memtoull`: digits with an optional unit (`k`, `kb`, `m`, `mb`, `g`, `gb`, any
-/// case; `k` is 1000, `kb` 1024).
-fn memory(v: &[u8]) -> Option<u64> {
+/// Redis's `memtoull`: digits with an optional unit (`b`, `k`, `kb`, `m`, `mb`, `g`, `gb`, any
+/// case; `k` is 1000, `kb` 1024). As Redis's, no digits at all reads as 0.
+pub fn memory(v: &[u8]) -> Option<u64> {
     let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
     let (num, unit) = v.split_at(digits);
     let mul: u64 = match unit.to_ascii_lowercase().as_slice() {
@@ -606,15 +948,11 @@ fn memory(v: &[u8]) -> Option<u64> {
         b"gb" => 1024 * 1024 * 1024,
         _ => return None,
     };
-    let n: u64 = std::str::from_utf8(num).ok()?.parse().ok()?;
-    n.checked_mul(mul)
-}
-
-fn memory_in(v: &[u8], min: i64, max: i64) -> Result<i64, String> {
-    let n = memory(v)
-        .and_then(|n| i64::try_from(n).ok())
-        .ok_or("argument must be a memory value")?;
-    in_range(n, min, max)
+    // As `strtoull`: too many digits saturate; as Redis's, the product wraps.
+    let n = num.iter().fold(0u64, |n, &d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    });
+    Some(n.wrapping_mul(mul))
 }
 
 fn yes_no(v: &[u8]) -> Result<bool, String> {
@@ -627,12 +965,13 @@ fn yes_no(v: &[u8]) -> Result<bool, String> {
     }
 }
 
-fn text(v: &[u8]) -> String {
-    String::from_utf8_lossy(v).into_owned()
+/// The words of a multi-argument parameter (`save 3600 1 300 100`).
+fn words(v: &[u8]) -> Vec<&[u8]> {
+    v.split(|&c| c == b' ').filter(|w| !w.is_empty()).collect()
 }
 
 fn parse_save(v: &[u8]) -> Result<Vec<(u64, u64)>, String> {
-    let words: Vec<&[u8]> = v.split(|&c| c == b' ').filter(|w| !w.is_empty()).collect();
+    let words = words(v);
     if words.len() % 2 != 0 {
         return Err("Invalid save parameters".to_owned());
     }
@@ -649,9 +988,14 @@ fn parse_save(v: &[u8]) -> Result<Vec<(u64, u64)>, String> {
         .collect()
 }
 
-fn show_save(save: &[(u64, u64)]) -> String {
+fn set_save(c: &mut Config, v: &[u8]) -> Result<(), String> {
+    c.save = parse_save(v)?;
+    Ok(())
+}
+
+fn show_save(c: &Config) -> String {
     let mut s = String::new();
-    for (secs, changes) in save {
+    for (secs, changes) in &c.save {
         if !s.is_empty() {
             s.push(' ');
         }
@@ -661,7 +1005,7 @@ fn show_save(save: &[(u64, u64)]) -> String {
 }
 
 fn parse_output_limits(c: &mut Config, v: &[u8]) -> Result<(), String> {
-    let words: Vec<&[u8]> = v.split(|&c| c == b' ').filter(|w| !w.is_empty()).collect();
+    let words = words(v);
     if words.len() % 4 != 0 {
         return Err("Wrong number of arguments in buffer limit configuration.".to_owned());
     }
@@ -703,435 +1047,467 @@ fn show_output_limits(c: &Config) -> String {
     )
 }
 
-const LONG_MAX: i64 = i64::MAX;
-const INT_MAX: i64 = i32::MAX as i64;
+fn set_notify(c: &mut Config, v: &[u8]) -> Result<(), String> {
+    c.notify_keyspace_events = super::notify::parse_flags(v).ok_or(super::notify::BAD_CLASS)?;
+    Ok(())
+}
 
-macro_rules! param {
-    ($name:literal, $alias:expr, $access:ident, |$c:ident| $get:expr, |$m:ident, $v:ident| $set:expr) => {
-        Param {
-            name: $name,
-            alias: $alias,
-            access: Access::$access,
-            get: |$c| $get,
-            set: |$m, $v| {
-                $set;
-                #[allow(unreachable_code)]
-                Ok(())
-            },
+fn show_notify(c: &Config) -> String {
+    super::notify::format_flags(c.notify_keyspace_events)
+}
+
+fn set_percentiles(c: &mut Config, v: &[u8]) -> Result<(), String> {
+    c.latency_tracking_info_percentiles = parse_percentiles(v)?;
+    Ok(())
+}
+
+fn show_percentiles(c: &Config) -> String {
+    c.latency_tracking_info_percentiles
+        .0
+        .iter()
+        .map(|&v| trim_double(v))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The text of a [`Kind::Special`] parameter that redish only reports, kept in
+/// [`Config::stored`].
+fn stored_text(c: &Config, name: &str) -> String {
+    let (i, _) = Config::param(name.as_bytes()).expect("a row of PARAMS");
+    Kind::Text.show(&c.stored[i])
+}
+
+fn store_text(c: &mut Config, name: &str, text: String) {
+    let (i, _) = Config::param(name.as_bytes()).expect("a row of PARAMS");
+    c.stored[i] = ConfigValue::Text(text.into_bytes());
+}
+
+fn set_oom_values(c: &mut Config, v: &[u8]) -> Result<(), String> {
+    let words = words(v);
+    if words.len() != 3 {
+        return Err("wrong number of arguments".to_owned());
+    }
+    let mut shown = Vec::new();
+    for w in words {
+        let n = crate::num::parse_i64(w)
+            .filter(|n| (-2000..=2000).contains(n))
+            .ok_or("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")?;
+        shown.push(n.to_string());
+    }
+    store_text(c, "oom-score-adj-values", shown.join(" "));
+    Ok(())
+}
+
+fn show_oom_values(c: &Config) -> String {
+    stored_text(c, "oom-score-adj-values")
+}
+
+/// `replicaof host port` or `replicaof no one` (none). Replication reads it from here.
+fn set_replicaof(c: &mut Config, v: &[u8]) -> Result<(), String> {
+    let words = words(v);
+    if v.is_empty() {
+        store_text(c, "replicaof", String::new());
+        return Ok(());
+    }
+    if words.len() != 2 {
+        return Err("wrong number of arguments".to_owned());
+    }
+    if words[0].eq_ignore_ascii_case(b"no") && words[1].eq_ignore_ascii_case(b"one") {
+        store_text(c, "replicaof", String::new());
+        return Ok(());
+    }
+    let port = crate::num::parse_i64(words[1])
+        .filter(|p| (0..=65535).contains(p))
+        .ok_or("Invalid master port")?;
+    let host = String::from_utf8_lossy(words[0]);
+    store_text(c, "replicaof", format!("{host} {port}"));
+    Ok(())
+}
+
+fn show_replicaof(c: &Config) -> String {
+    stored_text(c, "replicaof")
+}
+
+/// What `shutdown-on-sigint` / `-sigterm` may say: one or more of these.
+const SHUTDOWN_FLAGS: &[&str] = &["default", "save", "nosave", "now", "force"];
+
+fn set_shutdown_flags(c: &mut Config, name: &str, v: &[u8]) -> Result<(), String> {
+    let mut picked = [false; 5];
+    let words = words(v);
+    for w in &words {
+        let i = SHUTDOWN_FLAGS
+            .iter()
+            .position(|f| f.as_bytes().eq_ignore_ascii_case(w))
+            .ok_or_else(|| {
+                format!(
+                    "argument(s) must be one of the following: {}",
+                    SHUTDOWN_FLAGS.join(", ")
+                )
+            })?;
+        picked[i] = true;
+    }
+    if words.is_empty() {
+        return Err(format!(
+            "argument(s) must be one of the following: {}",
+            SHUTDOWN_FLAGS.join(", ")
+        ));
+    }
+    // `default` is no flag at all: shown only alone.
+    let mut shown: Vec<&str> = (1..SHUTDOWN_FLAGS.len())
+        .filter(|&i| picked[i])
+        .map(|i| SHUTDOWN_FLAGS[i])
+        .collect();
+    if shown.is_empty() {
+        shown.push("default");
+    }
+    store_text(c, name, shown.join(" "));
+    Ok(())
+}
+
+fn set_sigint(c: &mut Config, v: &[u8]) -> Result<(), String> {
+    set_shutdown_flags(c, "shutdown-on-sigint", v)
+}
+
+fn show_sigint(c: &Config) -> String {
+    stored_text(c, "shutdown-on-sigint")
+}
+
+fn set_sigterm(c: &mut Config, v: &[u8]) -> Result<(), String> {
+    set_shutdown_flags(c, "shutdown-on-sigterm", v)
+}
+
+fn show_sigterm(c: &Config) -> String {
+    stored_text(c, "shutdown-on-sigterm")
+}
+
+/// `repl-backlog-size`: a memory value, raised to Redis's 16 KiB smallest backlog as its
+/// `resizeReplicationBacklog` does.
+fn set_backlog_size(c: &mut Config, v: &[u8]) -> Result<(), String> {
+    let n = Kind::Memory {
+        min: 1,
+        max: LONG_MAX as u64,
+    }
+    .parse(v)?
+    .as_int()
+    .max(16 * 1024);
+    c.repl_backlog_size = n as u64;
+    store_text(c, "repl-backlog-size", n.to_string());
+    Ok(())
+}
+
+fn show_backlog_size(c: &Config) -> String {
+    stored_text(c, "repl-backlog-size")
+}
+
+/// `activedefrag`: `no` only. Redis refuses `yes` without its own jemalloc, and redish has
+/// no defragmenter: the same refusal says so.
+fn set_activedefrag(c: &mut Config, v: &[u8]) -> Result<(), String> {
+    if yes_no(v)? {
+        return Err("Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution".to_owned());
+    }
+    store_text(c, "activedefrag", "no".to_owned());
+    Ok(())
+}
+
+fn show_activedefrag(c: &Config) -> String {
+    stored_text(c, "activedefrag")
+}
+
+/// `cluster-announce-hostname`: letters, digits, hyphens and dots, as Redis checks.
+fn set_hostname(c: &mut Config, v: &[u8]) -> Result<(), String> {
+    if !v
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+    {
+        return Err(
+            "Hostnames may only contain alphanumeric characters, hyphens or dots".to_owned(),
+        );
+    }
+    store_text(c, "cluster-announce-hostname", text(v));
+    Ok(())
+}
+
+fn show_hostname(c: &Config) -> String {
+    stored_text(c, "cluster-announce-hostname")
+}
+
+/// `proc-title-template`: text with `{variables}` Redis knows, not empty once expanded.
+fn set_title_template(c: &mut Config, v: &[u8]) -> Result<(), String> {
+    const VARIABLES: &[&str] = &[
+        "title",
+        "listen-addr",
+        "server-mode",
+        "port",
+        "tls-port",
+        "unixsocket",
+        "config-file",
+    ];
+    let bad = || "template format is invalid or contains unknown variables".to_owned();
+    let t = text(v);
+    let mut rest = t.as_str();
+    while let Some(open) = rest.find('{') {
+        if rest[..open].contains('}') {
+            return Err(bad());
         }
+        let close = rest[open..].find('}').ok_or_else(bad)? + open;
+        if !VARIABLES.contains(&&rest[open + 1..close]) {
+            return Err(bad());
+        }
+        rest = &rest[close + 1..];
+    }
+    if rest.contains('}') || t.trim().is_empty() {
+        return Err(bad());
+    }
+    store_text(c, "proc-title-template", t);
+    Ok(())
+}
+
+fn show_title_template(c: &Config) -> String {
+    stored_text(c, "proc-title-template")
+}
+
+fn text(v: &[u8]) -> String {
+    String::from_utf8_lossy(v).into_owned()
+}
+
+// --- The table ---------------------------------------------------------------------------
+
+const INT_MIN: i64 = i32::MIN as i64;
+const INT_MAX: i64 = i32::MAX as i64;
+const UINT_MAX: i64 = u32::MAX as i64;
+const LONG_MAX: i64 = i64::MAX;
+const ULLONG_MAX: u64 = u64::MAX;
+
+/// `row!(name [| alias], Access, Kind, default, Bind)`: one parameter.
+macro_rules! row {
+    ($name:literal | $alias:literal, $access:ident, $kind:expr, $default:literal, $bind:expr) => {
+        Param::new($name, Some($alias), Access::$access, $kind, $default, $bind)
+    };
+    ($name:literal, $access:ident, $kind:expr, $default:literal, $bind:expr) => {
+        Param::new($name, None, Access::$access, $kind, $default, $bind)
     };
 }
 
-/// Every parameter redish models, in the order CONFIG GET lists them.
-pub static PARAMS: &[Param] = &[
-    param!(
-        "databases",
-        None,
-        Immutable,
-        |c| c.databases.to_string(),
-        |c, v| { c.databases = int_in(v, 1, INT_MAX)? as usize }
-    ),
-    param!("port", None, Immutable, |c| c.port.to_string(), |c, v| {
-        c.port = int_in(v, 0, 65535)? as u16
-    }),
-    param!("bind", None, Immutable, |c| c.bind.clone(), |c, v| c.bind =
-        text(v)),
-    param!(
-        "unixsocket",
-        None,
-        Immutable,
-        |c| c.unixsocket.clone(),
-        |c, v| { c.unixsocket = text(v) }
-    ),
-    param!(
-        "maxclients",
-        None,
-        Mutable,
-        |c| c.maxclients.to_string(),
-        |c, v| { c.maxclients = int_in(v, 1, u32::MAX as i64)? as u64 }
-    ),
-    param!(
-        "timeout",
-        None,
-        Mutable,
-        |c| c.timeout_s.to_string(),
-        |c, v| { c.timeout_s = int_in(v, 0, INT_MAX)? as u64 }
-    ),
-    param!(
-        "tcp-keepalive",
-        None,
-        Mutable,
-        |c| c.tcp_keepalive_s.to_string(),
-        |c, v| { c.tcp_keepalive_s = int_in(v, 0, INT_MAX)? as u64 }
-    ),
-    param!(
-        "requirepass",
-        None,
-        Mutable,
-        |c| c.requirepass.as_deref().map(text).unwrap_or_default(),
-        |c, v| c.requirepass = (!v.is_empty()).then(|| Bytes::copy_from_slice(v))
-    ),
-    param!(
-        "proto-max-bulk-len",
-        None,
-        Mutable,
-        |c| c.proto_max_bulk_len.to_string(),
-        |c, v| { c.proto_max_bulk_len = memory_in(v, 1024 * 1024, LONG_MAX)? as u64 }
-    ),
-    param!(
-        "client-output-buffer-limit",
-        None,
-        Mutable,
-        |c| show_output_limits(c),
-        |c, v| { parse_output_limits(c, v)? }
-    ),
-    param!("hz", None, Mutable, |c| c.hz.to_string(), |c, v| {
-        c.hz = int_in(v, 0, INT_MAX)?.clamp(1, 500) as u32
-    }),
-    param!(
-        "busy-reply-threshold",
-        Some("lua-time-limit"),
-        Mutable,
-        |c| c.busy_reply_threshold_ms.to_string(),
-        |c, v| c.busy_reply_threshold_ms = int_in(v, 0, LONG_MAX)? as u64
-    ),
-    param!("save", None, Mutable, |c| show_save(&c.save), |c, v| c
-        .save =
-        parse_save(v)?),
-    param!(
-        "appendonly",
-        None,
-        Mutable,
-        |c| if c.appendonly { "yes" } else { "no" }.to_owned(),
-        |c, v| c.appendonly = yes_no(v)?
-    ),
-    param!(
-        "appendfsync",
-        None,
-        Mutable,
-        |c| c.appendfsync.name().to_owned(),
-        |c, v| { c.appendfsync = AppendFsync::parse(v)? }
-    ),
-    param!("dir", None, Protected, |c| c.dir.clone(), |c, v| c.dir =
-        text(v)),
-    param!(
-        "dbfilename",
-        None,
-        Protected,
-        |c| c.dbfilename.clone(),
-        |c, v| { c.dbfilename = text(v) }
-    ),
-    param!(
-        "appendfilename",
-        None,
-        Immutable,
-        |c| c.appendfilename.clone(),
-        |c, v| { c.appendfilename = text(v) }
-    ),
-    param!(
-        "appenddirname",
-        None,
-        Immutable,
-        |c| c.appenddirname.clone(),
-        |c, v| { c.appenddirname = text(v) }
-    ),
-    param!(
-        "auto-aof-rewrite-percentage",
-        None,
-        Mutable,
-        |c| c.auto_aof_rewrite_percentage.to_string(),
-        |c, v| { c.auto_aof_rewrite_percentage = int_in(v, 0, INT_MAX)? as u64 }
-    ),
-    param!(
-        "auto-aof-rewrite-min-size",
-        None,
-        Mutable,
-        |c| c.auto_aof_rewrite_min_size.to_string(),
-        |c, v| { c.auto_aof_rewrite_min_size = memory_in(v, 0, LONG_MAX)? as u64 }
-    ),
-    param!(
-        "aof-load-truncated",
-        None,
-        Mutable,
-        |c| if c.aof_load_truncated { "yes" } else { "no" }.to_owned(),
-        |c, v| c.aof_load_truncated = yes_no(v)?
-    ),
-    param!(
-        "stop-writes-on-bgsave-error",
-        None,
-        Mutable,
-        |c| if c.stop_writes_on_bgsave_error {
-            "yes"
-        } else {
-            "no"
-        }
-        .to_owned(),
-        |c, v| c.stop_writes_on_bgsave_error = yes_no(v)?
-    ),
-    param!(
-        "notify-keyspace-events",
-        None,
-        Mutable,
-        |c| super::notify::format_flags(c.notify_keyspace_events),
-        |c, v| {
-            c.notify_keyspace_events =
-                super::notify::parse_flags(v).ok_or(super::notify::BAD_CLASS)?
-        }
-    ),
-    param!(
-        "maxmemory",
-        None,
-        Mutable,
-        |c| c.maxmemory.to_string(),
-        |c, v| { c.maxmemory = memory_in(v, 0, LONG_MAX)? as u64 }
-    ),
-    param!(
-        "maxmemory-policy",
-        None,
-        Mutable,
-        |c| c.maxmemory_policy.name().to_owned(),
-        |c, v| c.maxmemory_policy = MaxmemoryPolicy::parse(v)?
-    ),
-    param!(
-        "maxmemory-samples",
-        None,
-        Mutable,
-        |c| c.maxmemory_samples.to_string(),
-        |c, v| { c.maxmemory_samples = int_in(v, 1, 64)? as u64 }
-    ),
-    param!(
-        "maxmemory-eviction-tenacity",
-        None,
-        Mutable,
-        |c| c.maxmemory_eviction_tenacity.to_string(),
-        |c, v| { c.maxmemory_eviction_tenacity = int_in(v, 0, 100)? as u64 }
-    ),
-    param!(
-        "lfu-log-factor",
-        None,
-        Mutable,
-        |c| c.lfu_log_factor.to_string(),
-        |c, v| { c.lfu_log_factor = int_in(v, 0, INT_MAX)? as u32 }
-    ),
-    param!(
-        "lfu-decay-time",
-        None,
-        Mutable,
-        |c| c.lfu_decay_time.to_string(),
-        |c, v| { c.lfu_decay_time = int_in(v, 0, INT_MAX)? as u32 }
-    ),
-    param!(
-        "tracking-table-max-keys",
-        None,
-        Mutable,
-        |c| c.tracking_table_max_keys.to_string(),
-        |c, v| { c.tracking_table_max_keys = int_in(v, 0, LONG_MAX)? as u64 }
-    ),
-    param!(
-        "enable-debug-command",
-        None,
-        Immutable,
-        |c| c.enable_debug_command.name().to_owned(),
-        |c, v| c.enable_debug_command = DebugCommand::parse(v)?
-    ),
-    param!(
-        "hash-max-listpack-entries",
-        Some("hash-max-ziplist-entries"),
-        Mutable,
-        |c| c.hash_max_listpack_entries.to_string(),
-        |c, v| c.hash_max_listpack_entries = int_in(v, 0, LONG_MAX)? as u64
-    ),
-    param!(
-        "hash-max-listpack-value",
-        Some("hash-max-ziplist-value"),
-        Mutable,
-        |c| c.hash_max_listpack_value.to_string(),
-        |c, v| c.hash_max_listpack_value = int_in(v, 0, LONG_MAX)? as u64
-    ),
-    param!(
-        "list-max-listpack-size",
-        Some("list-max-ziplist-size"),
-        Mutable,
-        |c| c.list_max_listpack_size.to_string(),
-        |c, v| c.list_max_listpack_size = int_in(v, i32::MIN as i64, INT_MAX)?
-    ),
-    param!(
-        "list-compress-depth",
-        None,
-        Mutable,
-        |c| c.list_compress_depth.to_string(),
-        |c, v| c.list_compress_depth = int_in(v, 0, INT_MAX)? as u64
-    ),
-    param!(
-        "set-max-intset-entries",
-        None,
-        Mutable,
-        |c| c.set_max_intset_entries.to_string(),
-        |c, v| c.set_max_intset_entries = int_in(v, 0, LONG_MAX)? as u64
-    ),
-    param!(
-        "zset-max-listpack-entries",
-        Some("zset-max-ziplist-entries"),
-        Mutable,
-        |c| c.zset_max_listpack_entries.to_string(),
-        |c, v| c.zset_max_listpack_entries = int_in(v, 0, LONG_MAX)? as u64
-    ),
-    param!(
-        "zset-max-listpack-value",
-        Some("zset-max-ziplist-value"),
-        Mutable,
-        |c| c.zset_max_listpack_value.to_string(),
-        |c, v| c.zset_max_listpack_value = int_in(v, 0, LONG_MAX)? as u64
-    ),
-    param!(
-        "hll-sparse-max-bytes",
-        None,
-        Mutable,
-        |c| c.hll_sparse_max_bytes.to_string(),
-        |c, v| c.hll_sparse_max_bytes = memory_in(v, 0, LONG_MAX)? as u64
-    ),
-    param!(
-        "stream-node-max-bytes",
-        None,
-        Mutable,
-        |c| c.stream_node_max_bytes.to_string(),
-        |c, v| c.stream_node_max_bytes = memory_in(v, 0, LONG_MAX)? as u64
-    ),
-    param!(
-        "stream-node-max-entries",
-        None,
-        Mutable,
-        |c| c.stream_node_max_entries.to_string(),
-        |c, v| c.stream_node_max_entries = int_in(v, 0, i64::MAX)? as u64
-    ),
-    param!(
-        "slowlog-log-slower-than",
-        None,
-        Mutable,
-        |c| c.slowlog_log_slower_than.to_string(),
-        |c, v| c.slowlog_log_slower_than = int_in(v, -1, i64::MAX)?
-    ),
-    param!(
-        "acllog-max-len",
-        None,
-        Mutable,
-        |c| c.acllog_max_len.to_string(),
-        |c, v| c.acllog_max_len = int_in(v, 0, LONG_MAX)? as u64
-    ),
-    param!(
-        "acl-pubsub-default",
-        None,
-        Mutable,
-        |c| if c.acl_pubsub_allchannels {
-            "allchannels"
-        } else {
-            "resetchannels"
-        }
-        .to_string(),
-        |c, v| {
-            c.acl_pubsub_allchannels = match v.to_ascii_lowercase().as_slice() {
-                b"allchannels" => true,
-                b"resetchannels" => false,
-                _ => {
-                    return Err(
-                        "argument(s) must be one of the following: allchannels, resetchannels"
-                            .into(),
-                    )
+/// Binds a row to a field of [`Config`]: `field!(name: bool)`, `field!(name: u64)` (any
+/// integer type), `field!(text name)` (a `String`), `field!(enum name: Type)` (a `choice!`).
+macro_rules! field {
+    ($f:ident: bool) => {
+        Bind::Field(|c| ConfigValue::Bool(c.$f), |c, v| c.$f = v.as_bool())
+    };
+    (text $f:ident) => {
+        Bind::Field(
+            |c| ConfigValue::Text(c.$f.as_bytes().to_vec()),
+            |c, v| c.$f = v.into_text(),
+        )
+    };
+    (enum $f:ident: $t:ident) => {
+        Bind::Field(
+            |c| ConfigValue::Text(c.$f.name().as_bytes().to_vec()),
+            |c, v| {
+                if let Ok(e) = $t::parse(&v.into_bytes().unwrap_or_default()) {
+                    c.$f = e;
                 }
-            }
-        }
-    ),
-    param!(
-        "slowlog-max-len",
-        None,
-        Mutable,
-        |c| c.slowlog_max_len.to_string(),
-        |c, v| c.slowlog_max_len = int_in(v, 0, LONG_MAX)? as u64
-    ),
-    param!(
-        "latency-monitor-threshold",
-        None,
-        Mutable,
-        |c| c.latency_monitor_threshold_ms.to_string(),
-        |c, v| c.latency_monitor_threshold_ms = int_in(v, 0, i64::MAX)? as u64
-    ),
-    param!(
-        "latency-tracking",
-        None,
-        Mutable,
-        |c| if c.latency_tracking { "yes" } else { "no" }.to_owned(),
-        |c, v| c.latency_tracking = yes_no(v)?
-    ),
-    param!(
-        "latency-tracking-info-percentiles",
-        None,
-        Mutable,
-        |c| show_percentiles(&c.latency_tracking_info_percentiles),
-        |c, v| c.latency_tracking_info_percentiles = parse_percentiles(v)?
-    ),
-    param!(
-        "repl-backlog-size",
-        None,
-        Mutable,
-        |c| c.repl_backlog_size.to_string(),
-        |c, v| c.repl_backlog_size = memory_in(v, 1, LONG_MAX)?.max(16 * 1024) as u64
-    ),
-    param!(
-        "repl-ping-replica-period",
-        Some("repl-ping-slave-period"),
-        Mutable,
-        |c| c.repl_ping_replica_period_s.to_string(),
-        |c, v| c.repl_ping_replica_period_s = int_in(v, 1, INT_MAX)? as u64
-    ),
-    param!(
-        "repl-timeout",
-        None,
-        Mutable,
-        |c| c.repl_timeout_s.to_string(),
-        |c, v| c.repl_timeout_s = int_in(v, 1, INT_MAX)? as u64
-    ),
-    param!(
-        "min-replicas-to-write",
-        Some("min-slaves-to-write"),
-        Mutable,
-        |c| c.min_replicas_to_write.to_string(),
-        |c, v| c.min_replicas_to_write = int_in(v, 0, INT_MAX)? as u64
-    ),
-    param!(
-        "min-replicas-max-lag",
-        Some("min-slaves-max-lag"),
-        Mutable,
-        |c| c.min_replicas_max_lag_s.to_string(),
-        |c, v| c.min_replicas_max_lag_s = int_in(v, 0, INT_MAX)? as u64
-    ),
-    param!(
-        "replica-read-only",
-        Some("slave-read-only"),
-        Mutable,
-        |c| if c.replica_read_only { "yes" } else { "no" }.to_owned(),
-        |c, v| c.replica_read_only = yes_no(v)?
-    ),
-    param!(
-        "replica-priority",
-        Some("slave-priority"),
-        Mutable,
-        |c| c.replica_priority.to_string(),
-        |c, v| c.replica_priority = int_in(v, 0, INT_MAX)? as u64
-    ),
-    param!(
-        "masterauth",
-        None,
-        Mutable,
-        |c| c.masterauth.as_deref().map(text).unwrap_or_default(),
-        |c, v| c.masterauth = (!v.is_empty()).then(|| Bytes::copy_from_slice(v))
-    ),
-    param!(
-        "masteruser",
-        None,
-        Mutable,
-        |c| c.masteruser.as_deref().map(text).unwrap_or_default(),
-        |c, v| c.masteruser = (!v.is_empty()).then(|| Bytes::copy_from_slice(v))
-    ),
+            },
+        )
+    };
+    ($f:ident: $t:ty) => {
+        Bind::Field(
+            |c| ConfigValue::Int(c.$f as i128),
+            |c, v| c.$f = v.as_int() as $t,
+        )
+    };
+}
+
+const fn special(
+    get: fn(&Config) -> String,
+    set: fn(&mut Config, &[u8]) -> Result<(), String>,
+) -> Bind {
+    Bind::Special(get, set)
+}
+
+/// Every Redis 7.0 parameter, in the order CONFIG GET lists them (Redis lists them in hash
+/// order). Kinds, ranges and defaults are Redis 7.0.15's, as its CONFIG SET and start-up
+/// errors state them; `port` and `bind` are immutable here (the adapter binds once).
+#[rustfmt::skip]
+pub static PARAMS: &[Param] = &[
+    row!("acl-pubsub-default", Mutable, Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels", Bind::Field(|c| ConfigValue::Text(if c.acl_pubsub_allchannels { b"allchannels".to_vec() } else { b"resetchannels".to_vec() }), |c, v| c.acl_pubsub_allchannels = v.into_bytes().is_some_and(|t| t == b"allchannels"))),
+    row!("aclfile", Immutable, Kind::Text, "", Bind::Stored),
+    row!("acllog-max-len", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "128", field!(acllog_max_len: u64)),
+    row!("active-defrag-cycle-max", Mutable, Kind::Int { min: 1, max: 99 }, "25", Bind::Stored),
+    row!("active-defrag-cycle-min", Mutable, Kind::Int { min: 1, max: 99 }, "1", Bind::Stored),
+    row!("active-defrag-ignore-bytes", Mutable, Kind::Memory { min: 1, max: LONG_MAX as u64 }, "104857600", Bind::Stored),
+    row!("active-defrag-max-scan-fields", Mutable, Kind::Int { min: 1, max: LONG_MAX }, "1000", Bind::Stored),
+    row!("active-defrag-threshold-lower", Mutable, Kind::Int { min: 0, max: 1000 }, "10", Bind::Stored),
+    row!("active-defrag-threshold-upper", Mutable, Kind::Int { min: 0, max: 1000 }, "100", Bind::Stored),
+    row!("active-expire-effort", Mutable, Kind::Int { min: 1, max: 10 }, "1", Bind::Stored),
+    row!("activedefrag", Mutable, Kind::Special, "no", special(show_activedefrag, set_activedefrag)).reported(),
+    row!("activerehashing", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("always-show-logo", Immutable, Kind::Bool, "no", Bind::Stored),
+    row!("aof-disable-auto-gc", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("aof-load-truncated", Mutable, Kind::Bool, "yes", field!(aof_load_truncated: bool)),
+    row!("aof-rewrite-incremental-fsync", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("aof-timestamp-enabled", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("aof-use-rdb-preamble", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("aof_rewrite_cpulist", Immutable, Kind::Text, "", Bind::Stored),
+    row!("appenddirname", Immutable, Kind::Text, "appendonlydir", field!(text appenddirname)),
+    row!("appendfilename", Immutable, Kind::Text, "appendonly.aof", field!(text appendfilename)),
+    row!("appendfsync", Mutable, Kind::Enum(AppendFsync::NAMES), "everysec", field!(enum appendfsync: AppendFsync)),
+    row!("appendonly", Mutable, Kind::Bool, "no", field!(appendonly: bool)),
+    row!("auto-aof-rewrite-min-size", Mutable, Kind::Memory { min: 0, max: LONG_MAX as u64 }, "67108864", field!(auto_aof_rewrite_min_size: u64)),
+    row!("auto-aof-rewrite-percentage", Mutable, Kind::Int { min: 0, max: INT_MAX }, "100", field!(auto_aof_rewrite_percentage: u64)),
+    row!("bgsave_cpulist", Immutable, Kind::Text, "", Bind::Stored),
+    row!("bind", Immutable, Kind::Special, "* -::*", Bind::Field(|c| ConfigValue::Text(c.bind.as_bytes().to_vec()), |c, v| c.bind = v.into_text().split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" "))).multi_arg(),
+    row!("bind-source-addr", Mutable, Kind::Text, "", Bind::Stored),
+    row!("bio_cpulist", Immutable, Kind::Text, "", Bind::Stored),
+    row!("busy-reply-threshold" | "lua-time-limit", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "5000", field!(busy_reply_threshold_ms: u64)),
+    row!("client-output-buffer-limit", Mutable, Kind::Special, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", special(show_output_limits, parse_output_limits)).multi_arg(),
+    row!("client-query-buffer-limit", Mutable, Kind::Memory { min: 1048576, max: LONG_MAX as u64 }, "1073741824", Bind::Stored),
+    row!("cluster-allow-pubsubshard-when-down", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("cluster-allow-reads-when-down", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("cluster-allow-replica-migration", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("cluster-announce-bus-port", Mutable, Kind::Int { min: 0, max: 65535 }, "0", Bind::Stored),
+    row!("cluster-announce-hostname", Mutable, Kind::Special, "", special(show_hostname, set_hostname)).reported(),
+    row!("cluster-announce-ip", Mutable, Kind::Text, "", Bind::Stored),
+    row!("cluster-announce-port", Mutable, Kind::Int { min: 0, max: 65535 }, "0", Bind::Stored),
+    row!("cluster-announce-tls-port", Mutable, Kind::Int { min: 0, max: 65535 }, "0", Bind::Stored),
+    row!("cluster-config-file", Immutable, Kind::Text, "nodes.conf", Bind::Stored),
+    row!("cluster-enabled", Immutable, Kind::Bool, "no", Bind::Stored),
+    row!("cluster-link-sendbuf-limit", Mutable, Kind::Memory { min: 0, max: ULLONG_MAX }, "0", Bind::Stored),
+    row!("cluster-migration-barrier", Mutable, Kind::Int { min: 0, max: INT_MAX }, "1", Bind::Stored),
+    row!("cluster-node-timeout", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "15000", Bind::Stored),
+    row!("cluster-port", Immutable, Kind::Int { min: 0, max: 65535 }, "0", Bind::Stored),
+    row!("cluster-preferred-endpoint-type", Mutable, Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), "ip", Bind::Stored),
+    row!("cluster-replica-no-failover" | "cluster-slave-no-failover", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("cluster-replica-validity-factor" | "cluster-slave-validity-factor", Mutable, Kind::Int { min: 0, max: INT_MAX }, "10", Bind::Stored),
+    row!("cluster-require-full-coverage", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("crash-log-enabled", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("crash-memcheck-enabled", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("daemonize", Immutable, Kind::Bool, "no", Bind::Stored),
+    row!("databases", Immutable, Kind::Int { min: 1, max: INT_MAX }, "16", field!(databases: usize)),
+    row!("dbfilename", Protected, Kind::Text, "dump.rdb", field!(text dbfilename)),
+    row!("dir", Protected, Kind::Special, "", field!(text dir)),
+    row!("disable-thp", Immutable, Kind::Bool, "yes", Bind::Stored),
+    row!("dynamic-hz", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("enable-debug-command", Immutable, Kind::Enum(DebugCommand::NAMES), "no", field!(enum enable_debug_command: DebugCommand)),
+    row!("enable-module-command", Immutable, Kind::Enum(&["no", "yes", "local"]), "no", Bind::Stored),
+    row!("enable-protected-configs", Immutable, Kind::Enum(&["no", "yes", "local"]), "no", Bind::Stored),
+    row!("hash-max-listpack-entries" | "hash-max-ziplist-entries", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "512", field!(hash_max_listpack_entries: u64)),
+    row!("hash-max-listpack-value" | "hash-max-ziplist-value", Mutable, Kind::Memory { min: 0, max: LONG_MAX as u64 }, "64", field!(hash_max_listpack_value: u64)),
+    row!("hll-sparse-max-bytes", Mutable, Kind::Memory { min: 0, max: LONG_MAX as u64 }, "3000", field!(hll_sparse_max_bytes: u64)),
+    row!("hz", Mutable, Kind::Int { min: 0, max: INT_MAX }, "10", Bind::Field(|c| ConfigValue::Int(c.hz.into()), |c, v| c.hz = v.as_int().clamp(1, 500) as u32)),
+    row!("ignore-warnings", Mutable, Kind::Text, "", Bind::Stored),
+    row!("io-threads", Immutable, Kind::Int { min: 1, max: 128 }, "1", Bind::Stored),
+    row!("io-threads-do-reads", Immutable, Kind::Bool, "no", Bind::Stored),
+    row!("jemalloc-bg-thread", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("key-load-delay", Mutable, Kind::Int { min: INT_MIN, max: INT_MAX }, "0", Bind::Stored).hidden(),
+    row!("latency-monitor-threshold", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "0", field!(latency_monitor_threshold_ms: u64)),
+    row!("latency-tracking", Mutable, Kind::Bool, "yes", field!(latency_tracking: bool)),
+    row!("latency-tracking-info-percentiles", Mutable, Kind::Special, "50 99 99.9", special(show_percentiles, set_percentiles)).multi_arg(),
+    row!("lazyfree-lazy-eviction", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("lazyfree-lazy-expire", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("lazyfree-lazy-server-del", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("lazyfree-lazy-user-del", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("lazyfree-lazy-user-flush", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("lfu-decay-time", Mutable, Kind::Int { min: 0, max: INT_MAX }, "1", field!(lfu_decay_time: u32)),
+    row!("lfu-log-factor", Mutable, Kind::Int { min: 0, max: INT_MAX }, "10", field!(lfu_log_factor: u32)),
+    row!("list-compress-depth", Mutable, Kind::Int { min: 0, max: INT_MAX }, "0", field!(list_compress_depth: u64)),
+    row!("list-max-listpack-size" | "list-max-ziplist-size", Mutable, Kind::Int { min: INT_MIN, max: INT_MAX }, "-2", field!(list_max_listpack_size: i64)),
+    row!("loading-process-events-interval-bytes", Mutable, Kind::Int { min: 1024, max: INT_MAX }, "2097152", Bind::Stored).hidden(),
+    row!("logfile", Immutable, Kind::Text, "", Bind::Stored).read_by_host(),
+    row!("loglevel", Mutable, Kind::Enum(&["debug", "verbose", "notice", "warning"]), "notice", Bind::Stored).read_by_host(),
+    row!("masterauth", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.masterauth.as_deref().unwrap_or_default().to_vec()), |c, v| c.masterauth = v.into_bytes().filter(|b| !b.is_empty()).map(Bytes::from))),
+    row!("masteruser", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.masteruser.as_deref().unwrap_or_default().to_vec()), |c, v| c.masteruser = v.into_bytes().filter(|b| !b.is_empty()).map(Bytes::from))),
+    row!("maxclients", Mutable, Kind::Int { min: 1, max: UINT_MAX }, "10000", field!(maxclients: u64)),
+    row!("maxmemory", Mutable, Kind::Memory { min: 0, max: ULLONG_MAX }, "0", field!(maxmemory: u64)).apply(Apply::Evict),
+    row!("maxmemory-clients", Mutable, Kind::MemoryOrPercent, "0", Bind::Stored),
+    row!("maxmemory-eviction-tenacity", Mutable, Kind::Int { min: 0, max: 100 }, "10", field!(maxmemory_eviction_tenacity: u64)),
+    row!("maxmemory-policy", Mutable, Kind::Enum(MaxmemoryPolicy::NAMES), "noeviction", field!(enum maxmemory_policy: MaxmemoryPolicy)),
+    row!("maxmemory-samples", Mutable, Kind::Int { min: 1, max: INT_MAX }, "5", field!(maxmemory_samples: u64)),
+    row!("min-replicas-max-lag" | "min-slaves-max-lag", Mutable, Kind::Int { min: 0, max: INT_MAX }, "10", field!(min_replicas_max_lag_s: u64)),
+    row!("min-replicas-to-write" | "min-slaves-to-write", Mutable, Kind::Int { min: 0, max: INT_MAX }, "0", field!(min_replicas_to_write: u64)),
+    row!("no-appendfsync-on-rewrite", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("notify-keyspace-events", Mutable, Kind::Special, "", special(show_notify, set_notify)),
+    row!("oom-score-adj", Mutable, Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", Bind::Stored),
+    row!("oom-score-adj-values", Mutable, Kind::Special, "0 200 800", special(show_oom_values, set_oom_values)).reported().multi_arg(),
+    row!("pidfile", Immutable, Kind::Text, "", Bind::Stored).read_by_host(),
+    row!("port", Immutable, Kind::Int { min: 0, max: 65535 }, "6379", field!(port: u16)),
+    row!("proc-title-template", Mutable, Kind::Special, "{title} {listen-addr} {server-mode}", special(show_title_template, set_title_template)).reported(),
+    row!("propagation-error-behavior", Mutable, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore", Bind::Stored),
+    row!("protected-mode", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("proto-max-bulk-len", Mutable, Kind::Memory { min: 1048576, max: LONG_MAX as u64 }, "536870912", field!(proto_max_bulk_len: u64)),
+    row!("rdb-del-sync-files", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("rdb-key-save-delay", Mutable, Kind::Int { min: INT_MIN, max: INT_MAX }, "0", Bind::Stored).hidden(),
+    row!("rdb-save-incremental-fsync", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("rdbchecksum", Immutable, Kind::Bool, "yes", Bind::Stored),
+    row!("rdbcompression", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("repl-backlog-size", Mutable, Kind::Special, "1048576", special(show_backlog_size, set_backlog_size)).reported(),
+    row!("repl-backlog-ttl", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "3600", Bind::Stored),
+    row!("repl-disable-tcp-nodelay", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("repl-diskless-load", Mutable, Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled", Bind::Stored),
+    row!("repl-diskless-sync", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("repl-diskless-sync-delay", Mutable, Kind::Int { min: 0, max: INT_MAX }, "5", Bind::Stored),
+    row!("repl-diskless-sync-max-replicas", Mutable, Kind::Int { min: 0, max: INT_MAX }, "0", Bind::Stored),
+    row!("repl-ping-replica-period" | "repl-ping-slave-period", Mutable, Kind::Int { min: 1, max: INT_MAX }, "10", field!(repl_ping_replica_period_s: u64)),
+    row!("repl-timeout", Mutable, Kind::Int { min: 1, max: INT_MAX }, "60", field!(repl_timeout_s: u64)),
+    row!("replica-announce-ip" | "slave-announce-ip", Mutable, Kind::Text, "", Bind::Stored),
+    row!("replica-announce-port" | "slave-announce-port", Mutable, Kind::Int { min: 0, max: 65535 }, "0", Bind::Stored),
+    row!("replica-announced", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("replica-ignore-disk-write-errors", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("replica-ignore-maxmemory" | "slave-ignore-maxmemory", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("replica-lazy-flush" | "slave-lazy-flush", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("replica-priority" | "slave-priority", Mutable, Kind::Int { min: 0, max: INT_MAX }, "100", field!(replica_priority: u64)),
+    row!("replica-read-only" | "slave-read-only", Mutable, Kind::Bool, "yes", field!(replica_read_only: bool)),
+    row!("replica-serve-stale-data" | "slave-serve-stale-data", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("replicaof" | "slaveof", Immutable, Kind::Special, "", special(show_replicaof, set_replicaof)).reported().multi_arg(),
+    row!("requirepass", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.requirepass.as_deref().unwrap_or_default().to_vec()), |c, v| c.requirepass = v.into_bytes().filter(|b| !b.is_empty()).map(Bytes::from))),
+    row!("sanitize-dump-payload", Mutable, Kind::Enum(&["no", "yes", "clients"]), "no", Bind::Stored),
+    row!("save", Mutable, Kind::Special, "3600 1 300 100 60 10000", special(show_save, set_save)).multi_arg(),
+    row!("server_cpulist", Immutable, Kind::Text, "", Bind::Stored),
+    row!("set-max-intset-entries", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "512", field!(set_max_intset_entries: u64)),
+    row!("set-proc-title", Immutable, Kind::Bool, "yes", Bind::Stored),
+    row!("shutdown-on-sigint", Mutable, Kind::Special, "default", special(show_sigint, set_sigint)).reported().multi_arg(),
+    row!("shutdown-on-sigterm", Mutable, Kind::Special, "default", special(show_sigterm, set_sigterm)).reported().multi_arg(),
+    row!("shutdown-timeout", Mutable, Kind::Int { min: 0, max: INT_MAX }, "10", Bind::Stored),
+    row!("slowlog-log-slower-than", Mutable, Kind::Int { min: -1, max: LONG_MAX }, "10000", field!(slowlog_log_slower_than: i64)),
+    row!("slowlog-max-len", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "128", field!(slowlog_max_len: u64)),
+    row!("socket-mark-id", Immutable, Kind::Int { min: 0, max: UINT_MAX }, "0", Bind::Stored),
+    row!("stop-writes-on-bgsave-error", Mutable, Kind::Bool, "yes", field!(stop_writes_on_bgsave_error: bool)),
+    row!("stream-node-max-bytes", Mutable, Kind::Memory { min: 0, max: LONG_MAX as u64 }, "4096", field!(stream_node_max_bytes: u64)),
+    row!("stream-node-max-entries", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "100", field!(stream_node_max_entries: u64)),
+    row!("supervised", Immutable, Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no", Bind::Stored),
+    row!("syslog-enabled", Immutable, Kind::Bool, "no", Bind::Stored),
+    row!("syslog-facility", Immutable, Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), "local0", Bind::Stored),
+    row!("syslog-ident", Immutable, Kind::Text, "redis", Bind::Stored),
+    row!("tcp-backlog", Immutable, Kind::Int { min: 0, max: INT_MAX }, "511", Bind::Stored),
+    row!("tcp-keepalive", Mutable, Kind::Int { min: 0, max: INT_MAX }, "300", field!(tcp_keepalive_s: u64)),
+    row!("timeout", Mutable, Kind::Int { min: 0, max: INT_MAX }, "0", field!(timeout_s: u64)),
+    row!("tls-auth-clients", Mutable, Kind::Enum(&["no", "yes", "optional"]), "yes", Bind::Stored),
+    row!("tls-ca-cert-dir", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-ca-cert-file", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-cert-file", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-ciphers", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-ciphersuites", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-client-cert-file", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-client-key-file", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-client-key-file-pass", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-cluster", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("tls-dh-params-file", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-key-file", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-key-file-pass", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-port", Mutable, Kind::Int { min: 0, max: 65535 }, "0", Bind::Stored),
+    row!("tls-prefer-server-ciphers", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("tls-protocols", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-replication", Mutable, Kind::Bool, "no", Bind::Stored),
+    row!("tls-session-cache-size", Mutable, Kind::Int { min: 0, max: INT_MAX }, "20480", Bind::Stored),
+    row!("tls-session-cache-timeout", Mutable, Kind::Int { min: 0, max: INT_MAX }, "300", Bind::Stored),
+    row!("tls-session-caching", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("tracking-table-max-keys", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "1000000", field!(tracking_table_max_keys: u64)),
+    row!("unixsocket", Immutable, Kind::Text, "", field!(text unixsocket)),
+    row!("unixsocketperm", Immutable, Kind::Octal { max: 0o777 }, "0", Bind::Stored),
+    row!("use-exit-on-panic", Mutable, Kind::Bool, "no", Bind::Stored).hidden(),
+    row!("watchdog-period", Mutable, Kind::Int { min: 0, max: INT_MAX }, "0", Bind::Stored).hidden(),
+    row!("zset-max-listpack-entries" | "zset-max-ziplist-entries", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "128", field!(zset_max_listpack_entries: u64)),
+    row!("zset-max-listpack-value" | "zset-max-ziplist-value", Mutable, Kind::Memory { min: 0, max: LONG_MAX as u64 }, "64", field!(zset_max_listpack_value: u64)),
 ];
 
 #[cfg(test)]
@@ -1190,6 +1566,46 @@ mod tests {
             ]
         );
         assert!(c.is_changed("hz") && !c.is_changed("timeout"));
+    }
+
+    #[test]
+    fn the_table_holds_together() {
+        assert!(PARAMS.len() <= CHANGED_WORDS * 64, "grow CHANGED_WORDS");
+        let c = Config::default();
+        let mut names = Vec::new();
+        for p in PARAMS {
+            names.extend(std::iter::once(p.name).chain(p.alias));
+            // Every default is what CONFIG GET shows of a new config (save points excepted:
+            // none until asked for).
+            if p.name != "save" {
+                assert_eq!(p.get(&c), p.default, "{}", p.name);
+            }
+            // And what CONFIG GET shows sets back to itself.
+            let mut again = c.clone();
+            again.set(p.name, &p.get(&c)).unwrap();
+            assert_eq!(again.all_with_hidden(p.name), p.get(&c), "{}", p.name);
+        }
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n, "a name twice");
+    }
+
+    /// The README's list of parameters redish accepts but does not act on is the table's.
+    #[test]
+    fn the_readme_lists_the_reported_only_parameters() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("<!-- reported-only parameters -->")
+            .expect("the README's marker");
+        let end = start + readme[start..].find("<!-- end -->").expect("its end");
+        let listed: Vec<&str> = readme[start..end].split('`').skip(1).step_by(2).collect();
+        let table: Vec<&str> = PARAMS
+            .iter()
+            .filter(|p| p.reported_only && !p.hidden)
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(listed, table);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod blocking;
 mod clients;
 mod config;
+pub mod config_file;
 mod evict;
 pub mod function;
 mod glob;
@@ -29,8 +30,8 @@ pub use blocking::{Blocked, BlockedOp, StreamWait};
 pub use clients::{ClientConn, ClientInfo, ClientType, Clients};
 pub use config::trim_double;
 pub use config::{
-    Access, AppendFsync, Config, ConfigSetError, DebugCommand, MaxmemoryPolicy, OutputBufferLimit,
-    Param, Percentiles, PARAMS,
+    Access, AppendFsync, Apply, Bind, Config, ConfigSetError, ConfigValue, DebugCommand, Kind,
+    MaxmemoryPolicy, OutputBufferLimit, Param, Percentiles, PARAMS,
 };
 pub use evict::Eviction;
 pub use function::{Functions, Library, LibraryId, RegisteredFunction, RestorePolicy};

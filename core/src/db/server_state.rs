@@ -303,6 +303,17 @@ pub(crate) struct ServerState {
     pub expired_at_reset: u64,
     /// Connections received before the last CONFIG RESETSTAT.
     pub connections_at_reset: u64,
+    /// Where CONFIG REWRITE reads and writes the configuration file (the host's).
+    pub config_file_io: Option<ConfigFileIoBox>,
+}
+
+/// The injected [`super::config_file::ConfigFileIo`], which `Debug` shows by its presence.
+pub(crate) struct ConfigFileIoBox(pub Box<dyn super::config_file::ConfigFileIo>);
+
+impl std::fmt::Debug for ConfigFileIoBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConfigFileIo")
+    }
 }
 
 impl ServerState {
@@ -334,11 +345,33 @@ impl ServerState {
             commands_at_reset: 0,
             expired_at_reset: 0,
             connections_at_reset: 0,
+            config_file_io: None,
         }
     }
 }
 
 impl Store {
+    /// Gives CONFIG REWRITE the configuration file to read and write (the adapter's, for the
+    /// file INFO's `config_file` names). Without one, CONFIG REWRITE answers that the server
+    /// runs without a config file.
+    pub fn set_config_file_io(&mut self, io: Box<dyn super::config_file::ConfigFileIo>) {
+        self.server.config_file_io = Some(ConfigFileIoBox(io));
+    }
+
+    /// CONFIG REWRITE: the configuration file rewritten with the settings in force
+    /// ([`super::config_file::rewrite`]). The error is Redis's reply text.
+    pub fn rewrite_config_file(&mut self) -> Result<(), String> {
+        let Some(io) = &self.server.config_file_io else {
+            return Err("The server is running without a config file".to_owned());
+        };
+        let old =
+            io.0.read()
+                .map_err(|e| format!("Rewriting config file: {e}"))?;
+        let new = super::config_file::rewrite(&old, &self.server.config);
+        io.0.write(&new)
+            .map_err(|e| format!("Rewriting config file: {e}"))
+    }
+
     /// The settings the server runs by (CONFIG GET shows them).
     pub fn config(&self) -> &Config {
         &self.server.config

@@ -7,7 +7,7 @@
 //!
 //! The runtime has one worker thread per CPU but one, and at least two, unless `--threads`
 //! says otherwise (see `default_threads`): commands run one at a time under the store lock whatever it says;
-//! more threads parallelise the socket I/O. Logs go to stderr; `RUST_LOG` filters them (default `info`). With `--port 0` the OS
+//! more threads parallelise the socket I/O. Redis's log lines go to `logfile` (stdout when empty); redish's own `tracing` logs go to stderr, filtered by `RUST_LOG` (default `info`). With `--port 0` the OS
 //! picks the port, and the server prints `listening on ADDR` to stdout for scripts to read.
 //!
 //! As with redis-server, any other `--name value…` sets that Redis setting (`--timeout 60`,
@@ -80,6 +80,8 @@ fn main() -> ExitCode {
 
 async fn serve(options: ServerOptions) -> Result<(), Box<dyn std::error::Error>> {
     let ask_port_zero = options.port == 0;
+    redish_host::log::starting(&options);
+    let log_options = options.clone();
     let server = Server::bind(options).await?;
     if ask_port_zero {
         let mut stdout = std::io::stdout().lock();
@@ -89,7 +91,9 @@ async fn serve(options: ServerOptions) -> Result<(), Box<dyn std::error::Error>>
         }
         stdout.flush()?;
     }
+    redish_host::log::ready(&log_options, server.local_addrs()[0].port());
     server.run(shutdown_signal()).await?;
+    redish_host::log::stopping(&log_options);
     Ok(())
 }
 

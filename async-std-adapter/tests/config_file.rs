@@ -1,0 +1,32 @@
+//! `async-std-server /path/to/redis.conf [--name value…]`: the binary as redis-server
+//! starts (the checks live in tokio-adapter's `tests/conf/mod.rs`, shared by path).
+
+#[path = "../../tokio-adapter/tests/conf/mod.rs"]
+mod conf;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_async-std-server");
+
+#[test]
+fn debian_conf_starts() {
+    conf::debian_conf_starts(BINARY.as_ref());
+}
+
+#[test]
+fn malformed_files_refused_as_redis() {
+    conf::malformed_files_refused_as_redis(BINARY.as_ref());
+}
+
+#[test]
+fn includes_and_command_line() {
+    conf::includes_and_command_line(BINARY.as_ref());
+}
+
+#[test]
+fn rewrite_as_redis() {
+    conf::rewrite_as_redis(BINARY.as_ref());
+}
+
+#[test]
+fn log_lines_as_redis() {
+    conf::log_lines_as_redis(BINARY.as_ref());
+}
