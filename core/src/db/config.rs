@@ -620,8 +620,6 @@ pub struct Config {
     pub repl_backlog_size: u64,
     /// `repl-ping-replica-period`: seconds between the PINGs a master puts in its stream.
     pub repl_ping_replica_period_s: u64,
-    /// `repl-timeout`: seconds without news from the other side before a link is dropped.
-    pub repl_timeout_s: u64,
     /// `min-replicas-to-write`: writes are refused (`-NOREPLICAS`) with fewer good
     /// replicas than this (0: never).
     pub min_replicas_to_write: u64,
@@ -715,7 +713,6 @@ impl Default for Config {
             latency_tracking_info_percentiles: Percentiles(vec![50.0, 99.0, 99.9]),
             repl_backlog_size: 1024 * 1024,
             repl_ping_replica_period_s: 10,
-            repl_timeout_s: 60,
             min_replicas_to_write: 0,
             min_replicas_max_lag_s: 10,
             replica_read_only: true,
@@ -1448,7 +1445,7 @@ pub static PARAMS: &[Param] = &[
     row!("repl-diskless-sync-delay", Mutable, Kind::Int { min: 0, max: INT_MAX }, "5", Bind::Stored),
     row!("repl-diskless-sync-max-replicas", Mutable, Kind::Int { min: 0, max: INT_MAX }, "0", Bind::Stored),
     row!("repl-ping-replica-period" | "repl-ping-slave-period", Mutable, Kind::Int { min: 1, max: INT_MAX }, "10", field!(repl_ping_replica_period_s: u64)),
-    row!("repl-timeout", Mutable, Kind::Int { min: 1, max: INT_MAX }, "60", field!(repl_timeout_s: u64)),
+    row!("repl-timeout", Mutable, Kind::Int { min: 1, max: INT_MAX }, "60", Bind::Stored),
     row!("replica-announce-ip" | "slave-announce-ip", Mutable, Kind::Text, "", Bind::Stored),
     row!("replica-announce-port" | "slave-announce-port", Mutable, Kind::Int { min: 0, max: 65535 }, "0", Bind::Stored),
     row!("replica-announced", Mutable, Kind::Bool, "yes", Bind::Stored),
