@@ -17,28 +17,37 @@ use std::time::Duration;
 use async_channel::{Receiver, TryRecvError};
 use async_io::Timer;
 use async_std::sync::MutexGuard;
-use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Stream};
+use futures_lite::{future, AsyncReadExt, AsyncWriteExt, Stream};
 use redish_core::server::{conn, Action, Driver};
 use redish_core::{ClientId, Event};
 use redish_host::now_ms;
 use tracing::debug;
 
 use crate::server::{linger, ConnMsg, Shared, State};
+use crate::transport::Transport;
 
 /// What ended an [`Action::Wait`].
 enum Wake {
     /// futures-io learns that a socket is writable by writing to it.
     Wrote(io::Result<usize>),
     Read(io::Result<usize>),
+    /// Output the socket held (TLS records) went out.
+    Flushed(io::Result<()>),
     Msg(Option<ConnMsg>),
     Timeout,
 }
 
 /// Serves connection `id` until it closes. `rx` brings deliveries from the rest of the
-/// server and its shutdown notice.
-pub(crate) async fn serve<S>(mut stream: S, id: ClientId, rx: Receiver<ConnMsg>, shared: &Shared)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
+/// server and its shutdown notice; `left_store` runs once the connection has left the
+/// store, before its last flush and linger.
+pub(crate) async fn serve<S>(
+    mut stream: S,
+    id: ClientId,
+    rx: Receiver<ConnMsg>,
+    shared: &Shared,
+    left_store: impl FnOnce(),
+) where
+    S: Transport,
 {
     let mut driver = Driver::new(id, shared.session_config);
     let mut rx = std::pin::pin!(rx);
@@ -88,6 +97,11 @@ where
                             return Poll::Ready(Wake::Read(r));
                         }
                     }
+                    if stream.holds_output() {
+                        if let Poll::Ready(r) = Pin::new(&mut stream).poll_flush(cx) {
+                            return Poll::Ready(Wake::Flushed(r));
+                        }
+                    }
                     if wants.deliveries {
                         if let Poll::Ready(msg) = rx.as_mut().poll_next(cx) {
                             return Poll::Ready(Wake::Msg(msg));
@@ -104,7 +118,10 @@ where
                 match woke {
                     Wake::Wrote(Ok(n)) => driver.handle_written(n),
                     Wake::Read(Ok(n)) => received(&mut driver, &scratch[..n]),
-                    Wake::Wrote(Err(e)) | Wake::Read(Err(e)) => failed(&mut driver, id, e),
+                    Wake::Flushed(Ok(())) => {}
+                    Wake::Wrote(Err(e)) | Wake::Read(Err(e)) | Wake::Flushed(Err(e)) => {
+                        failed(&mut driver, id, e)
+                    }
                     Wake::Msg(Some(msg)) => hand_over(&mut driver, msg),
                     Wake::Msg(None) => driver.handle_deliveries_closed(),
                     Wake::Timeout => {
@@ -122,9 +139,11 @@ where
         let mut state = shared.lock().await;
         state.conns.remove(&id);
         driver.handle_close(&mut state.store);
+        left_store();
     }
     if graceful {
         let _ = stream.close().await;
+        let _ = stream.shutdown_write();
         linger(&mut stream).await;
     } else {
         debug!(

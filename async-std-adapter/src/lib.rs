@@ -41,3 +41,4 @@ pub mod client;
 pub mod server;
 
 mod connection;
+mod transport;

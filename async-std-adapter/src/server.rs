@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use async_channel::{Receiver, Sender};
 use async_io::Timer;
 use async_std::net::{Incoming, TcpListener, TcpStream};
+use async_std::os::unix::net::{UnixListener, UnixStream};
 use async_std::sync::{Mutex, MutexGuard};
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt, Stream};
 use redish_core::db::{Delivery, Message, ScriptWatch};
@@ -41,6 +42,7 @@ use tracing::{debug, info, warn};
 pub use redish_core::server::ServerOptions;
 
 use crate::connection;
+use crate::transport::Transport;
 
 /// What a connection task receives from elsewhere in the server.
 #[derive(Debug)]
@@ -114,19 +116,54 @@ impl Shared {
 
 /// A bound server, ready to [`run`](Server::run).
 pub struct Server {
-    listeners: Vec<TcpListener>,
-    addrs: Vec<SocketAddr>,
+    listeners: Listeners,
     shared: Arc<Shared>,
     options: ServerOptions,
+}
+
+/// The listening sockets, by kind.
+struct Listeners {
+    tcp: Vec<TcpListener>,
+    tcp_addrs: Vec<SocketAddr>,
+    tls: Vec<TcpListener>,
+    tls_addrs: Vec<SocketAddr>,
+    /// The TLS configuration for new connections, when there is a TLS port.
+    tls_context: Option<redish_host::tls::TlsContext>,
+    unix: Option<(UnixListener, String)>,
+}
+
+/// A connection taken from one of the listeners.
+enum Accepted {
+    Tcp(TcpStream),
+    Tls(TcpStream),
+    Unix(UnixStream),
 }
 
 impl Server {
     /// Binds every address of `options.bind` on `options.port` (0: the OS chooses, see
     /// [`Server::local_addrs`]) and prepares the store.
     pub async fn bind(options: ServerOptions) -> io::Result<Server> {
-        let (std_listeners, addrs) = redish_host::listen_all(&options.bind, options.port)?;
-        let port = addrs[0].port();
-        let (store, persistence) = redish_host::server_store(&options, port)?;
+        let bound = redish_host::Listeners::bind(&options)?;
+        let (mut store, persistence) = redish_host::server_store(&options, bound.tcp_port())?;
+        let tls_context = redish_host::tls::install(&mut store)?;
+        let tcp_listeners = |list: Vec<(std::net::TcpListener, SocketAddr)>| {
+            let addrs: Vec<SocketAddr> = list.iter().map(|(_, a)| *a).collect();
+            let listeners: Vec<TcpListener> = list
+                .into_iter()
+                .map(|(l, _)| TcpListener::from(l))
+                .collect();
+            (listeners, addrs)
+        };
+        let (tcp, tcp_addrs) = tcp_listeners(bound.tcp);
+        let (tls, tls_addrs) = tcp_listeners(bound.tls);
+        let listeners = Listeners {
+            tcp,
+            tcp_addrs,
+            tls,
+            tls_addrs,
+            tls_context,
+            unix: bound.unix.map(|(l, path)| (UnixListener::from(l), path)),
+        };
         let script_watch = store.script_watch();
         let shared = Arc::new(Shared {
             script_watch,
@@ -144,16 +181,26 @@ impl Server {
             .persistence
             .attach(&mut shared.state.lock_blocking().store, access);
         Ok(Server {
-            listeners: std_listeners.into_iter().map(TcpListener::from).collect(),
-            addrs,
+            listeners,
             shared,
             options,
         })
     }
 
-    /// The addresses the server listens on, with the real port when 0 was asked for.
+    /// The plain TCP addresses the server listens on, with the real port when 0 was asked
+    /// for (none with `port 0` beside a TLS port or Unix socket).
     pub fn local_addrs(&self) -> &[SocketAddr] {
-        &self.addrs
+        &self.listeners.tcp_addrs
+    }
+
+    /// The TLS addresses the server listens on (`tls-port`).
+    pub fn tls_addrs(&self) -> &[SocketAddr] {
+        &self.listeners.tls_addrs
+    }
+
+    /// The Unix socket's path (`unixsocket`), if any.
+    pub fn unix_path(&self) -> Option<&str> {
+        self.listeners.unix.as_ref().map(|(_, p)| p.as_str())
     }
 
     /// Serves until `shutdown` completes or a client calls SHUTDOWN, then stops gracefully:
@@ -162,22 +209,35 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         let Server {
             listeners,
-            addrs,
             shared,
             options,
         } = self;
-        redish_host::log_listening("async-std", &addrs);
+        let all_addrs: Vec<SocketAddr> = listeners
+            .tcp_addrs
+            .iter()
+            .chain(&listeners.tls_addrs)
+            .copied()
+            .collect();
+        redish_host::log_listening("async-std", &all_addrs);
+        let unix_path = listeners.unix.as_ref().map(|(_, p)| p.clone());
+        if let Some(path) = &unix_path {
+            info!("The server is now ready to accept connections at {path}");
+        }
         let timers = async_std::task::spawn(run_timers(shared.clone()));
         // Each connection task holds a clone of `alive`; `all_closed` fails once the last
         // one is gone.
         let (alive, all_closed) = async_channel::bounded::<()>(1);
-        let mut incoming: Vec<Incoming<'_>> = listeners.iter().map(TcpListener::incoming).collect();
+        let mut incoming = Incomings {
+            tcp: listeners.tcp.iter().map(TcpListener::incoming).collect(),
+            tls: listeners.tls.iter().map(TcpListener::incoming).collect(),
+            unix: listeners.unix.as_ref().map(|(l, _)| l.incoming()),
+        };
         let mut shutdown = std::pin::pin!(shutdown);
         let requested = shared.shutdown.1.clone();
 
         enum Step {
             Stop(&'static str),
-            Accepted(io::Result<TcpStream>),
+            Accepted(io::Result<Accepted>),
         }
         loop {
             let step = future::or(
@@ -199,7 +259,31 @@ impl Server {
                     info!("{why}");
                     break;
                 }
-                Step::Accepted(Ok(stream)) => accept(stream, &shared, &alive).await,
+                Step::Accepted(Ok(Accepted::Tcp(stream))) => {
+                    if let Some(conn) = tcp_conn(&stream) {
+                        accept(stream, conn, None, &shared, &alive).await
+                    }
+                }
+                Step::Accepted(Ok(Accepted::Tls(stream))) => {
+                    if let Some(context) = &listeners.tls_context {
+                        // Full: closed without a word, as Redis's TLS port does.
+                        if let Some(slot) = Slot::take(&shared).await {
+                            let acceptor = futures_rustls::TlsAcceptor::from(context.current());
+                            async_std::task::spawn(handshake(
+                                acceptor,
+                                stream,
+                                slot,
+                                shared.clone(),
+                                alive.clone(),
+                            ));
+                        }
+                    }
+                }
+                Step::Accepted(Ok(Accepted::Unix(stream))) => {
+                    let path = unix_path.as_deref().unwrap_or("");
+                    let conn = policy::unix_client_conn(path, i64::from(stream.as_raw_fd()));
+                    accept(stream, conn, None, &shared, &alive).await
+                }
                 Step::Accepted(Err(e)) => {
                     // Typically out of file descriptors: back off rather than spin, and keep
                     // serving the connections we have.
@@ -210,6 +294,9 @@ impl Server {
         }
 
         drop(incoming);
+        if let Some(path) = &unix_path {
+            redish_host::remove_unix_socket(path);
+        }
         drop(listeners);
         drop(alive);
         {
@@ -235,18 +322,66 @@ impl Server {
     }
 }
 
+/// The listeners' streams of connections.
+struct Incomings<'a> {
+    tcp: Vec<Incoming<'a>>,
+    tls: Vec<Incoming<'a>>,
+    unix: Option<async_std::os::unix::net::Incoming<'a>>,
+}
+
 /// The next connection on any of the listeners.
-async fn accept_any(incoming: &mut [Incoming<'_>]) -> io::Result<TcpStream> {
+async fn accept_any(incoming: &mut Incomings<'_>) -> io::Result<Accepted> {
     poll_fn(|cx| {
-        for listener in incoming.iter_mut() {
-            match Pin::new(listener).poll_next(cx) {
-                Poll::Ready(Some(accepted)) => return Poll::Ready(accepted),
-                Poll::Ready(None) | Poll::Pending => {}
+        for listener in incoming.tcp.iter_mut() {
+            if let Poll::Ready(Some(accepted)) = Pin::new(listener).poll_next(cx) {
+                return Poll::Ready(accepted.map(Accepted::Tcp));
+            }
+        }
+        for listener in incoming.tls.iter_mut() {
+            if let Poll::Ready(Some(accepted)) = Pin::new(listener).poll_next(cx) {
+                return Poll::Ready(accepted.map(Accepted::Tls));
+            }
+        }
+        if let Some(listener) = &mut incoming.unix {
+            if let Poll::Ready(Some(accepted)) = Pin::new(listener).poll_next(cx) {
+                return Poll::Ready(accepted.map(Accepted::Unix));
             }
         }
         Poll::Pending
     })
     .await
+}
+
+/// The CLIENT LIST facts of a TCP connection; `None` if it is gone already.
+fn tcp_conn(stream: &TcpStream) -> Option<redish_core::db::ClientConn> {
+    let peer = stream.peer_addr().ok()?;
+    let fd = i64::from(stream.as_raw_fd());
+    Some(policy::client_conn(peer, stream.local_addr().ok(), fd))
+}
+
+/// Runs the TLS handshake of a connection accepted on the TLS port, bounded by
+/// [`conn::TLS_HANDSHAKE_TIMEOUT`], then serves it as any other; a failed handshake is
+/// logged and the socket closed. The connection counts for `maxclients` from its accept
+/// (`slot`), as in Redis.
+async fn handshake(
+    acceptor: futures_rustls::TlsAcceptor,
+    stream: TcpStream,
+    slot: Slot,
+    shared: Arc<Shared>,
+    alive: Sender<()>,
+) {
+    let Some(conn) = tcp_conn(&stream) else {
+        return;
+    };
+    let peer = conn.addr.clone();
+    match timeout(conn::TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Some(Ok(tls)) if !shared.shutdown.0.is_closed() => {
+            accept(tls, conn, Some(slot), &shared, &alive).await
+        }
+        Some(Ok(_)) => {}
+        Some(Err(e)) => debug!(%peer, "Error accepting a client connection: {e}"),
+        None => debug!(%peer, "TLS handshake timed out"),
+    }
 }
 
 /// `fut`'s output, or `None` if `limit` passes first.
@@ -260,69 +395,137 @@ pub(crate) async fn timeout<T>(limit: Duration, fut: impl Future<Output = T>) ->
 
 /// Registers a new connection and spawns its task, or turns it away when the server is
 /// full. Never waits on a client: the accept loop must keep going whatever one client does.
-async fn accept(stream: TcpStream, shared: &Arc<Shared>, alive: &Sender<()>) {
-    let Ok(peer) = stream.peer_addr() else {
-        return; // Gone already.
-    };
+async fn accept<S: Transport>(
+    stream: S,
+    conn: redish_core::db::ClientConn,
+    slot: Option<Slot>,
+    shared: &Arc<Shared>,
+    alive: &Sender<()>,
+) {
+    let peer = conn.addr.clone();
     let (tx, rx) = async_channel::unbounded();
     let registered = {
         let mut state = shared.lock().await;
         // CONFIG SET may change both at any time: read them for each connection.
         let max_clients = state.store.config().maxclients;
         let keepalive_s = state.store.config().tcp_keepalive_s;
-        if shared.clients.load(Ordering::Acquire) as u64 >= max_clients {
+        if slot.is_none() && shared.clients.load(Ordering::Acquire) as u64 >= max_clients {
             state.store.handle_rejected_connection();
-            None
+            Err(policy::MAX_CLIENTS_REPLY)
+        } else if policy::protected_mode_refuses(&mut state.store, &conn) {
+            state.store.handle_rejected_connection();
+            Err(policy::PROTECTED_MODE_REPLY)
         } else {
-            shared.clients.fetch_add(1, Ordering::AcqRel);
+            match slot {
+                Some(slot) => slot.keep(),
+                None => {
+                    shared.clients.fetch_add(1, Ordering::AcqRel);
+                }
+            }
             let id = state.store.next_client_id();
-            let fd = i64::from(stream.as_raw_fd());
-            let conn = policy::client_conn(peer, stream.local_addr().ok(), fd);
             state.store.register_client(id, conn, now_ms());
             state.conns.insert(id, tx);
-            Some((id, keepalive_s))
+            Ok((id, keepalive_s))
         }
     };
-    let Some((id, keepalive_s)) = registered else {
-        debug!(%peer, "max number of clients reached");
-        async_std::task::spawn(reject(stream));
-        return;
+    let (id, keepalive_s) = match registered {
+        Ok(registered) => registered,
+        Err(reply) => {
+            let why = if reply == policy::MAX_CLIENTS_REPLY {
+                "max number of clients reached"
+            } else {
+                "protected mode"
+            };
+            debug!(%peer, "turned away: {why}");
+            async_std::task::spawn(reject(stream, reply));
+            return;
+        }
     };
-    // SAFETY: the descriptor belongs to `stream`, which outlives this borrow. (async-std's
-    // TcpStream has `AsRawFd` but not `AsFd`.)
-    let fd = unsafe { BorrowedFd::borrow_raw(stream.as_raw_fd()) };
-    if let Err(e) = redish_host::configure_stream(&fd, keepalive_s) {
+    if let Err(e) = stream.configure(keepalive_s) {
         debug!(%peer, "socket options: {e}");
     }
     debug!(%peer, client = id, "accepted");
     let guard = ConnGuard {
         shared: shared.clone(),
         _alive: alive.clone(),
+        released: std::sync::atomic::AtomicBool::new(false),
     };
     async_std::task::spawn(async move {
-        connection::serve(stream, id, rx, &guard.shared).await;
+        connection::serve(stream, id, rx, &guard.shared, || guard.release()).await;
         debug!(%peer, client = id, "closed");
         drop(guard);
     });
+}
+
+/// A place among `maxclients` taken for a TLS connection before its handshake, as Redis
+/// counts a client from its accept: handshakes in progress are bounded with the clients.
+/// Given back when dropped, unless the connection is registered ([`Slot::keep`]).
+struct Slot {
+    shared: Arc<Shared>,
+    kept: bool,
+}
+
+impl Slot {
+    /// Takes a place, or `None` (counted as a rejected connection) when the server is
+    /// full; the connection is then closed without a word, as Redis's TLS port does.
+    async fn take(shared: &Arc<Shared>) -> Option<Slot> {
+        let mut state = shared.lock().await;
+        let max_clients = state.store.config().maxclients;
+        if shared.clients.load(Ordering::Acquire) as u64 >= max_clients {
+            state.store.handle_rejected_connection();
+            return None;
+        }
+        shared.clients.fetch_add(1, Ordering::AcqRel);
+        Some(Slot {
+            shared: shared.clone(),
+            kept: false,
+        })
+    }
+
+    /// The connection is registered: its [`ConnGuard`] gives the place back.
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.shared.clients.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 /// Counts a connection for `maxclients` and for the shutdown wait, until dropped.
 struct ConnGuard {
     shared: Arc<Shared>,
     _alive: Sender<()>,
+    released: std::sync::atomic::AtomicBool,
+}
+
+impl ConnGuard {
+    /// Gives the connection's place among `maxclients` back: when the connection leaves
+    /// the store (so a client that sees `connected_clients` drop may connect again at
+    /// once), or at the latest when the guard is dropped.
+    fn release(&self) {
+        if !self.released.swap(true, Ordering::AcqRel) {
+            self.shared.clients.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
-        self.shared.clients.fetch_sub(1, Ordering::AcqRel);
+        self.release();
     }
 }
 
-/// Tells a client over `maxclients` why it is turned away, then closes.
-async fn reject(mut stream: TcpStream) {
+/// Tells a client turned away (over `maxclients`, or by protected mode) why, then closes.
+async fn reject<S: Transport>(mut stream: S, reply: &'static [u8]) {
     let _ = timeout(conn::REJECT_TIMEOUT, async {
-        stream.write_all(policy::MAX_CLIENTS_REPLY).await?;
+        stream.write_all(reply).await?;
         stream.close().await?;
+        stream.shutdown_write()?;
         linger(&mut stream).await;
         io::Result::Ok(())
     })

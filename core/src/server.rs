@@ -48,8 +48,9 @@ Options:
 As with redis-server, the configuration file (Redis's syntax) is read first, then every
 --name value... on the command line sets that Redis setting after it: the values run up to
 the next --name (--save 900 1 300 10, --timeout 60, --enable-debug-command local,
---appendonly yes, --appendfsync always, --dir /var/lib/redish). A refused setting stops the
-server with Redis's message and exit code 1.
+--appendonly yes, --appendfsync always, --dir /var/lib/redish, --tls-port 6380,
+--unixsocket /run/redish.sock, --user alice on '>pw' '~*' +@all). A refused setting stops
+the server with Redis's message and exit code 1.
 Unlike redis-server, without a configuration file there are no save points unless --save
 gives some.
 ";
@@ -93,6 +94,8 @@ pub mod conn {
     pub const LINGER: Duration = Duration::from_millis(500);
     /// How long a client turned away (`maxclients`) gets to read why.
     pub const REJECT_TIMEOUT: Duration = Duration::from_secs(1);
+    /// How long a client on the TLS port has to complete its handshake.
+    pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
     /// After a failed accept (typically out of file descriptors), how long to back off
     /// rather than spin.
     pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -371,6 +374,7 @@ impl ServerOptions {
             );
             store.set_setting("client-output-buffer-limit", limit);
         }
+        let mut users = Vec::new();
         for (name, value) in &self.settings {
             if name.eq_ignore_ascii_case("replicaof") || name.eq_ignore_ascii_case("slaveof") {
                 if value.trim().is_empty() {
@@ -384,13 +388,114 @@ impl ServerOptions {
                 store.set_master(host.to_owned(), port);
                 continue;
             }
+            if name.eq_ignore_ascii_case("user") {
+                users.push(value);
+                continue;
+            }
             store
                 .config_mut()
                 .set(name, value)
                 .map_err(|e| format!("setting {name} {value:?}: {e}"))?;
         }
+        // `user` directives, after the settings (`requirepass` included), as Redis's
+        // ACLLoadUsersAtStartup.
+        if !users.is_empty() && !store.config().security.aclfile.is_empty() {
+            return Err(
+                "Configuring Redis with users defined in redis.conf and at the same \
+                 setting an ACL file path is invalid. This setup is very likely to lead to \
+                 configuration errors and security holes, please define either an ACL file \
+                 or declare users directly in your redis.conf, but not both."
+                    .to_owned(),
+            );
+        }
+        let allchannels = store.config().acl_pubsub_allchannels;
+        for spec in users {
+            crate::acl::file::apply_directive(store.acl_mut(), spec, allchannels)?;
+        }
         Ok(())
     }
+}
+
+/// Which listeners a server opens (Redis's `port`, `tls-port`, `unixsocket`), read from its
+/// options by [`ServerOptions::listen_plan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenPlan {
+    /// The plain TCP port (0: the OS chooses), or `None`: no plain TCP listener.
+    pub tcp_port: Option<u16>,
+    /// The TLS port, if any, on the same addresses.
+    pub tls_port: Option<u16>,
+    /// The Unix socket's path and permission bits (0: as the umask leaves them).
+    pub unixsocket: Option<(String, u32)>,
+}
+
+impl ServerOptions {
+    /// The listeners these options ask for. As with redis-server, `port 0` opens no plain
+    /// TCP listener when a TLS port or a Unix socket is set; alone, it lets the OS choose the
+    /// port (redish's way of starting on any free port).
+    pub fn listen_plan(&self) -> ListenPlan {
+        let mut config = Config::default();
+        for (name, value) in &self.settings {
+            let _ = config.set(name, value);
+        }
+        let sec = &config.security;
+        let tls_port = (sec.tls_port != 0).then_some(sec.tls_port);
+        let unixsocket = (!config.unixsocket.is_empty())
+            .then(|| (config.unixsocket.clone(), sec.unixsocketperm));
+        let tcp_port =
+            (self.port != 0 || (tls_port.is_none() && unixsocket.is_none())).then_some(self.port);
+        ListenPlan {
+            tcp_port,
+            tls_port,
+            unixsocket,
+        }
+    }
+}
+
+/// The socket facts of a connection accepted on the Unix socket at `path`, as Redis shows
+/// them in CLIENT LIST (`addr=/path:0 laddr=/path:0`, flag `U`).
+pub fn unix_client_conn(path: &str, fd: i64) -> ClientConn {
+    ClientConn {
+        addr: format!("{path}:0"),
+        laddr: format!("{path}:0"),
+        fd,
+        unix_socket: true,
+    }
+}
+
+/// What a client refused by protected mode reads before it is closed: Redis 7.0's text.
+pub const PROTECTED_MODE_REPLY: &[u8] = b"-DENIED Redis is running in protected mode because \
+protected mode is enabled and no password is set for the default user. In this mode \
+connections are only accepted from the loopback interface. If you want to connect from \
+external computers to Redis you may adopt one of the following solutions: 1) Just disable \
+protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface \
+by connecting to Redis from the same host the server is running, however MAKE SURE Redis is \
+not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change \
+permanent. 2) Alternatively you can just disable the protected mode by editing the Redis \
+configuration file, and setting the protected mode option to 'no', and then restarting the \
+server. 3) If you started the server manually just for testing, restart it with the \
+'--protected-mode no' option. 4) Setup a an authentication password for the default user. \
+NOTE: You only need to do one of the above things in order for the server to start \
+accepting connections from the outside.\r\n";
+
+/// Redis's `islocalClient`: a Unix socket client, or a TCP peer at exactly `127.0.0.1` or
+/// `::1` (not the rest of 127/8, nor `::ffff:127.0.0.1`).
+pub fn is_local_client(conn: &ClientConn) -> bool {
+    if conn.unix_socket {
+        return true;
+    }
+    let ip = conn.addr.rsplit_once(':').map_or(&*conn.addr, |(ip, _)| ip);
+    ip == "127.0.0.1" || ip == "::1"
+}
+
+/// Whether protected mode turns a new connection away, as Redis 7.0's
+/// `clientAcceptHandler` decides: `protected-mode yes`, the `default` user without a
+/// password (`nopass`), and a client that is not local ([`is_local_client`]). Redis 7.0
+/// does not look at `bind` here. The adapter then writes [`PROTECTED_MODE_REPLY`], counts
+/// the connection as rejected and closes it.
+pub fn protected_mode_refuses(store: &mut Store, conn: &ClientConn) -> bool {
+    store.config().security.protected_mode
+        && store.acl_mut().user(b"default").is_some_and(|u| u.nopass())
+        && !is_local_client(conn)
 }
 
 /// The line a server prints to stdout for each address when asked for port 0, so that
@@ -510,6 +615,70 @@ mod tests {
             Ok(Invocation::Serve(o)) => o,
             other => panic!("{argv:?}: {other:?}"),
         }
+    }
+
+    #[test]
+    fn protected_mode_decision_as_redis() {
+        let tcp = |addr: &str| ClientConn {
+            addr: addr.to_owned(),
+            laddr: String::new(),
+            fd: 0,
+            unix_socket: false,
+        };
+        let cases: &[(&str, bool)] = &[
+            ("127.0.0.1:5000", true),
+            ("::1:5000", true),
+            ("127.0.0.2:5000", false),
+            ("::ffff:127.0.0.1:5000", false),
+            ("10.0.0.7:40000", false),
+            ("fe80::1:40000", false),
+        ];
+        let mut store = Store::new(StoreConfig::default());
+        for &(addr, local) in cases {
+            assert_eq!(is_local_client(&tcp(addr)), local, "{addr}");
+            // Default settings: protected mode on, default user nopass.
+            assert_eq!(
+                protected_mode_refuses(&mut store, &tcp(addr)),
+                !local,
+                "{addr}"
+            );
+        }
+        let unix = unix_client_conn("/tmp/r.sock", 9);
+        assert!(is_local_client(&unix));
+        assert!(!protected_mode_refuses(&mut store, &unix));
+        let remote = tcp("192.0.2.1:1234");
+        // A password for the default user lifts it.
+        store.config_mut().set("requirepass", "secret").unwrap();
+        assert!(!protected_mode_refuses(&mut store, &remote));
+        store.config_mut().set("requirepass", "").unwrap();
+        assert!(protected_mode_refuses(&mut store, &remote));
+        // So does `protected-mode no`.
+        store.config_mut().set("protected-mode", "no").unwrap();
+        assert!(!protected_mode_refuses(&mut store, &remote));
+    }
+
+    #[test]
+    fn listen_plans() {
+        let plan = |port: u16, settings: &[(&str, &str)]| {
+            ServerOptions {
+                port,
+                settings: settings
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+                ..ServerOptions::default()
+            }
+            .listen_plan()
+        };
+        assert_eq!(plan(0, &[]).tcp_port, Some(0));
+        assert_eq!(plan(6379, &[]).tcp_port, Some(6379));
+        let tls_only = plan(0, &[("tls-port", "6380")]);
+        assert_eq!((tls_only.tcp_port, tls_only.tls_port), (None, Some(6380)));
+        let both = plan(6379, &[("tls-port", "6380")]);
+        assert_eq!((both.tcp_port, both.tls_port), (Some(6379), Some(6380)));
+        let unix = plan(0, &[("unixsocket", "/tmp/s"), ("unixsocketperm", "700")]);
+        assert_eq!(unix.tcp_port, None);
+        assert_eq!(unix.unixsocket, Some(("/tmp/s".to_owned(), 0o700)));
     }
 
     #[test]

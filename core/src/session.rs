@@ -374,6 +374,13 @@ impl Session {
         if self.config_epoch != store.config_epoch() {
             self.apply_config(store);
         }
+        // Killed by another connection (CLIENT KILL, ACL DELUSER, ACL LOAD) whose kill
+        // message has not arrived yet: Redis frees the client at once, so nothing more of
+        // it runs.
+        if !self.closing && store.clients().get(self.conn.id).is_some_and(|c| c.killed) {
+            self.handle_message(&Message::Kill, now_ms);
+            return;
+        }
         if let Some(until) = self.conn.sleep_until_ms {
             if now_ms < until {
                 return;

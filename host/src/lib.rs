@@ -13,11 +13,13 @@
 //! println!("{:?} at {}", listener.local_addr(), redish_host::now_ms());
 //! ```
 
+pub mod acl_file;
 pub mod alloc;
 pub mod log;
 pub mod persist;
 pub mod process;
 pub mod replica;
+pub mod tls;
 
 use std::hash::{BuildHasher, RandomState};
 use std::io;
@@ -127,6 +129,70 @@ pub fn listen_all(
     Ok((listeners, addrs))
 }
 
+/// Every listening socket a server opens, as [`redish_core::server::ServerOptions::listen_plan`]
+/// asks: plain TCP, TLS (on the same addresses, another port) and the Unix socket.
+#[derive(Debug, Default)]
+pub struct Listeners {
+    /// Plain TCP listeners and their addresses.
+    pub tcp: Vec<(TcpListener, SocketAddr)>,
+    /// TLS listeners and their addresses.
+    pub tls: Vec<(TcpListener, SocketAddr)>,
+    /// The Unix socket listener and its path, removed by [`remove_unix_socket`] at shutdown.
+    pub unix: Option<(std::os::unix::net::UnixListener, String)>,
+}
+
+impl Listeners {
+    /// Opens what `options` asks for, non-blocking.
+    pub fn bind(options: &redish_core::server::ServerOptions) -> io::Result<Listeners> {
+        let plan = options.listen_plan();
+        let mut listeners = Listeners::default();
+        if let Some(port) = plan.tcp_port {
+            let (tcp, addrs) = listen_all(&options.bind, port)?;
+            listeners.tcp = tcp.into_iter().zip(addrs).collect();
+        }
+        if let Some(port) = plan.tls_port {
+            let (tls, addrs) = listen_all(&options.bind, port)?;
+            listeners.tls = tls.into_iter().zip(addrs).collect();
+        }
+        if let Some((path, perm)) = plan.unixsocket {
+            listeners.unix = Some((listen_unix(&path, perm)?, path));
+        }
+        Ok(listeners)
+    }
+
+    /// The plain TCP port as bound (for `port` in CONFIG GET), 0 without one.
+    pub fn tcp_port(&self) -> u16 {
+        self.tcp.first().map_or(0, |(_, a)| a.port())
+    }
+
+    /// Every TCP address listened on, plain then TLS, for the start-up line.
+    pub fn tcp_addrs(&self) -> Vec<SocketAddr> {
+        self.tcp.iter().chain(&self.tls).map(|(_, a)| *a).collect()
+    }
+}
+
+/// A non-blocking Unix-domain listener at `path`, as Redis makes one: a stale file there is
+/// removed first, and `perm` (when not 0) becomes the socket file's mode.
+pub fn listen_unix(path: &str, perm: u32) -> io::Result<std::os::unix::net::UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::remove_file(path);
+    let listener = std::os::unix::net::UnixListener::bind(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("could not bind unix socket {path}: {e}")))?;
+    if perm != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm))?;
+    }
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Removes the Unix socket file at shutdown, as Redis does.
+pub fn remove_unix_socket(path: &str) {
+    tracing::info!("Removing the unix socket file.");
+    if let Err(e) = std::fs::remove_file(path) {
+        tracing::warn!("Error removing the unix socket file: {e}");
+    }
+}
+
 /// The store a server starts with, as both adapters make it: [`ServerOptions::new_store`]
 /// with random seeds, the process facts, then [`persist::Persistence::open`] (which loads
 /// the AOF or RDB file). `port` is the port actually bound.
@@ -148,6 +214,7 @@ pub fn server_store(
     if let Some(gauge) = alloc::gauge() {
         store.set_memory_gauge(gauge);
     }
+    acl_file::install(&mut store)?;
     // Before loading: functions in the files need the engine.
     store.set_script_engine(redish_lua::engine());
     // Redis measures its startup memory after initialising, before loading the data.

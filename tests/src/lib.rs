@@ -140,7 +140,8 @@ impl TestServer {
                         let server = tokio_adapter::server::Server::bind(options)
                             .await
                             .expect("bind");
-                        addr_tx.send(server.local_addrs()[0]).expect("addr");
+                        let addrs = [server.local_addrs(), server.tls_addrs()].concat();
+                        addr_tx.send(first_addr(&addrs)).expect("addr");
                         server
                             .run(async move {
                                 let _ = stop_rx.await;
@@ -162,7 +163,8 @@ impl TestServer {
                         let server = async_std_adapter::server::Server::bind(options)
                             .await
                             .expect("bind");
-                        addr_tx.send(server.local_addrs()[0]).expect("addr");
+                        let addrs = [server.local_addrs(), server.tls_addrs()].concat();
+                        addr_tx.send(first_addr(&addrs)).expect("addr");
                         server
                             .run(async move {
                                 let _ = stop_rx.recv().await;
@@ -188,7 +190,8 @@ impl TestServer {
         }
     }
 
-    /// The address it listens on.
+    /// The address it listens on: the first plain TCP one, else the first TLS one (else
+    /// `0.0.0.0:0`, for a server on a Unix socket alone).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -218,6 +221,23 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.shut();
     }
+}
+
+fn first_addr(addrs: &[SocketAddr]) -> SocketAddr {
+    addrs
+        .first()
+        .copied()
+        .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)))
+}
+
+/// A loopback port free right now, for settings that take a port number where 0 does not
+/// mean "any" (`tls-port`). Another process could take it before the server binds it;
+/// the OS hands out recently freed ports last, which makes that unlikely.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// Runs `scenario` against a fresh server of `adapter`, failing it if it outlives

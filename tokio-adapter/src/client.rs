@@ -28,8 +28,9 @@ use std::io;
 
 use bytes::{Bytes, BytesMut};
 use redish_core::resp::{encode_command, Decoder, Frame, Protocol, ProtocolError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio_rustls::client::TlsStream;
 
 pub use pipeline::Pipeline;
 pub use subscriber::{Message, Subscriber};
@@ -61,10 +62,63 @@ pub enum Error {
 /// Result of a client call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A client's socket: plain TCP, or TLS over TCP.
+#[derive(Debug)]
+pub(crate) enum ClientStream {
+    Tcp(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for ClientStream {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.get_mut() {
+            ClientStream::Tcp(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+            ClientStream::Tls(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ClientStream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ClientStream::Tcp(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+            ClientStream::Tls(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.get_mut() {
+            ClientStream::Tcp(s) => std::pin::Pin::new(s).poll_flush(cx),
+            ClientStream::Tls(s) => std::pin::Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.get_mut() {
+            ClientStream::Tcp(s) => std::pin::Pin::new(s).poll_shutdown(cx),
+            ClientStream::Tls(s) => std::pin::Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
 /// One connection to a server.
 #[derive(Debug)]
 pub struct Client {
-    stream: TcpStream,
+    stream: ClientStream,
     read_buf: BytesMut,
     write_buf: BytesMut,
     decoder: Decoder,
@@ -77,13 +131,36 @@ impl Client {
     pub async fn connect(addr: impl ToSocketAddrs) -> Result<Client> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(Client {
+        Ok(Client::over(ClientStream::Tcp(stream)))
+    }
+
+    /// Connects to `addr` over TLS, checking the server's certificate for `server_name`
+    /// (a host name or an IP address) with `config` (see
+    /// [`redish_host::tls::client_config`], which also sets the client certificate for a
+    /// server with `tls-auth-clients yes`).
+    pub async fn connect_tls(
+        addr: impl ToSocketAddrs,
+        server_name: &str,
+        config: std::sync::Arc<tokio_rustls::rustls::ClientConfig>,
+    ) -> Result<Client> {
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(server_name.to_owned())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await?;
+        Ok(Client::over(ClientStream::Tls(Box::new(tls))))
+    }
+
+    fn over(stream: ClientStream) -> Client {
+        Client {
             stream,
             read_buf: BytesMut::with_capacity(READ_CHUNK_BYTES),
             write_buf: BytesMut::new(),
             decoder: Decoder::default(),
             protocol: Protocol::Resp2,
-        })
+        }
     }
 
     /// The protocol the connection speaks.
@@ -118,6 +195,7 @@ impl Client {
         self.write_buf.clear();
         encode_command(args, &mut self.write_buf);
         self.stream.write_all(&self.write_buf).await?;
+        self.stream.flush().await?;
         Ok(())
     }
 

@@ -12,12 +12,10 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use redish_core::server::{conn, Action, Driver};
 use redish_core::{ClientId, Event};
 use redish_host::now_ms;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::MutexGuard;
@@ -25,22 +23,27 @@ use tokio::time::Instant;
 use tracing::debug;
 
 use crate::server::{linger, ConnMsg, Shared, State};
+use crate::transport::Transport;
 
 /// What ended an [`Action::Wait`].
 enum Wake {
     Writable(io::Result<()>),
     Read(io::Result<usize>),
+    /// Output the socket held (TLS records) went out.
+    Flushed(io::Result<()>),
     Msg(Option<ConnMsg>),
     Timeout,
 }
 
 /// Serves connection `id` until it closes. `rx` brings deliveries from the rest of the
-/// server and its shutdown notice.
-pub(crate) async fn serve(
-    mut stream: TcpStream,
+/// server and its shutdown notice; `left_store` runs once the connection has left the
+/// store, before its last flush and linger.
+pub(crate) async fn serve<S: Transport>(
+    mut stream: S,
     id: ClientId,
     mut rx: UnboundedReceiver<ConnMsg>,
     shared: &Shared,
+    left_store: impl FnOnce(),
 ) {
     let mut driver = Driver::new(id, shared.session_config);
     // The driver's timeout, and the Unix ms it is armed for.
@@ -56,14 +59,14 @@ pub(crate) async fn serve(
                 Err(TryRecvError::Disconnected) => driver.handle_deliveries_closed(),
             },
             Action::Process => process(&mut driver, shared).await,
-            Action::Write(out) => match stream.try_write(out) {
+            Action::Write(out) => match stream.try_write_now(out) {
                 Ok(n) => driver.handle_written(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => driver.handle_write_blocked(),
                 Err(e) => failed(&mut driver, id, e),
             },
             Action::Event(event) => on_event(id, event, shared),
             Action::Yield => tokio::task::yield_now().await,
-            Action::ReadNow => match read_now(&stream, driver.read_buf()) {
+            Action::ReadNow => match stream.read_now(driver.read_buf()) {
                 Ok(n) => driver.handle_read(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => driver.handle_read_blocked(),
                 Err(e) => failed(&mut driver, id, e),
@@ -78,7 +81,7 @@ pub(crate) async fn serve(
                 }
                 let wake = poll_fn(|cx| {
                     if wants.writable {
-                        if let Poll::Ready(r) = stream.poll_write_ready(cx) {
+                        if let Poll::Ready(r) = stream.poll_writable(cx) {
                             return Poll::Ready(Wake::Writable(r));
                         }
                     }
@@ -88,6 +91,9 @@ pub(crate) async fn serve(
                         if let Poll::Ready(r) = read {
                             return Poll::Ready(Wake::Read(r));
                         }
+                    }
+                    if let Poll::Ready(r) = stream.poll_flush_held(cx) {
+                        return Poll::Ready(Wake::Flushed(r));
                     }
                     if wants.deliveries {
                         if let Poll::Ready(msg) = rx.poll_recv(cx) {
@@ -103,7 +109,10 @@ pub(crate) async fn serve(
                 match wake {
                     Wake::Writable(Ok(())) => driver.handle_writable(),
                     Wake::Read(Ok(n)) => driver.handle_read(n),
-                    Wake::Writable(Err(e)) | Wake::Read(Err(e)) => failed(&mut driver, id, e),
+                    Wake::Flushed(Ok(())) => {}
+                    Wake::Writable(Err(e)) | Wake::Read(Err(e)) | Wake::Flushed(Err(e)) => {
+                        failed(&mut driver, id, e)
+                    }
                     Wake::Msg(Some(msg)) => hand_over(&mut driver, msg),
                     Wake::Msg(None) => driver.handle_deliveries_closed(),
                     Wake::Timeout => {
@@ -121,6 +130,7 @@ pub(crate) async fn serve(
         let mut state = shared.lock().await;
         state.conns.remove(&id);
         driver.handle_close(&mut state.store);
+        left_store();
     }
     if graceful {
         let _ = stream.shutdown().await;
@@ -192,15 +202,4 @@ fn on_event(id: ClientId, event: Event, shared: &Shared) {
     if redish_host::log_event(id, &event) {
         shared.trigger_shutdown();
     }
-}
-
-/// Reads what the socket holds right now, with a real non-blocking `recv`. Tokio's
-/// `try_read` answers `WouldBlock` without asking the kernel until its reactor has seen the
-/// socket become readable, so at shutdown it could drop requests that had already arrived.
-fn read_now(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
-    use std::io::Read;
-    let mut chunk = [0u8; conn::READ_CHUNK_BYTES];
-    let n = (&*socket2::SockRef::from(stream)).read(&mut chunk)?;
-    buf.extend_from_slice(&chunk[..n]);
-    Ok(n)
 }

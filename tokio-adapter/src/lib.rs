@@ -40,3 +40,4 @@ pub mod client;
 pub mod server;
 
 mod connection;
+mod transport;

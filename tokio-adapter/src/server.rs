@@ -41,7 +41,7 @@ use redish_core::{ClientId, SessionConfig, Store};
 use redish_host::now_ms;
 use redish_host::persist::{Persistence, StoreAccess};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio::sync::{mpsc, Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -51,6 +51,7 @@ pub use redish_core::server::ServerOptions;
 pub use redish_core::server::ServerOptions as ServerConfig;
 
 use crate::connection;
+use crate::transport::Transport;
 
 /// What a connection task receives from elsewhere in the server.
 #[derive(Debug)]
@@ -119,23 +120,58 @@ impl Shared {
 
 /// A bound server, ready to [`run`](Server::run).
 pub struct Server {
-    listeners: Vec<TcpListener>,
-    addrs: Vec<SocketAddr>,
+    listeners: Listeners,
     shared: Arc<Shared>,
     options: ServerOptions,
+}
+
+/// The listening sockets, by kind.
+struct Listeners {
+    tcp: Vec<TcpListener>,
+    tcp_addrs: Vec<SocketAddr>,
+    tls: Vec<TcpListener>,
+    tls_addrs: Vec<SocketAddr>,
+    /// The TLS configuration for new connections, when there is a TLS port.
+    tls_context: Option<redish_host::tls::TlsContext>,
+    unix: Option<(UnixListener, String)>,
+}
+
+/// A connection taken from one of the listeners.
+enum Accepted {
+    Tcp(TcpStream, SocketAddr),
+    Tls(TcpStream, SocketAddr),
+    Unix(tokio::net::UnixStream),
 }
 
 impl Server {
     /// Binds every address of `options.bind` on `options.port` (0: the OS chooses, see
     /// [`Server::local_addrs`]) and prepares the store.
     pub async fn bind(options: ServerOptions) -> io::Result<Server> {
-        let (std_listeners, addrs) = redish_host::listen_all(&options.bind, options.port)?;
-        let port = addrs[0].port();
-        let (store, persistence) = redish_host::server_store(&options, port)?;
-        let listeners = std_listeners
-            .into_iter()
-            .map(TcpListener::from_std)
-            .collect::<io::Result<_>>()?;
+        let bound = redish_host::Listeners::bind(&options)?;
+        let (mut store, persistence) = redish_host::server_store(&options, bound.tcp_port())?;
+        let tls_context = redish_host::tls::install(&mut store)?;
+        let tcp_listeners = |list: Vec<(std::net::TcpListener, SocketAddr)>| {
+            let addrs: Vec<SocketAddr> = list.iter().map(|(_, a)| *a).collect();
+            let listeners = list
+                .into_iter()
+                .map(|(l, _)| TcpListener::from_std(l))
+                .collect::<io::Result<Vec<_>>>()?;
+            io::Result::Ok((listeners, addrs))
+        };
+        let (tcp, tcp_addrs) = tcp_listeners(bound.tcp)?;
+        let (tls, tls_addrs) = tcp_listeners(bound.tls)?;
+        let unix = match bound.unix {
+            Some((l, path)) => Some((UnixListener::from_std(l)?, path)),
+            None => None,
+        };
+        let listeners = Listeners {
+            tcp,
+            tcp_addrs,
+            tls,
+            tls_addrs,
+            tls_context,
+            unix,
+        };
         let script_watch = store.script_watch();
         // A script holds the store and its worker thread; a connection woken last on that
         // worker sits in its LIFO slot or run queue, which other workers may not steal in
@@ -169,15 +205,25 @@ impl Server {
             .attach(&mut shared.lock().await.store, access);
         Ok(Server {
             listeners,
-            addrs,
             shared,
             options,
         })
     }
 
-    /// The addresses the server listens on, with the real port when 0 was asked for.
+    /// The plain TCP addresses the server listens on, with the real port when 0 was asked
+    /// for (none with `port 0` beside a TLS port or Unix socket).
     pub fn local_addrs(&self) -> &[SocketAddr] {
-        &self.addrs
+        &self.listeners.tcp_addrs
+    }
+
+    /// The TLS addresses the server listens on (`tls-port`).
+    pub fn tls_addrs(&self) -> &[SocketAddr] {
+        &self.listeners.tls_addrs
+    }
+
+    /// The Unix socket's path (`unixsocket`), if any.
+    pub fn unix_path(&self) -> Option<&str> {
+        self.listeners.unix.as_ref().map(|(_, p)| p.as_str())
     }
 
     /// Serves until `shutdown` completes or a client calls SHUTDOWN, then stops gracefully:
@@ -186,11 +232,19 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         let Server {
             listeners,
-            addrs,
             shared,
             options,
         } = self;
-        redish_host::log_listening("tokio", &addrs);
+        let all_addrs: Vec<SocketAddr> = listeners
+            .tcp_addrs
+            .iter()
+            .chain(&listeners.tls_addrs)
+            .copied()
+            .collect();
+        redish_host::log_listening("tokio", &all_addrs);
+        if let Some((_, path)) = &listeners.unix {
+            info!("The server is now ready to accept connections at {path}");
+        }
         let timers = tokio::spawn(run_timers(shared.clone()));
         // Each connection task holds a clone of `alive`; `all_closed` yields None once the
         // last one is gone.
@@ -210,7 +264,34 @@ impl Server {
                 accepted = accept_any(&listeners) => accepted,
             };
             match accepted {
-                Ok((stream, peer)) => accept(stream, peer, &shared, &alive).await,
+                Ok(Accepted::Tcp(stream, peer)) => {
+                    let fd = i64::from(stream.as_raw_fd());
+                    let conn = policy::client_conn(peer, stream.local_addr().ok(), fd);
+                    accept(stream, conn, None, &shared, &alive).await
+                }
+                Ok(Accepted::Tls(stream, peer)) => {
+                    let Some(context) = &listeners.tls_context else {
+                        continue;
+                    };
+                    let Some(slot) = Slot::take(&shared).await else {
+                        debug!(%peer, "max number of clients reached");
+                        continue;
+                    };
+                    let acceptor = tokio_rustls::TlsAcceptor::from(context.current());
+                    tokio::spawn(handshake(
+                        acceptor,
+                        stream,
+                        peer,
+                        slot,
+                        shared.clone(),
+                        alive.clone(),
+                    ));
+                }
+                Ok(Accepted::Unix(stream)) => {
+                    let path = listeners.unix.as_ref().map_or("", |(_, p)| p.as_str());
+                    let conn = policy::unix_client_conn(path, i64::from(stream.as_raw_fd()));
+                    accept(stream, conn, None, &shared, &alive).await
+                }
                 Err(e) => {
                     // Typically out of file descriptors: back off rather than spin, and keep
                     // serving the connections we have.
@@ -220,6 +301,9 @@ impl Server {
             }
         }
 
+        if let Some((_, path)) = &listeners.unix {
+            redish_host::remove_unix_socket(path);
+        }
         drop(listeners);
         drop(alive);
         {
@@ -250,11 +334,21 @@ impl Server {
 }
 
 /// The next connection on any of the listeners.
-async fn accept_any(listeners: &[TcpListener]) -> io::Result<(TcpStream, SocketAddr)> {
+async fn accept_any(listeners: &Listeners) -> io::Result<Accepted> {
     std::future::poll_fn(|cx| {
-        for listener in listeners {
+        for listener in &listeners.tcp {
             if let Poll::Ready(accepted) = listener.poll_accept(cx) {
-                return Poll::Ready(accepted);
+                return Poll::Ready(accepted.map(|(s, a)| Accepted::Tcp(s, a)));
+            }
+        }
+        for listener in &listeners.tls {
+            if let Poll::Ready(accepted) = listener.poll_accept(cx) {
+                return Poll::Ready(accepted.map(|(s, a)| Accepted::Tls(s, a)));
+            }
+        }
+        if let Some((listener, _)) = &listeners.unix {
+            if let Poll::Ready(accepted) = listener.poll_accept(cx) {
+                return Poll::Ready(accepted.map(|(s, _)| Accepted::Unix(s)));
             }
         }
         Poll::Pending
@@ -262,70 +356,162 @@ async fn accept_any(listeners: &[TcpListener]) -> io::Result<(TcpStream, SocketA
     .await
 }
 
+/// Runs the TLS handshake of a connection accepted on the TLS port, bounded by
+/// [`conn::TLS_HANDSHAKE_TIMEOUT`], then serves it as any other; a failed handshake is
+/// logged and the socket closed. The connection counts for `maxclients` from its accept
+/// (`slot`), as in Redis.
+async fn handshake(
+    acceptor: tokio_rustls::TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+    shared: Arc<Shared>,
+    alive: mpsc::Sender<()>,
+) {
+    let fd = i64::from(stream.as_raw_fd());
+    let conn = policy::client_conn(peer, stream.local_addr().ok(), fd);
+    match tokio::time::timeout(conn::TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) if !shared.shutdown.is_cancelled() => {
+            accept(tls, conn, Some(slot), &shared, &alive).await
+        }
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => debug!(%peer, "Error accepting a client connection: {e}"),
+        Err(_) => debug!(%peer, "TLS handshake timed out"),
+    }
+}
+
 /// Registers a new connection and spawns its task, or turns it away when the server is full.
 /// Waits for nothing but the store lock: the accept loop must keep going whatever one client
 /// does (a client turned away is answered by a task of its own).
-async fn accept(
-    stream: TcpStream,
-    peer: SocketAddr,
+async fn accept<S: Transport>(
+    stream: S,
+    conn: redish_core::db::ClientConn,
+    slot: Option<Slot>,
     shared: &Arc<Shared>,
     alive: &mpsc::Sender<()>,
 ) {
+    let peer = conn.addr.clone();
     let (tx, rx) = mpsc::unbounded_channel();
     let registered = {
         let mut state = shared.lock().await;
         // CONFIG SET may change both at any time: read them for each connection.
         let max_clients = state.store.config().maxclients;
         let keepalive_s = state.store.config().tcp_keepalive_s;
-        if shared.clients.load(Ordering::Acquire) as u64 >= max_clients {
+        if slot.is_none() && shared.clients.load(Ordering::Acquire) as u64 >= max_clients {
             state.store.handle_rejected_connection();
-            None
+            Err(policy::MAX_CLIENTS_REPLY)
+        } else if policy::protected_mode_refuses(&mut state.store, &conn) {
+            state.store.handle_rejected_connection();
+            Err(policy::PROTECTED_MODE_REPLY)
         } else {
-            shared.clients.fetch_add(1, Ordering::AcqRel);
+            match slot {
+                Some(slot) => slot.keep(),
+                None => {
+                    shared.clients.fetch_add(1, Ordering::AcqRel);
+                }
+            }
             let id = state.store.next_client_id();
-            let fd = i64::from(stream.as_raw_fd());
-            let conn = policy::client_conn(peer, stream.local_addr().ok(), fd);
             state.store.register_client(id, conn, now_ms());
             state.conns.insert(id, tx);
-            Some((id, keepalive_s))
+            Ok((id, keepalive_s))
         }
     };
-    let Some((id, keepalive_s)) = registered else {
-        debug!(%peer, "max number of clients reached");
-        tokio::spawn(reject(stream));
-        return;
+    let (id, keepalive_s) = match registered {
+        Ok(registered) => registered,
+        Err(reply) => {
+            let why = if reply == policy::MAX_CLIENTS_REPLY {
+                "max number of clients reached"
+            } else {
+                "protected mode"
+            };
+            debug!(%peer, "turned away: {why}");
+            tokio::spawn(reject(stream, reply));
+            return;
+        }
     };
-    if let Err(e) = redish_host::configure_stream(&stream, keepalive_s) {
+    if let Err(e) = stream.configure(keepalive_s) {
         debug!(%peer, "socket options: {e}");
     }
     debug!(%peer, client = id, "accepted");
     let guard = ConnGuard {
         shared: shared.clone(),
         _alive: alive.clone(),
+        released: std::sync::atomic::AtomicBool::new(false),
     };
     tokio::spawn(async move {
-        connection::serve(stream, id, rx, &guard.shared).await;
+        connection::serve(stream, id, rx, &guard.shared, || guard.release()).await;
         debug!(%peer, client = id, "closed");
         drop(guard);
     });
+}
+
+/// A place among `maxclients` taken for a TLS connection before its handshake, as Redis
+/// counts a client from its accept: handshakes in progress are bounded with the clients.
+/// Given back when dropped, unless the connection is registered ([`Slot::keep`]).
+struct Slot {
+    shared: Arc<Shared>,
+    kept: bool,
+}
+
+impl Slot {
+    /// Takes a place, or `None` (counted as a rejected connection) when the server is
+    /// full; the connection is then closed without a word, as Redis's TLS port does.
+    async fn take(shared: &Arc<Shared>) -> Option<Slot> {
+        let mut state = shared.lock().await;
+        let max_clients = state.store.config().maxclients;
+        if shared.clients.load(Ordering::Acquire) as u64 >= max_clients {
+            state.store.handle_rejected_connection();
+            return None;
+        }
+        shared.clients.fetch_add(1, Ordering::AcqRel);
+        Some(Slot {
+            shared: shared.clone(),
+            kept: false,
+        })
+    }
+
+    /// The connection is registered: its [`ConnGuard`] gives the place back.
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.shared.clients.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 /// Counts a connection for `maxclients` and for the shutdown wait, until dropped.
 struct ConnGuard {
     shared: Arc<Shared>,
     _alive: mpsc::Sender<()>,
+    released: std::sync::atomic::AtomicBool,
+}
+
+impl ConnGuard {
+    /// Gives the connection's place among `maxclients` back: when the connection leaves
+    /// the store (so a client that sees `connected_clients` drop may connect again at
+    /// once), or at the latest when the guard is dropped.
+    fn release(&self) {
+        if !self.released.swap(true, Ordering::AcqRel) {
+            self.shared.clients.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
-        self.shared.clients.fetch_sub(1, Ordering::AcqRel);
+        self.release();
     }
 }
 
-/// Tells a client over `maxclients` why it is turned away, then closes.
-async fn reject(mut stream: TcpStream) {
+/// Tells a client turned away (over `maxclients`, or by protected mode) why, then closes.
+async fn reject<S: Transport>(mut stream: S, reply: &'static [u8]) {
     let _ = tokio::time::timeout(conn::REJECT_TIMEOUT, async {
-        stream.write_all(policy::MAX_CLIENTS_REPLY).await?;
+        stream.write_all(reply).await?;
         stream.shutdown().await?;
         linger(&mut stream).await;
         io::Result::Ok(())
@@ -335,7 +521,7 @@ async fn reject(mut stream: TcpStream) {
 
 /// After our FIN, reads and discards until the peer closes too, for at most
 /// [`conn::LINGER`] (see there why).
-pub(crate) async fn linger(stream: &mut TcpStream) {
+pub(crate) async fn linger<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) {
     let mut scratch = [0u8; 4096];
     let _ = tokio::time::timeout(conn::LINGER, async {
         while let Ok(n) = stream.read(&mut scratch).await {

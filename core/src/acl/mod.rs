@@ -10,6 +10,7 @@
 //! Sans-IO as the rest of core: no clock (log entries take `now_ms`), no randomness
 //! (`ACL GENPASS` bytes come from the store's seeded generator).
 
+pub mod file;
 mod sha256;
 
 use std::collections::BTreeMap;
@@ -1028,6 +1029,16 @@ impl Acl {
     pub fn put(&mut self, user: User) {
         self.epoch += 1;
         self.users.insert(user.name.clone(), user);
+    }
+
+    /// Replaces every user with `users` (ACL LOAD), `default` as Redis creates it when
+    /// they do not define it.
+    pub fn replace_users(&mut self, users: Vec<User>) {
+        self.epoch += 1;
+        self.users = users.into_iter().map(|u| (u.name.clone(), u)).collect();
+        self.users
+            .entry(Bytes::from_static(b"default"))
+            .or_insert_with(User::default_user);
     }
 
     /// Removes a user; true if it existed.

@@ -32,8 +32,10 @@ pub enum AclCmd {
     DryRun(Bytes, Vec<Bytes>),
     /// `ACL LOG [count | RESET]`.
     Log(Option<Bytes>),
-    /// `ACL LOAD` / `ACL SAVE` (no ACL file is supported yet).
-    LoadSave,
+    /// `ACL LOAD`: the users of `aclfile`, all or nothing.
+    Load,
+    /// `ACL SAVE`: the users written to `aclfile`.
+    Save,
     /// `ACL HELP`.
     Help,
 }
@@ -66,7 +68,8 @@ impl AclCmd {
                 let name = rest.remove(0);
                 AclCmd::DryRun(name, rest)
             }
-            "acl|load" | "acl|save" => AclCmd::LoadSave,
+            "acl|load" => AclCmd::Load,
+            "acl|save" => AclCmd::Save,
             "acl|help" => AclCmd::Help,
             _ => return Err(wrong()),
         })
@@ -179,9 +182,18 @@ impl AclCmd {
             }
             AclCmd::Log(arg) => log(ctx, arg),
             AclCmd::DryRun(name, cmd) => dry_run(ctx, &name, &cmd),
-            AclCmd::LoadSave => Err(CmdError::err(
-                "This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.",
-            )),
+            AclCmd::Load | AclCmd::Save if ctx.store.config().security.aclfile.is_empty() => {
+                Err(CmdError::err(NO_ACL_FILE))
+            }
+            AclCmd::Load => {
+                acl::file::load(ctx.store).map_err(CmdError::err)?;
+                kill_clients_of_replaced_users(ctx);
+                Ok(Frame::OK)
+            }
+            AclCmd::Save => {
+                acl::file::save(ctx.store).map_err(CmdError::err)?;
+                Ok(Frame::OK)
+            }
             AclCmd::Help => Ok(help("ACL", HELP)),
         }
     }
@@ -230,6 +242,27 @@ fn set_user(ctx: &mut Ctx, name: Bytes, rules: Vec<Bytes>) -> Result<Frame, CmdE
         kill_pubsub_clients(ctx, &user);
     }
     Ok(Frame::OK)
+}
+
+/// ACL SAVE / LOAD without `aclfile`.
+const NO_ACL_FILE: &str = "This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
+
+/// After ACL LOAD every user but `default` is a new one, and Redis closes the connections
+/// authenticated as the old ones (`ACLFreeUsersSet` → `ACLFreeUserAndKillClients`).
+fn kill_clients_of_replaced_users(ctx: &mut Ctx) {
+    let mut names: Vec<Bytes> = ctx
+        .store
+        .clients()
+        .iter()
+        .map(|(_, c)| c.user.clone())
+        .chain(std::iter::once(ctx.conn.user.clone()))
+        .filter(|n| &n[..] != b"default")
+        .collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        kill_clients_of(ctx, &name);
+    }
 }
 
 /// Closes the connections authenticated as `name` (deleted, or disabled: Redis's

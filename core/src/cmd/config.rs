@@ -61,6 +61,9 @@ impl ConfigCmd {
                 let mut next = ctx.store.config().clone();
                 next.set_many(&pairs)
                     .map_err(|e| CmdError::Other(e.to_string()))?;
+                if next.security.tls_differs(&ctx.store.config().security) {
+                    reload_tls(ctx, &next, &pairs)?;
+                }
                 // What the changed parameters ask for once set, each once (Redis's apply
                 // functions run after every value is in place).
                 let mut applies: Vec<Apply> = Vec::new();
@@ -111,4 +114,32 @@ impl ConfigCmd {
             )),
         }
     }
+}
+
+/// A TLS setting changed: the host builds its TLS context again before the change is
+/// kept, as Redis's `applyTlsCfg` (the error names the first TLS setting given).
+fn reload_tls(
+    ctx: &mut Ctx,
+    next: &crate::db::Config,
+    pairs: &[(Bytes, Bytes)],
+) -> Result<(), CmdError> {
+    use crate::db::{ConfigSetError, SecurityConfig};
+    ctx.store.reload_tls(next).map_err(|_| {
+        let name = pairs
+            .iter()
+            .map(|(n, _)| String::from_utf8_lossy(n).into_owned())
+            .find(|n| {
+                SecurityConfig::TLS_RELOAD_PARAMS
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(n))
+            })
+            .unwrap_or_default();
+        CmdError::Other(
+            ConfigSetError::Failed {
+                name,
+                reason: "Unable to update TLS configuration. Check server logs.".into(),
+            }
+            .to_string(),
+        )
+    })
 }

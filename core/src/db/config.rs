@@ -633,6 +633,8 @@ pub struct Config {
     pub masterauth: Option<Bytes>,
     /// `masteruser`: the user a replica authenticates to its master as.
     pub masteruser: Option<Bytes>,
+    /// TLS, Unix socket, protected mode and ACL file (see [`SecurityConfig`]).
+    pub security: SecurityConfig,
     /// Parameters named through [`crate::Store::set_setting`] that redish does not model:
     /// CONFIG GET reports them as given.
     extra: Vec<(String, String)>,
@@ -719,6 +721,7 @@ impl Default for Config {
             replica_priority: 100,
             masterauth: None,
             masteruser: None,
+            security: SecurityConfig::default(),
             extra: Vec::new(),
             stored: vec![ConfigValue::Int(0); PARAMS.len()],
             changed: [0; CHANGED_WORDS],
@@ -1049,6 +1052,9 @@ fn set_notify(c: &mut Config, v: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+mod security;
+pub use security::{SecurityConfig, TlsAuthClients, TlsReload};
+
 fn show_notify(c: &Config) -> String {
     super::notify::format_flags(c.notify_keyspace_events)
 }
@@ -1328,7 +1334,7 @@ const fn special(
 #[rustfmt::skip]
 pub static PARAMS: &[Param] = &[
     row!("acl-pubsub-default", Mutable, Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels", Bind::Field(|c| ConfigValue::Text(if c.acl_pubsub_allchannels { b"allchannels".to_vec() } else { b"resetchannels".to_vec() }), |c, v| c.acl_pubsub_allchannels = v.into_bytes().is_some_and(|t| t == b"allchannels"))),
-    row!("aclfile", Immutable, Kind::Text, "", Bind::Stored),
+    row!("aclfile", Immutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.security.aclfile.as_bytes().to_vec()), |c, v| c.security.aclfile = v.into_text())),
     row!("acllog-max-len", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "128", field!(acllog_max_len: u64)),
     row!("active-defrag-cycle-max", Mutable, Kind::Int { min: 1, max: 99 }, "25", Bind::Stored),
     row!("active-defrag-cycle-min", Mutable, Kind::Int { min: 1, max: 99 }, "1", Bind::Stored),
@@ -1430,7 +1436,7 @@ pub static PARAMS: &[Param] = &[
     row!("port", Immutable, Kind::Int { min: 0, max: 65535 }, "6379", field!(port: u16)),
     row!("proc-title-template", Mutable, Kind::Special, "{title} {listen-addr} {server-mode}", special(show_title_template, set_title_template)).reported(),
     row!("propagation-error-behavior", Mutable, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore", Bind::Stored),
-    row!("protected-mode", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("protected-mode", Mutable, Kind::Bool, "yes", Bind::Field(|c| ConfigValue::Bool(c.security.protected_mode), |c, v| c.security.protected_mode = v.as_bool())),
     row!("proto-max-bulk-len", Mutable, Kind::Memory { min: 1048576, max: LONG_MAX as u64 }, "536870912", field!(proto_max_bulk_len: u64)),
     row!("rdb-del-sync-files", Mutable, Kind::Bool, "no", Bind::Stored),
     row!("rdb-key-save-delay", Mutable, Kind::Int { min: INT_MIN, max: INT_MAX }, "0", Bind::Stored).hidden(),
@@ -1478,29 +1484,29 @@ pub static PARAMS: &[Param] = &[
     row!("tcp-backlog", Immutable, Kind::Int { min: 0, max: INT_MAX }, "511", Bind::Stored),
     row!("tcp-keepalive", Mutable, Kind::Int { min: 0, max: INT_MAX }, "300", field!(tcp_keepalive_s: u64)),
     row!("timeout", Mutable, Kind::Int { min: 0, max: INT_MAX }, "0", field!(timeout_s: u64)),
-    row!("tls-auth-clients", Mutable, Kind::Enum(&["no", "yes", "optional"]), "yes", Bind::Stored),
-    row!("tls-ca-cert-dir", Mutable, Kind::Text, "", Bind::Stored),
-    row!("tls-ca-cert-file", Mutable, Kind::Text, "", Bind::Stored),
-    row!("tls-cert-file", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-auth-clients", Mutable, Kind::Enum(&["no", "yes", "optional"]), "yes", Bind::Field(|c| ConfigValue::Text(c.security.tls_auth_clients.name().as_bytes().to_vec()), |c, v| { if let Ok(e) = security::parse_auth_clients(&v.into_bytes().unwrap_or_default()) { c.security.tls_auth_clients = e } })),
+    row!("tls-ca-cert-dir", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.security.tls_ca_cert_dir.as_bytes().to_vec()), |c, v| c.security.tls_ca_cert_dir = v.into_text())),
+    row!("tls-ca-cert-file", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.security.tls_ca_cert_file.as_bytes().to_vec()), |c, v| c.security.tls_ca_cert_file = v.into_text())),
+    row!("tls-cert-file", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.security.tls_cert_file.as_bytes().to_vec()), |c, v| c.security.tls_cert_file = v.into_text())),
     row!("tls-ciphers", Mutable, Kind::Text, "", Bind::Stored),
-    row!("tls-ciphersuites", Mutable, Kind::Text, "", Bind::Stored),
+    row!("tls-ciphersuites", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.security.tls_ciphersuites.as_bytes().to_vec()), |c, v| c.security.tls_ciphersuites = v.into_text())),
     row!("tls-client-cert-file", Mutable, Kind::Text, "", Bind::Stored),
     row!("tls-client-key-file", Mutable, Kind::Text, "", Bind::Stored),
     row!("tls-client-key-file-pass", Mutable, Kind::Text, "", Bind::Stored),
     row!("tls-cluster", Mutable, Kind::Bool, "no", Bind::Stored),
     row!("tls-dh-params-file", Mutable, Kind::Text, "", Bind::Stored),
-    row!("tls-key-file", Mutable, Kind::Text, "", Bind::Stored),
-    row!("tls-key-file-pass", Mutable, Kind::Text, "", Bind::Stored),
-    row!("tls-port", Mutable, Kind::Int { min: 0, max: 65535 }, "0", Bind::Stored),
-    row!("tls-prefer-server-ciphers", Mutable, Kind::Bool, "no", Bind::Stored),
-    row!("tls-protocols", Mutable, Kind::Text, "", Bind::Stored),
-    row!("tls-replication", Mutable, Kind::Bool, "no", Bind::Stored),
-    row!("tls-session-cache-size", Mutable, Kind::Int { min: 0, max: INT_MAX }, "20480", Bind::Stored),
-    row!("tls-session-cache-timeout", Mutable, Kind::Int { min: 0, max: INT_MAX }, "300", Bind::Stored),
-    row!("tls-session-caching", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("tls-key-file", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.security.tls_key_file.as_bytes().to_vec()), |c, v| c.security.tls_key_file = v.into_text())),
+    row!("tls-key-file-pass", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.security.tls_key_file_pass.as_bytes().to_vec()), |c, v| c.security.tls_key_file_pass = v.into_text())),
+    row!("tls-port", Immutable, Kind::Int { min: 0, max: 65535 }, "0", Bind::Field(|c| ConfigValue::Int(c.security.tls_port as i128), |c, v| c.security.tls_port = v.as_int() as u16)),
+    row!("tls-prefer-server-ciphers", Mutable, Kind::Bool, "no", Bind::Field(|c| ConfigValue::Bool(c.security.tls_prefer_server_ciphers), |c, v| c.security.tls_prefer_server_ciphers = v.as_bool())),
+    row!("tls-protocols", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.security.tls_protocols.as_bytes().to_vec()), |c, v| c.security.tls_protocols = v.into_text())),
+    row!("tls-replication", Mutable, Kind::Bool, "no", Bind::Field(|c| ConfigValue::Bool(c.security.tls_replication), |c, v| c.security.tls_replication = v.as_bool())),
+    row!("tls-session-cache-size", Mutable, Kind::Int { min: 0, max: INT_MAX }, "20480", Bind::Field(|c| ConfigValue::Int(c.security.tls_session_cache_size as i128), |c, v| c.security.tls_session_cache_size = v.as_int() as u64)),
+    row!("tls-session-cache-timeout", Mutable, Kind::Int { min: 0, max: INT_MAX }, "300", Bind::Field(|c| ConfigValue::Int(c.security.tls_session_cache_timeout_s as i128), |c, v| c.security.tls_session_cache_timeout_s = v.as_int() as u64)),
+    row!("tls-session-caching", Mutable, Kind::Bool, "yes", Bind::Field(|c| ConfigValue::Bool(c.security.tls_session_caching), |c, v| c.security.tls_session_caching = v.as_bool())),
     row!("tracking-table-max-keys", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "1000000", field!(tracking_table_max_keys: u64)),
     row!("unixsocket", Immutable, Kind::Text, "", field!(text unixsocket)),
-    row!("unixsocketperm", Immutable, Kind::Octal { max: 0o777 }, "0", Bind::Stored),
+    row!("unixsocketperm", Immutable, Kind::Octal { max: 0o777 }, "0", Bind::Field(|c| ConfigValue::Int(c.security.unixsocketperm as i128), |c, v| c.security.unixsocketperm = v.as_int() as u32)),
     row!("use-exit-on-panic", Mutable, Kind::Bool, "no", Bind::Stored).hidden(),
     row!("watchdog-period", Mutable, Kind::Int { min: 0, max: INT_MAX }, "0", Bind::Stored).hidden(),
     row!("zset-max-listpack-entries" | "zset-max-ziplist-entries", Mutable, Kind::Int { min: 0, max: LONG_MAX }, "128", field!(zset_max_listpack_entries: u64)),

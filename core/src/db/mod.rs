@@ -33,6 +33,7 @@ pub use config::{
     Access, AppendFsync, Apply, Bind, Config, ConfigSetError, ConfigValue, DebugCommand, Kind,
     MaxmemoryPolicy, OutputBufferLimit, Param, Percentiles, PARAMS,
 };
+pub use config::{SecurityConfig, TlsAuthClients, TlsReload};
 pub use evict::Eviction;
 pub use function::{Functions, Library, LibraryId, RegisteredFunction, RestorePolicy};
 pub use glob::glob_match;

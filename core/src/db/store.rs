@@ -149,6 +149,10 @@ pub struct Store {
     pub(crate) memory: super::memory::Memory,
     /// `maxmemory` eviction (`db/evict.rs`).
     pub(crate) evictor: super::evict::Evictor,
+    /// The host's TLS context builder, for CONFIG SET of a TLS setting.
+    tls_reload: Option<Box<dyn super::TlsReload>>,
+    /// The host's file access for ACL LOAD and ACL SAVE (`acl/file.rs`).
+    acl_file_io: Option<Box<dyn crate::acl::file::AclFileIo>>,
 }
 
 impl Store {
@@ -188,6 +192,8 @@ impl Store {
             observe: Default::default(),
             memory: Default::default(),
             evictor: super::evict::Evictor::new(rng_seed),
+            tls_reload: None,
+            acl_file_io: None,
         }
     }
 
@@ -456,6 +462,34 @@ impl Store {
 
     pub(super) fn set_key_event_masks_pub(&mut self) {
         self.set_key_event_masks();
+    }
+
+    /// Plugs in what builds the host's TLS context from the settings: CONFIG SET of a TLS
+    /// setting ([`super::SecurityConfig::TLS_RELOAD_PARAMS`]) calls it with the settings it
+    /// would make, and applies them only if it succeeds.
+    pub fn set_tls_reload(&mut self, reload: Box<dyn super::TlsReload>) {
+        self.tls_reload = Some(reload);
+    }
+
+    /// Builds the host's TLS context again from `next` (see [`Store::set_tls_reload`]);
+    /// `Ok` when no builder is plugged in (no TLS port).
+    pub fn reload_tls(&mut self, next: &super::Config) -> Result<(), String> {
+        match &mut self.tls_reload {
+            Some(reload) => reload.reload(next),
+            None => Ok(()),
+        }
+    }
+
+    /// Plugs in the host's file access for ACL LOAD and ACL SAVE (`aclfile`).
+    pub fn set_acl_file_io(&mut self, io: Box<dyn crate::acl::file::AclFileIo>) {
+        self.acl_file_io = Some(io);
+    }
+
+    /// The host's file access for the ACL file, when plugged in.
+    pub(crate) fn acl_file_io(
+        &mut self,
+    ) -> Option<&mut (dyn crate::acl::file::AclFileIo + 'static)> {
+        self.acl_file_io.as_deref_mut()
     }
 
     /// Plugs a script engine in, for EVAL and its kin.

@@ -37,6 +37,21 @@ struct Args {
     /// Print replies bare, without types or quotes.
     #[arg(long)]
     raw: bool,
+    /// Connect over TLS (the server's certificate checked against --cacert).
+    #[arg(long)]
+    tls: bool,
+    /// CA certificate file (PEM) to check the server's certificate with.
+    #[arg(long, requires = "tls")]
+    cacert: Option<std::path::PathBuf>,
+    /// Client certificate (PEM), for a server with `tls-auth-clients yes`.
+    #[arg(long, requires = "key")]
+    cert: Option<std::path::PathBuf>,
+    /// Client private key (PEM).
+    #[arg(long, requires = "cert")]
+    key: Option<std::path::PathBuf>,
+    /// Server name to check the certificate for (default: the host).
+    #[arg(long)]
+    sni: Option<String>,
     /// The command to send; none starts the interactive prompt.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
@@ -101,8 +116,28 @@ impl Cli {
     fn connect(&mut self) -> Result<(), String> {
         let addr = self.addr();
         let (resp3, db) = (self.args.resp3, self.db);
+        let tls = if self.args.tls {
+            let ca = self
+                .args
+                .cacert
+                .as_deref()
+                .ok_or("--tls needs --cacert (the CA certificate to check the server with)")?;
+            let pair = self.args.cert.as_deref().zip(self.args.key.as_deref());
+            let config = redish_host::tls::client_config(ca, pair)?;
+            let name = self
+                .args
+                .sni
+                .clone()
+                .unwrap_or_else(|| self.args.host.clone());
+            Some((name, config))
+        } else {
+            None
+        };
         let setup = self.runtime.block_on(async {
-            let mut client = Client::connect(&addr).await?;
+            let mut client = match tls {
+                Some((name, config)) => Client::connect_tls(&addr, &name, config).await?,
+                None => Client::connect(&addr).await?,
+            };
             if resp3 {
                 client.hello(3).await?;
             }

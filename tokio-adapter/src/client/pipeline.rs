@@ -1,10 +1,10 @@
 //! Pipelines: many commands in one write, their replies read back in order.
 
 use bytes::BytesMut;
-use redish_core::resp::{encode_command, Frame};
-use tokio::io::AsyncWriteExt;
+use redish_core::resp::{encode_command, Decoder, Frame};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use super::{read_frame, Client, Error, Result};
+use super::{read_frame, Client, ClientStream, Error, Result};
 
 /// Commands queued to be sent together, from [`Client::pipeline`].
 ///
@@ -89,21 +89,41 @@ impl<'c> Pipeline<'c> {
             decoder,
             ..
         } = client;
-        let (mut reader, mut writer) = stream.split();
-        // Read while writing: a pipeline bigger than the socket buffers would otherwise
-        // deadlock, each side waiting for the other to read.
-        let write = async {
-            writer.write_all(&requests).await?;
-            Ok::<(), Error>(())
-        };
-        let read = async {
-            let mut replies = Vec::with_capacity(count);
-            while replies.len() < count {
-                replies.push(read_frame(&mut reader, decoder, read_buf).await?);
+        match stream {
+            ClientStream::Tcp(tcp) => {
+                let (reader, writer) = tcp.split();
+                exchange(reader, writer, &requests, count, decoder, read_buf).await
             }
-            Ok::<_, Error>(replies)
-        };
-        let ((), replies) = tokio::try_join!(write, read)?;
-        Ok(replies)
+            ClientStream::Tls(tls) => {
+                let (reader, writer) = tokio::io::split(tls);
+                exchange(reader, writer, &requests, count, decoder, read_buf).await
+            }
+        }
     }
+}
+
+/// Writes `requests` while reading `count` replies: a pipeline bigger than the socket
+/// buffers would otherwise deadlock, each side waiting for the other to read.
+async fn exchange(
+    mut reader: impl AsyncRead + Unpin,
+    mut writer: impl AsyncWrite + Unpin,
+    requests: &[u8],
+    count: usize,
+    decoder: &mut Decoder,
+    read_buf: &mut BytesMut,
+) -> Result<Vec<Frame>> {
+    let write = async {
+        writer.write_all(requests).await?;
+        writer.flush().await?;
+        Ok::<(), Error>(())
+    };
+    let read = async {
+        let mut replies = Vec::with_capacity(count);
+        while replies.len() < count {
+            replies.push(read_frame(&mut reader, decoder, read_buf).await?);
+        }
+        Ok::<_, Error>(replies)
+    };
+    let ((), replies) = tokio::try_join!(write, read)?;
+    Ok(replies)
 }
