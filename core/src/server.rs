@@ -26,6 +26,7 @@ use crate::{Session, SessionConfig, Store, StoreConfig};
 pub use crate::db::config_file;
 mod driver;
 pub mod log;
+pub mod replica;
 use config_file::{ConfigFileError, ReadInclude};
 pub use driver::{Action, Driver, Wants};
 
@@ -375,6 +376,18 @@ impl ServerOptions {
         }
         let mut users = Vec::new();
         for (name, value) in &self.settings {
+            if name.eq_ignore_ascii_case("replicaof") || name.eq_ignore_ascii_case("slaveof") {
+                if value.trim().is_empty() {
+                    // `replicaof no one`: a master.
+                    continue;
+                }
+                let (host, port) = value
+                    .split_once(' ')
+                    .and_then(|(h, p)| Some((h, p.trim().parse::<u16>().ok()?)))
+                    .ok_or_else(|| format!("--{name} {value:?}: expected a host and a port"))?;
+                store.set_master(host.to_owned(), port);
+                continue;
+            }
             if name.eq_ignore_ascii_case("user") {
                 users.push(value);
                 continue;
@@ -524,6 +537,7 @@ pub fn process_and_route(
 ) -> bool {
     loop {
         session.process(store, now_ms);
+        store.feed_replication();
         let mut resumed = false;
         while let Some(delivery) = store.poll_delivery() {
             if delivery.to == session.id() {
@@ -574,6 +588,7 @@ pub fn handle_timers(
         // Keys active expiry removed may end waits (XREADGROUP on a stream gone).
         crate::cmd::blocking::serve_ready(store, now_ms);
     }
+    store.replication_cron(now_ms);
     while let Some(delivery) = store.poll_delivery() {
         deliver(delivery);
     }

@@ -152,6 +152,12 @@ pub struct Session {
     config: SessionConfig,
     /// When the pending output of a subscriber first went over the soft limit.
     soft_limit_since_ms: Option<u64>,
+    /// A replica's connection: the `replica` class hard limit of
+    /// `client-output-buffer-limit` (0: none).
+    replica_limit_bytes: u64,
+    /// Bytes of a full sync's RDB not yet written: they do not count against that limit
+    /// (Redis sends the RDB from a file, not from the output buffer).
+    sync_unsent: usize,
     /// The first `process` call happened (the registry entry exists, authentication is
     /// decided).
     started: bool,
@@ -196,6 +202,8 @@ impl Session {
             closing: false,
             config,
             soft_limit_since_ms: None,
+            replica_limit_bytes: 256 << 20,
+            sync_unsent: 0,
             started: false,
             config_epoch: 0,
             busy: None,
@@ -554,6 +562,7 @@ impl Session {
             self.decoder.set_limits(self.config.limits);
         }
         if c.is_changed("client-output-buffer-limit") {
+            self.replica_limit_bytes = c.output_limit_replica.hard_bytes;
             let l = c.output_limit_pubsub;
             let bytes = |n: u64| match n {
                 0 => usize::MAX,
@@ -577,6 +586,8 @@ impl Session {
     /// CLIENT REPLY, closing, shutting down.
     fn execute(&mut self, args: Vec<Bytes>, store: &mut Store, now_ms: u64) {
         let mark = self.output.len();
+        // A replica gets nothing but the stream: its REPLCONF ACKs are not answered.
+        let replica = self.conn.replica;
         let mut ctx = Ctx::new(
             store,
             &mut self.conn,
@@ -586,6 +597,10 @@ impl Session {
         );
         let outcome = executor::execute(&mut ctx, args);
         let streams = ctx.take_streams();
+        if replica {
+            self.output.truncate(mark);
+            return;
+        }
         match outcome {
             // Nothing replied: the request runs when the pause ends.
             Outcome::Held => return,
@@ -673,6 +688,22 @@ impl Session {
             self.sink().extend_from_slice(line);
             return;
         }
+        if let Message::Replication(bytes) | Message::ReplicaSync(bytes) = message {
+            self.sink().extend_from_slice(bytes);
+            if matches!(message, Message::ReplicaSync(_)) {
+                self.sync_unsent += bytes.len();
+            }
+            let pending = self.output_bytes();
+            let limit = self.replica_limit_bytes;
+            if limit > 0 && pending.saturating_sub(self.sync_unsent) as u64 > limit {
+                self.output.clear();
+                self.pending.clear();
+                self.close(CloseReason::OutputLimit {
+                    pending_bytes: pending,
+                });
+            }
+            return;
+        }
         if matches!(message, Message::Kill) {
             // Whatever was not written is dropped, as Redis frees the client at once.
             self.output.clear();
@@ -722,6 +753,7 @@ impl Session {
         let n = n.min(self.output.len());
         self.written_uncounted += n as u64;
         self.output.advance(n);
+        self.sync_unsent = self.sync_unsent.saturating_sub(n);
         // The next piece of a reply needs no store: it comes from the stream's own copy.
         self.pump();
         if self.output_bytes() <= self.config.pubsub_soft_limit_bytes {
@@ -739,6 +771,8 @@ impl Session {
     pub fn handle_close(&mut self, store: &mut Store) {
         self.count_traffic(store);
         store.stop_monitor(self.conn.id);
+        // A replica leaves the master's list; a client in WAIT stops waiting.
+        store.remove_replica(self.conn.id);
         store.take_blocked(self.conn.id);
         store.release_client(self.conn.id);
         store.clients_mut().remove(self.conn.id);

@@ -18,6 +18,7 @@ pub mod alloc;
 pub mod log;
 pub mod persist;
 pub mod process;
+pub mod replica;
 pub mod tls;
 
 use std::hash::{BuildHasher, RandomState};

@@ -493,7 +493,16 @@ impl Persistence {
             info.aof_buffer_length = buffered;
             info.aof_fsync_in_progress = syncing;
         }
+        crate::replica::on_timer(self, store);
         if store.snapshot_running() {
+            return;
+        }
+        // Replicas waiting for a full sync come first: they are disconnected meanwhile.
+        if let Some(&client) = store.replicas_waiting_snapshot().first() {
+            if let Err(e) = self.start_replica_sync(store, now_ms, client) {
+                error!("full sync of a replica failed to start: {e}");
+                store.fail_replica_sync(client);
+            }
             return;
         }
         let p = store.persistence();
@@ -608,6 +617,11 @@ impl Persistence {
         }
     }
 
+    /// The adapter's lock on the store, for the replica link's thread.
+    pub(crate) fn store_access(&self) -> Result<Arc<dyn StoreAccess>, String> {
+        self.access()
+    }
+
     fn access(&self) -> Result<Arc<dyn StoreAccess>, String> {
         lock(&self.inner.access)
             .as_ref()
@@ -685,6 +699,67 @@ impl Persistence {
                 }
             });
         })
+    }
+
+    /// A replica's full sync: a snapshot now (or, while another runs, once it is done:
+    /// [`Persistence::on_timer`] tries again), encoded in memory by a thread of its own and
+    /// handed to the replica's connection.
+    fn start_replica_sync(
+        &self,
+        store: &mut Store,
+        now_ms: u64,
+        client: redish_core::ClientId,
+    ) -> Result<(), String> {
+        let access = self.access()?;
+        let Some(snapshot) = store.begin_replica_sync(client, now_ms) else {
+            return Ok(());
+        };
+        info!("starting a full sync for replica {client}");
+        let this = self.clone();
+        self.spawn_job("repl-sync", move || {
+            let result = this.encode_rdb(&*access, snapshot);
+            access.with_store(&mut |store| match &result {
+                Ok(rdb) => {
+                    let now = crate::now_ms();
+                    store.finish_replica_sync(client, rdb, now);
+                    info!("full sync of replica {client}: {} bytes sent", rdb.len());
+                }
+                Err(e) => {
+                    error!("full sync of replica {client} failed: {e}");
+                    store.end_snapshot();
+                    store.fail_replica_sync(client);
+                }
+            });
+        })
+    }
+
+    /// A snapshot as an RDB file in memory, a few keys per hold of the store lock.
+    fn encode_rdb(
+        &self,
+        access: &dyn StoreAccess,
+        mut snapshot: Snapshot,
+    ) -> Result<Vec<u8>, String> {
+        snapshot.prepare();
+        let mut out = Vec::new();
+        let mut enc = RdbEncoder::new(snapshot.now_ms());
+        enc.functions(snapshot.functions().iter().map(|c| &c[..]));
+        let mut entries: Vec<SnapshotEntry> = Vec::new();
+        loop {
+            let step = self.step(access, &mut snapshot, &mut entries)?;
+            for e in entries.drain(..) {
+                if enc.current_db() != Some(e.db) {
+                    let (keys, volatile) = snapshot.db_size(e.db);
+                    enc.select_db(e.db, keys, volatile);
+                }
+                enc.entry(&e.key, &e.value, e.expire_at_ms);
+            }
+            out.extend_from_slice(enc.take_chunk());
+            if step == SnapshotStep::Done {
+                break;
+            }
+        }
+        out.extend(enc.finish());
+        Ok(out)
     }
 
     fn write_rdb(
@@ -849,6 +924,19 @@ impl Disk for DiskHandle {
 
     fn aof_error(&self) -> Option<String> {
         self.0.inner.aof.failure()
+    }
+
+    fn sync_replica(
+        &mut self,
+        store: &mut Store,
+        now_ms: u64,
+        client: redish_core::ClientId,
+    ) -> Result<(), String> {
+        if store.snapshot_running() {
+            // The timer starts it once the running snapshot is done.
+            return Ok(());
+        }
+        self.0.start_replica_sync(store, now_ms, client)
     }
 }
 

@@ -48,6 +48,13 @@ impl Caller {
         deny_blocking: true,
         script: false,
     };
+    /// A command of the replication stream, from this replica's master: trusted, and
+    /// exempt from `replica-read-only`.
+    pub const MASTER: Caller = Caller {
+        internal: true,
+        deny_blocking: true,
+        script: false,
+    };
     /// A command a script runs.
     pub const SCRIPT: Caller = Caller {
         internal: false,
@@ -129,6 +136,12 @@ pub(crate) struct ConnState {
     pub tracking: bool,
     /// CLIENT CACHING yes (OPTIN) or no (OPTOUT), for the next command (or transaction).
     pub caching: bool,
+    /// PSYNC or SYNC made this connection a replica: it gets the stream, no replies.
+    pub replica: bool,
+    /// REPLCONF listening-port and ip-address, for INFO and ROLE once it is a replica.
+    pub repl_port: u16,
+    /// See `repl_port`.
+    pub repl_ip: Option<String>,
 }
 
 impl ConnState {
@@ -156,6 +169,9 @@ impl ConnState {
             held: None,
             tracking: false,
             caching: false,
+            replica: false,
+            repl_port: 0,
+            repl_ip: None,
         }
     }
 
@@ -652,6 +668,15 @@ fn admit(
                 return Err(Refusal::Reject(CmdError::Other(error)));
             }
         }
+        if store.repl_write_gate() {
+            replication_gate(
+                store,
+                ctx.now_ms,
+                r,
+                stat.unwrap_or(spec.name),
+                queued(super::is_write),
+            )?;
+        }
     }
     // A connection in MONITOR mode is a replica to Redis: it may not touch the keyspace.
     if !ctx.caller.internal && !ctx.caller.script && ctx.store.is_monitor(ctx.conn.id) {
@@ -683,6 +708,33 @@ fn admit(
         }
     }
     Ok(spec)
+}
+
+/// Replication's refusals of writes: `-NOREPLICAS` under `min-replicas-to-write`,
+/// `-READONLY` on a read-only replica.
+#[cold]
+fn replication_gate(
+    store: &Store,
+    now_ms: u64,
+    r: &Resolved,
+    name: &str,
+    queued_write: bool,
+) -> Result<(), Refusal> {
+    let write = r.write || (r.container && super::is_write(name)) || queued_write;
+    if !write {
+        return Ok(());
+    }
+    if store.too_few_replicas(now_ms) {
+        return Err(Refusal::Reject(CmdError::Other(
+            "NOREPLICAS Not enough good replicas to write.".into(),
+        )));
+    }
+    if store.is_replica() && store.config().replica_read_only {
+        return Err(Refusal::Reject(CmdError::Other(
+            "READONLY You can't write against a read only replica.".into(),
+        )));
+    }
+    Ok(())
 }
 
 /// Replies a refusal. Refused in MULTI, the transaction is doomed; a refused EXEC aborts
@@ -987,6 +1039,7 @@ fn dispatch(cmd: Result<Command, CmdError>, ctx: &mut Ctx) -> Outcome {
         Ok(Command::Memory(c)) => c.apply(ctx).map(Some),
         Ok(Command::Monitor(c)) => c.apply(ctx),
         Ok(Command::Acl(c)) => c.apply(ctx).map(Some),
+        Ok(Command::Repl(c)) => c.apply(ctx),
     };
     match result {
         Ok(Some(frame)) => ctx.reply(frame),

@@ -381,9 +381,10 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
                 "rejected_connections",
                 traffic.rejected_connections.to_string(),
             );
-            for k in ["sync_full", "sync_partial_ok", "sync_partial_err"] {
-                add(k, s("0"));
-            }
+            let repl = store.replication();
+            add("sync_full", repl.sync_full.to_string());
+            add("sync_partial_ok", repl.sync_partial_ok.to_string());
+            add("sync_partial_err", repl.sync_partial_err.to_string());
             add(
                 "expired_keys",
                 (expired - server.expired_at_reset).to_string(),
@@ -440,17 +441,7 @@ fn section(store: &Store, now_ms: u64, name: &str, add: &mut dyn FnMut(&str, Str
             }
         }
         "replication" => {
-            add("role", s("master"));
-            add("connected_slaves", s("0"));
-            add("master_failover_state", s("no-failover"));
-            add("master_replid", server.replid.clone());
-            add("master_replid2", "0".repeat(40));
-            add("master_repl_offset", s("0"));
-            add("second_repl_offset", s("-1"));
-            add("repl_backlog_active", s("0"));
-            add("repl_backlog_size", s("1048576"));
-            add("repl_backlog_first_byte_offset", s("0"));
-            add("repl_backlog_histlen", s("0"));
+            crate::db::repl::info_lines(store, now_ms, &mut |k, v| add(&k, v));
         }
         "cpu" => {
             let (sys, user) = (process.used_cpu_sys_s, process.used_cpu_user_s);

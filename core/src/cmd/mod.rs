@@ -42,6 +42,7 @@ mod observe;
 mod persist;
 mod pqsort;
 mod pubsub;
+mod repl;
 mod replay;
 pub(crate) mod reply;
 pub(crate) mod reply_stream;
@@ -83,6 +84,7 @@ pub use object::Object;
 pub use observe::{LatencyCmd, Monitor, SlowlogCmd};
 pub use persist::PersistCmd;
 pub use pubsub::{PSubscribe, PUnsubscribe, PubSubCmd, Publish, Subscribe, Unsubscribe};
+pub use repl::ReplCmd;
 pub use replay::replay_aof;
 pub use script::{sha1_hex, Eval, ScriptCmd};
 pub use server::{DbSize, FlushAll, FlushDb, LastSave, Shutdown, SwapDb, Time};
@@ -197,6 +199,8 @@ pub enum Command {
     Monitor(Monitor),
     /// ACL and its subcommands.
     Acl(AclCmd),
+    /// REPLCONF, PSYNC, SYNC, WAIT, ROLE, REPLICAOF, SLAVEOF.
+    Repl(ReplCmd),
 }
 
 /// How a command is called: its name and argument count, as in Redis's command table.
@@ -224,7 +228,7 @@ impl CommandSpec {
     /// False for the commands refused inside MULTI (`Command not allowed inside a
     /// transaction`), which also aborts the transaction.
     pub fn allowed_in_multi(&self) -> bool {
-        self.name != "shutdown"
+        !matches!(self.name, "shutdown" | "psync" | "sync")
     }
 
     /// Parses a request already matched to this spec (name and arity checked).
@@ -532,6 +536,14 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec!("xautoclaim", -6, false, stream::parse),
     spec!("xgroup", -2, false, stream::parse),
     spec!("xinfo", -2, false, stream::parse),
+    // Replication (cmd/repl.rs).
+    spec!("replconf", -1, false, |a| repl::parse(a).map(Command::Repl)),
+    spec!("psync", -3, false, |a| repl::parse(a).map(Command::Repl)),
+    spec!("sync", 1, false, |a| repl::parse(a).map(Command::Repl)),
+    spec!("wait", 3, false, |a| repl::parse(a).map(Command::Repl)),
+    spec!("role", 1, false, |a| repl::parse(a).map(Command::Repl)),
+    spec!("replicaof", 3, false, |a| repl::parse(a).map(Command::Repl)),
+    spec!("slaveof", 3, false, |a| repl::parse(a).map(Command::Repl)),
 ];
 
 /// The spec of the command named `name`, in any case.
@@ -693,6 +705,7 @@ impl Command {
             Command::Sort(c) => c.name(),
             Command::Dump(c) => c.name(),
             Command::Stream(c) => c.name(),
+            Command::Repl(c) => c.name(),
         };
         spec(name.as_bytes()).expect("every command has a spec")
     }

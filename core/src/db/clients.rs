@@ -45,9 +45,9 @@ pub enum ClientType {
     Normal,
     /// A connection with at least one subscription.
     PubSub,
-    /// A replica (redish has none).
+    /// A replica attached to this server.
     Replica,
-    /// A master (redish has none).
+    /// This replica's link to its master.
     Master,
 }
 
@@ -103,12 +103,20 @@ pub struct ClientInfo {
     pub user: Bytes,
     /// CLIENT KILL or `timeout` closed it; gone from CLIENT LIST until the adapter removes it.
     pub killed: bool,
+    /// A replica (PSYNC or SYNC): flag `S`, type `replica`.
+    pub replica: bool,
+    /// The link to this server's master: flag `M`, type `master`.
+    pub master: bool,
 }
 
 impl ClientInfo {
     /// The client's type for TYPE filters.
     pub fn client_type(&self) -> ClientType {
-        if self.sub + self.psub > 0 {
+        if self.replica {
+            ClientType::Replica
+        } else if self.master {
+            ClientType::Master
+        } else if self.sub + self.psub > 0 {
             ClientType::PubSub
         } else {
             ClientType::Normal
@@ -126,6 +134,12 @@ impl ClientInfo {
         out: &mut String,
     ) {
         let mut flags = String::new();
+        if self.replica {
+            flags.push('S');
+        }
+        if self.master {
+            flags.push('M');
+        }
         if self.sub + self.psub > 0 {
             flags.push('P');
         }

@@ -616,6 +616,23 @@ pub struct Config {
     pub latency_tracking: bool,
     /// `latency-tracking-info-percentiles`: the percentiles INFO latencystats shows.
     pub latency_tracking_info_percentiles: Percentiles,
+    /// `repl-backlog-size`: bytes of the replication stream kept for partial resyncs.
+    pub repl_backlog_size: u64,
+    /// `repl-ping-replica-period`: seconds between the PINGs a master puts in its stream.
+    pub repl_ping_replica_period_s: u64,
+    /// `min-replicas-to-write`: writes are refused (`-NOREPLICAS`) with fewer good
+    /// replicas than this (0: never).
+    pub min_replicas_to_write: u64,
+    /// `min-replicas-max-lag`: seconds since its last ACK within which a replica is good.
+    pub min_replicas_max_lag_s: u64,
+    /// `replica-read-only`: a replica refuses clients' writes (`-READONLY`).
+    pub replica_read_only: bool,
+    /// `replica-priority`, shown by INFO for Sentinel.
+    pub replica_priority: u64,
+    /// `masterauth`: the password a replica authenticates to its master with.
+    pub masterauth: Option<Bytes>,
+    /// `masteruser`: the user a replica authenticates to its master as.
+    pub masteruser: Option<Bytes>,
     /// TLS, Unix socket, protected mode and ACL file (see [`SecurityConfig`]).
     pub security: SecurityConfig,
     /// Parameters named through [`crate::Store::set_setting`] that redish does not model:
@@ -696,6 +713,14 @@ impl Default for Config {
             latency_monitor_threshold_ms: 0,
             latency_tracking: true,
             latency_tracking_info_percentiles: Percentiles(vec![50.0, 99.0, 99.9]),
+            repl_backlog_size: 1024 * 1024,
+            repl_ping_replica_period_s: 10,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag_s: 10,
+            replica_read_only: true,
+            replica_priority: 100,
+            masterauth: None,
+            masteruser: None,
             security: SecurityConfig::default(),
             extra: Vec::new(),
             stored: vec![ConfigValue::Int(0); PARAMS.len()],
@@ -1168,6 +1193,7 @@ fn set_backlog_size(c: &mut Config, v: &[u8]) -> Result<(), String> {
     .parse(v)?
     .as_int()
     .max(16 * 1024);
+    c.repl_backlog_size = n as u64;
     store_text(c, "repl-backlog-size", n.to_string());
     Ok(())
 }
@@ -1392,16 +1418,16 @@ pub static PARAMS: &[Param] = &[
     row!("loading-process-events-interval-bytes", Mutable, Kind::Int { min: 1024, max: INT_MAX }, "2097152", Bind::Stored).hidden(),
     row!("logfile", Immutable, Kind::Text, "", Bind::Stored).read_by_host(),
     row!("loglevel", Mutable, Kind::Enum(&["debug", "verbose", "notice", "warning"]), "notice", Bind::Stored).read_by_host(),
-    row!("masterauth", Mutable, Kind::Text, "", Bind::Stored),
-    row!("masteruser", Mutable, Kind::Text, "", Bind::Stored),
+    row!("masterauth", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.masterauth.as_deref().unwrap_or_default().to_vec()), |c, v| c.masterauth = v.into_bytes().filter(|b| !b.is_empty()).map(Bytes::from))),
+    row!("masteruser", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.masteruser.as_deref().unwrap_or_default().to_vec()), |c, v| c.masteruser = v.into_bytes().filter(|b| !b.is_empty()).map(Bytes::from))),
     row!("maxclients", Mutable, Kind::Int { min: 1, max: UINT_MAX }, "10000", field!(maxclients: u64)),
     row!("maxmemory", Mutable, Kind::Memory { min: 0, max: ULLONG_MAX }, "0", field!(maxmemory: u64)).apply(Apply::Evict),
     row!("maxmemory-clients", Mutable, Kind::MemoryOrPercent, "0", Bind::Stored),
     row!("maxmemory-eviction-tenacity", Mutable, Kind::Int { min: 0, max: 100 }, "10", field!(maxmemory_eviction_tenacity: u64)),
     row!("maxmemory-policy", Mutable, Kind::Enum(MaxmemoryPolicy::NAMES), "noeviction", field!(enum maxmemory_policy: MaxmemoryPolicy)),
     row!("maxmemory-samples", Mutable, Kind::Int { min: 1, max: INT_MAX }, "5", field!(maxmemory_samples: u64)),
-    row!("min-replicas-max-lag" | "min-slaves-max-lag", Mutable, Kind::Int { min: 0, max: INT_MAX }, "10", Bind::Stored),
-    row!("min-replicas-to-write" | "min-slaves-to-write", Mutable, Kind::Int { min: 0, max: INT_MAX }, "0", Bind::Stored),
+    row!("min-replicas-max-lag" | "min-slaves-max-lag", Mutable, Kind::Int { min: 0, max: INT_MAX }, "10", field!(min_replicas_max_lag_s: u64)),
+    row!("min-replicas-to-write" | "min-slaves-to-write", Mutable, Kind::Int { min: 0, max: INT_MAX }, "0", field!(min_replicas_to_write: u64)),
     row!("no-appendfsync-on-rewrite", Mutable, Kind::Bool, "no", Bind::Stored),
     row!("notify-keyspace-events", Mutable, Kind::Special, "", special(show_notify, set_notify)),
     row!("oom-score-adj", Mutable, Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", Bind::Stored),
@@ -1424,7 +1450,7 @@ pub static PARAMS: &[Param] = &[
     row!("repl-diskless-sync", Mutable, Kind::Bool, "yes", Bind::Stored),
     row!("repl-diskless-sync-delay", Mutable, Kind::Int { min: 0, max: INT_MAX }, "5", Bind::Stored),
     row!("repl-diskless-sync-max-replicas", Mutable, Kind::Int { min: 0, max: INT_MAX }, "0", Bind::Stored),
-    row!("repl-ping-replica-period" | "repl-ping-slave-period", Mutable, Kind::Int { min: 1, max: INT_MAX }, "10", Bind::Stored),
+    row!("repl-ping-replica-period" | "repl-ping-slave-period", Mutable, Kind::Int { min: 1, max: INT_MAX }, "10", field!(repl_ping_replica_period_s: u64)),
     row!("repl-timeout", Mutable, Kind::Int { min: 1, max: INT_MAX }, "60", Bind::Stored),
     row!("replica-announce-ip" | "slave-announce-ip", Mutable, Kind::Text, "", Bind::Stored),
     row!("replica-announce-port" | "slave-announce-port", Mutable, Kind::Int { min: 0, max: 65535 }, "0", Bind::Stored),
@@ -1432,8 +1458,8 @@ pub static PARAMS: &[Param] = &[
     row!("replica-ignore-disk-write-errors", Mutable, Kind::Bool, "no", Bind::Stored),
     row!("replica-ignore-maxmemory" | "slave-ignore-maxmemory", Mutable, Kind::Bool, "yes", Bind::Stored),
     row!("replica-lazy-flush" | "slave-lazy-flush", Mutable, Kind::Bool, "no", Bind::Stored),
-    row!("replica-priority" | "slave-priority", Mutable, Kind::Int { min: 0, max: INT_MAX }, "100", Bind::Stored),
-    row!("replica-read-only" | "slave-read-only", Mutable, Kind::Bool, "yes", Bind::Stored),
+    row!("replica-priority" | "slave-priority", Mutable, Kind::Int { min: 0, max: INT_MAX }, "100", field!(replica_priority: u64)),
+    row!("replica-read-only" | "slave-read-only", Mutable, Kind::Bool, "yes", field!(replica_read_only: bool)),
     row!("replica-serve-stale-data" | "slave-serve-stale-data", Mutable, Kind::Bool, "yes", Bind::Stored),
     row!("replicaof" | "slaveof", Immutable, Kind::Special, "", special(show_replicaof, set_replicaof)).reported().multi_arg(),
     row!("requirepass", Mutable, Kind::Text, "", Bind::Field(|c| ConfigValue::Text(c.requirepass.as_deref().unwrap_or_default().to_vec()), |c, v| c.requirepass = v.into_bytes().filter(|b| !b.is_empty()).map(Bytes::from))),

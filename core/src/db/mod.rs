@@ -17,6 +17,7 @@ pub mod notify;
 pub mod observe;
 mod pause;
 mod pubsub;
+pub mod repl;
 mod script;
 pub mod script_watch;
 mod server_state;

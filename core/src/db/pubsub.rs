@@ -55,6 +55,13 @@ pub enum Message {
     /// A line for a client in MONITOR mode (`+1700000000.123456 [0 127.0.0.1:50000] "GET"
     /// "k"\r\n`), written as it is.
     Monitor(Bytes),
+    /// Bytes of the replication stream (or of a full sync) for a replica's connection,
+    /// written as they are.
+    Replication(Bytes),
+    /// A replica's full sync: `$<len>\r\n`, the RDB and the stream buffered since its
+    /// snapshot began. Written as it is; the RDB does not count against the replica's
+    /// output limit.
+    ReplicaSync(Bytes),
 }
 
 impl Message {
@@ -96,7 +103,10 @@ impl Message {
                 Invalidated::Keys(keys) => keys.iter().map(Bytes::len).sum(),
                 Invalidated::All { .. } => 0,
             },
-            Message::Unblocked(reply) | Message::Monitor(reply) => reply.len(),
+            Message::Unblocked(reply)
+            | Message::Monitor(reply)
+            | Message::Replication(reply)
+            | Message::ReplicaSync(reply) => reply.len(),
         }
     }
 }

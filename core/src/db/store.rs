@@ -100,7 +100,12 @@ impl Effect {
 pub struct Store {
     pub(crate) dbs: Vec<Db>,
     rng: Rng,
-    effects: Option<VecDeque<Effect>>,
+    pub(super) effects: Option<VecDeque<Effect>>,
+    /// Replication, both roles (`db/repl.rs`).
+    pub(crate) repl: super::repl::Replication,
+    /// `min-replicas-to-write` is set or this is a replica: writes have replication's
+    /// admission checks. One flag, so the common case costs one test per command.
+    pub(crate) repl_write_gate: bool,
     /// Channel and pattern subscriptions of all connections.
     pub pubsub: PubSub,
     /// Users, their permissions and the ACL log (`acl/`).
@@ -165,6 +170,8 @@ impl Store {
             acl: crate::acl::Acl::new(),
             acl_requirepass: (None, u64::MAX),
             effects: None,
+            repl: super::repl::Replication::new(),
+            repl_write_gate: false,
             pubsub: PubSub::default(),
             deliveries: VecDeque::new(),
             server: ServerState::new(databases, config.rng_seed),
@@ -436,7 +443,24 @@ impl Store {
 
     /// Turns the effects log on or off. Turning it off drops what was not polled.
     pub fn set_effects_log(&mut self, on: bool) {
-        self.effects = on.then(VecDeque::new);
+        self.repl.aof_effects = on;
+        if self.repl.active() {
+            // The replication stream reads the log too: it stays on.
+            self.feed_replication();
+            if let Some(effects) = &mut self.effects {
+                effects.clear();
+            }
+            self.repl.reset_cursor();
+            if self.effects.is_none() {
+                self.effects = Some(VecDeque::new());
+            }
+        } else {
+            self.effects = on.then(VecDeque::new);
+        }
+        self.set_key_event_masks();
+    }
+
+    pub(super) fn set_key_event_masks_pub(&mut self) {
         self.set_key_event_masks();
     }
 
@@ -487,6 +511,12 @@ impl Store {
 
     /// The oldest change not yet polled, when the effects log is on.
     pub fn poll_effect(&mut self) -> Option<Effect> {
+        if !self.repl.aof_effects {
+            return None;
+        }
+        if self.repl.active() {
+            self.before_poll_effect();
+        }
         self.effects.as_mut()?.pop_front()
     }
 
@@ -497,6 +527,7 @@ impl Store {
         if self.key_events_epoch != self.server.config_epoch {
             self.set_key_event_masks();
             self.sync_access_policy();
+            self.update_repl_write_gate();
         }
     }
 

@@ -71,6 +71,19 @@ pub trait Disk: Send + std::fmt::Debug {
     fn aof_error(&self) -> Option<String> {
         None
     }
+    /// PSYNC / SYNC asked for a full sync of replica `client`: take its snapshot with
+    /// [`Store::begin_replica_sync`] (now, or once the running snapshot is done), encode it
+    /// in the background and hand it over with [`Store::finish_replica_sync`]. `Err`: this
+    /// adapter does not, and the command takes the snapshot at once itself.
+    fn sync_replica(
+        &mut self,
+        store: &mut Store,
+        now_ms: u64,
+        client: crate::db::ClientId,
+    ) -> Result<(), String> {
+        let _ = (store, now_ms, client);
+        Err("no background jobs".into())
+    }
 }
 mod crc64;
 mod lzf;

@@ -6,7 +6,6 @@
 //! the host's, which learns of a CONFIG SET of a TLS setting through
 //! [`crate::Store::set_tls_reload`].
 
-
 choice!(
     /// `tls-auth-clients`: whether a TLS client must show a certificate signed by the CA.
     TlsAuthClients {

@@ -42,7 +42,7 @@ pub use dump::{
 };
 pub use read::{load, load_functions, load_into, RdbLoad, RdbReader, RdbSummary};
 pub(crate) use write::value_len;
-pub use write::{to_vec, write, RdbEncoder};
+pub use write::{snapshot_to_vec, to_vec, write, RdbEncoder};
 
 /// An AUX field: name and value (`redis-ver`, `7.0.15`).
 pub type AuxField = (Box<[u8]>, Box<[u8]>);

@@ -61,6 +61,32 @@ pub fn to_vec(store: &Store, now_ms: u64) -> Vec<u8> {
     out
 }
 
+/// The RDB file of `snapshot`, taken whole now (a replica's full sync in a store without a
+/// host to do it in the background; `host` encodes a snapshot step by step instead).
+pub fn snapshot_to_vec(store: &mut Store, snapshot: &mut crate::db::Snapshot) -> Vec<u8> {
+    snapshot.prepare();
+    let mut enc = RdbEncoder::new(snapshot.now_ms());
+    enc.functions(snapshot.functions().iter().map(|c| &c[..]));
+    let mut out = Vec::new();
+    let mut entries = Vec::new();
+    loop {
+        let step = store.snapshot_step(snapshot, usize::MAX, &mut entries);
+        for e in entries.drain(..) {
+            if enc.current_db() != Some(e.db) {
+                let (keys, volatile) = snapshot.db_size(e.db);
+                enc.select_db(e.db, keys, volatile);
+            }
+            enc.entry(&e.key, &e.value, e.expire_at_ms);
+        }
+        out.extend_from_slice(enc.take_chunk());
+        if step != crate::db::SnapshotStep::More {
+            break;
+        }
+    }
+    out.extend(enc.finish());
+    out
+}
+
 /// An RDB file built piece by piece, for snapshots written while the store changes
 /// ([`crate::Store::snapshot_step`] hands out entries a few at a time, database by
 /// database): the same bytes [`write()`] produces for the same entries.
