@@ -40,8 +40,25 @@ fn redis_master_fails_over_to_a_redish_replica() {
     if redis_tool("redis-server").is_none() {
         return;
     }
-    fails_over_from(Adapter::Tokio, true);
+    fails_over_from(Adapter::Tokio, true, false);
 }
+
+/// redis-py's `Sentinel.master_for` keeps writing across the failover (Debian's
+/// python3-redis; `tests/python/redis_py_sentinel.py` kills the master itself).
+#[test]
+fn redis_py_sentinel_client_keeps_writing() {
+    let found = Command::new(PYTHON)
+        .args(["-c", "import redis.sentinel"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !redish_tests::required("python3-redis", found) {
+        return;
+    }
+    fails_over_from(Adapter::Tokio, false, true);
+}
+
+/// Debian's interpreter: the one python3-redis installs into.
+const PYTHON: &str = "/usr/bin/python3";
 
 /// Not a test of its own: the body of the child processes. It serves until killed.
 #[test]
@@ -257,12 +274,13 @@ fn write_conf(dir: &Path, extra: &str) -> PathBuf {
 }
 
 fn fails_over(adapter: Adapter) {
-    fails_over_from(adapter, false);
+    fails_over_from(adapter, false, false);
 }
 
 /// The scenario: a master (redish of `adapter`, or redis-server when `redis_master`) and
-/// two redish replicas of `adapter` under three sentinels; the master is SIGKILLed.
-fn fails_over_from(adapter: Adapter, redis_master: bool) {
+/// two redish replicas of `adapter` under three sentinels; the master is SIGKILLed (by
+/// redis-py's check, writing through Sentinel, when `redis_py`).
+fn fails_over_from(adapter: Adapter, redis_master: bool, redis_py: bool) {
     let Some(program) = redis_tool("redis-sentinel") else {
         return;
     };
@@ -323,6 +341,23 @@ fn fails_over_from(adapter: Adapter, redis_master: bool) {
             .all(|s| s.entries("replicas").len() == 2 && s.entries("sentinels").len() == 2)
     });
 
+    if redis_py {
+        let script = format!("{}/python/redis_py_sentinel.py", env!("CARGO_MANIFEST_DIR"));
+        let out = Command::new(PYTHON)
+            .arg(script)
+            .arg(master.child.id().to_string())
+            .args(sentinels.iter().map(|s| s.addr.port().to_string()))
+            .output()
+            .expect("run python3");
+        assert!(
+            out.status.success(),
+            "redis-py Sentinel check failed:\n{}{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            logs()
+        );
+        eprintln!("{}", String::from_utf8_lossy(&out.stdout).trim());
+    }
     master.kill();
     // Settled: every sentinel names the same replica, which says it is a master, and the
     // other replica follows it. (On a loaded machine a sentinel may briefly miss the new
