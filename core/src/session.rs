@@ -353,6 +353,12 @@ impl Session {
         self.closing
     }
 
+    /// True once SYNC or PSYNC made this connection a replica's: what it is sent from then
+    /// on is the replication stream (an RDB payload, then commands), not replies.
+    pub fn is_replica(&self) -> bool {
+        self.conn.replica
+    }
+
     /// True while a blocking command (BLPOP, BLMOVE, BZPOPMIN…) waits: the session executes
     /// none of its further input until the store delivers its reply as a
     /// [`Message::Unblocked`].

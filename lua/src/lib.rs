@@ -48,7 +48,8 @@ pub struct LuaEngine {
     lua: Lua,
     /// The prelude's bridge table: `run`, `env`, and the `call` slot each run fills.
     bridge: Table,
-    scripts: HashMap<ScriptSha, Function>,
+    /// Keyed by the hex SHA1, with foldhash (as core's own script cache).
+    scripts: HashMap<ScriptSha, Function, foldhash::fast::RandomState>,
     /// `math.random`'s generator: Redis's `redisLrand48` state, kept across SCRIPT FLUSH
     /// (it is process state in Redis too).
     rand: Arc<AtomicU64>,
@@ -83,7 +84,7 @@ impl LuaEngine {
         LuaEngine {
             lua,
             bridge,
-            scripts: HashMap::new(),
+            scripts: HashMap::default(),
             rand,
             watch: None,
             functions,

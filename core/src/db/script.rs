@@ -216,7 +216,9 @@ pub struct CachedScript {
 #[derive(Default)]
 pub struct Scripts {
     engine: Option<Box<dyn ScriptEngine>>,
-    cache: HashMap<ScriptSha, CachedScript>,
+    /// Keyed by the hex SHA1: foldhash, as the keyspace (SipHash over 40 bytes was a
+    /// visible part of a short EVALSHA's cost).
+    cache: HashMap<ScriptSha, CachedScript, foldhash::fast::FixedState>,
     body_bytes: usize,
     /// The function libraries (FUNCTION LOAD), which run on the same engine.
     pub functions: Functions,
@@ -274,7 +276,7 @@ impl Scripts {
 
     /// SCRIPT FLUSH.
     pub fn flush(&mut self) {
-        self.cache = HashMap::new();
+        self.cache = HashMap::default();
         self.body_bytes = 0;
         if let Some(engine) = &mut self.engine {
             engine.flush();
