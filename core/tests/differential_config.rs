@@ -270,3 +270,26 @@ fn set_of_several_is_all_or_nothing() {
         assert_eq!(show(&ours), show(&theirs));
     }
 }
+
+/// `replicaof` follows REPLICAOF as on redis-server: CONFIG GET shows the master (under
+/// both names) and nothing after `REPLICAOF NO ONE`. CONFIG REWRITE writes this value, which
+/// is how a server Sentinel reconfigured keeps its role across a restart. The master named
+/// is a closed port: only the setting is compared, not the link.
+#[test]
+fn replicaof_setting_follows_the_command() {
+    let Some(mut w) = World::start() else { return };
+    let steps: &[&[&[u8]]] = &[
+        &[b"CONFIG", b"GET", b"replicaof"],
+        &[b"REPLICAOF", b"127.0.0.1", b"1"],
+        &[b"CONFIG", b"GET", b"replicaof"],
+        &[b"CONFIG", b"GET", b"slaveof"],
+        &[b"SLAVEOF", b"localhost", b"2"],
+        &[b"CONFIG", b"GET", b"replicaof"],
+        &[b"REPLICAOF", b"NO", b"ONE"],
+        &[b"CONFIG", b"GET", b"replicaof"],
+    ];
+    for cmd in steps {
+        let (ours, theirs) = w.both(cmd);
+        assert_eq!(show(&ours), show(&theirs), "{cmd:?}");
+    }
+}

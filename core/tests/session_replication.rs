@@ -315,7 +315,11 @@ fn a_dropped_link_continues_from_the_backlog() {
         ..
     } = pair;
     conn.handle_close(&mut master);
-    link.handle_closed(&mut replica);
+    link.handle_closed(&mut replica, now);
+    // Sentinel reads how long the link has been down; an up link has no such line.
+    let down = info(&mut replica, now + 3000);
+    assert_eq!(field(&down, "master_link_status"), "down");
+    assert_eq!(field(&down, "master_link_down_since_seconds"), "3");
     send(
         &mut master,
         &mut client,
@@ -348,6 +352,17 @@ fn a_dropped_link_continues_from_the_backlog() {
         field(&m, "master_repl_offset"),
         field(&r, "slave_repl_offset")
     );
+    assert!(!r.contains("master_link_down_since_seconds"), "{r}");
+}
+
+#[test]
+fn a_link_never_up_is_down_since_minus_one() {
+    // As redis-server started with --replicaof a master that is not there.
+    let mut replica = Store::default();
+    replica.set_master("master".into(), 6379);
+    let r = info(&mut replica, T0);
+    assert_eq!(field(&r, "master_link_status"), "down");
+    assert_eq!(field(&r, "master_link_down_since_seconds"), "-1");
 }
 
 #[test]
@@ -477,4 +492,30 @@ fn a_client_gone_from_wait_is_forgotten() {
         .iter()
         .chain(&timers)
         .all(|d| d.to != client.id()));
+}
+
+#[test]
+fn a_replica_announces_what_it_is_told() {
+    // Behind NAT or Docker a replica names the address Sentinel should use; the master
+    // lists it. `replica-announced no` hides the replica from Sentinel.
+    let master = Store::default();
+    let mut replica = Store::default();
+    for (name, value) in [
+        ("replica-announce-ip", "10.1.2.3"),
+        ("replica-announce-port", "7777"),
+        ("replica-announced", "no"),
+    ] {
+        replica.config_mut().set(name, value).unwrap();
+    }
+    replica.set_master("master".into(), 6379);
+    let epoch = replica.replication().master.as_ref().unwrap().epoch;
+    let mut pair = Pair::connect(master, replica, epoch, T0);
+    let m = info(&mut pair.master, T0);
+    assert!(
+        field(&m, "slave0").starts_with("ip=10.1.2.3,port=7777,state=online"),
+        "{m}"
+    );
+    let r = info(&mut pair.replica, T0);
+    assert_eq!(field(&r, "master_link_status"), "up");
+    assert_eq!(field(&r, "replica_announced"), "0");
 }

@@ -129,7 +129,7 @@ fn serve(access: &dyn StoreAccess, epoch: u64, host: &str, port: u16) -> Result<
             break Err(e);
         }
     };
-    access.with_store(&mut |store| link.handle_closed(store));
+    access.with_store(&mut |store| link.handle_closed(store, crate::now_ms()));
     outcome
 }
 

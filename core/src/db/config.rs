@@ -903,6 +903,11 @@ impl Config {
         out
     }
 
+    /// The value of parameter `name` (hidden ones too), as CONFIG GET shows it.
+    pub fn value(&self, name: &str) -> Option<String> {
+        Config::param(name.as_bytes()).map(|(_, p)| p.get(self))
+    }
+
     /// CONFIG GET `name` of a parameter, hidden or not.
     #[cfg(test)]
     fn all_with_hidden(&self, name: &str) -> String {

@@ -140,6 +140,9 @@ pub struct MasterInfo {
     pub status: LinkStatus,
     /// Last time something came from the master (Unix ms).
     pub last_io_ms: u64,
+    /// When the link last went down after being up (Unix ms; 0: it has not), for INFO's
+    /// `master_link_down_since_seconds`, which Sentinel reads to skip stale replicas.
+    pub down_since_ms: u64,
     /// Changes with every REPLICAOF: a link of an older epoch stops.
     pub epoch: u64,
 }
@@ -587,12 +590,14 @@ impl Store {
     /// disconnected (they resync with the new history); the host opens the link.
     pub fn set_master(&mut self, host: String, port: u16) {
         self.feed_replication();
+        self.note_replicaof(&format!("{host} {port}"));
         self.repl.epochs += 1;
         self.repl.master = Some(MasterInfo {
             host,
             port,
             status: LinkStatus::Connect,
             last_io_ms: 0,
+            down_since_ms: 0,
             epoch: self.repl.epochs,
         });
         self.disconnect_replicas();
@@ -606,6 +611,7 @@ impl Store {
         if self.repl.master.take().is_none() {
             return;
         }
+        self.note_replicaof("");
         self.repl.epochs += 1;
         self.repl.replid2 = Some(self.server.replid.clone());
         self.repl.second_offset = self.repl.offset as i64 + 1;
@@ -613,6 +619,14 @@ impl Store {
         self.repl.seldb = None;
         self.disconnect_replicas();
         self.update_repl_write_gate();
+    }
+
+    /// The `replicaof` setting follows REPLICAOF, as Redis's does: CONFIG GET shows the
+    /// master and CONFIG REWRITE writes its line (or drops it after `NO ONE`), so a server
+    /// Sentinel reconfigured comes back after a restart with its new role.
+    fn note_replicaof(&mut self, value: &str) {
+        // A host and a port always make a valid value; an error cannot happen here.
+        let _ = self.config_mut().set("replicaof", value);
     }
 
     fn disconnect_replicas(&mut self) {
@@ -698,12 +712,21 @@ pub fn info_lines(store: &Store, now_ms: u64, add: &mut dyn FnMut(String, String
             add("master_sync_in_progress".into(), s(&(syncing as u8)));
             add("slave_read_repl_offset".into(), s(&r.offset));
             add("slave_repl_offset".into(), s(&r.offset));
+            if !up {
+                let since = if m.down_since_ms == 0 {
+                    -1
+                } else {
+                    (now_ms.saturating_sub(m.down_since_ms) / 1000) as i64
+                };
+                add("master_link_down_since_seconds".into(), s(&since));
+            }
             add("slave_priority".into(), s(&store.config().replica_priority));
             add(
                 "slave_read_only".into(),
                 s(&(store.config().replica_read_only as u8)),
             );
-            add("replica_announced".into(), "1".into());
+            let announced = store.config().value("replica-announced").as_deref() != Some("no");
+            add("replica_announced".into(), s(&(announced as u8)));
         }
     }
     add("connected_slaves".into(), s(&r.replicas.len()));

@@ -70,6 +70,8 @@ enum Step {
     Ping,
     Auth,
     Port,
+    /// `REPLCONF ip-address` (only with `replica-announce-ip`).
+    Ip,
     Capa,
     Psync,
     /// `+FULLRESYNC id offset` came; waiting for the `$` line.
@@ -163,10 +165,13 @@ impl ReplicaLink {
     }
 
     /// The connection is gone (or an error ended it): the master's client leaves the
-    /// registry and the link shows down.
-    pub fn handle_closed(&mut self, store: &mut Store) {
+    /// registry and the link shows down (since `now_ms`, if it was up).
+    pub fn handle_closed(&mut self, store: &mut Store, now_ms: u64) {
         store.clients_mut().remove(self.id);
         if let Some(m) = store.master_link(self.epoch) {
+            if m.status == LinkStatus::Connected {
+                m.down_since_ms = now_ms.max(1);
+            }
             m.status = LinkStatus::Connecting;
         }
     }
@@ -186,7 +191,7 @@ impl ReplicaLink {
         }
         loop {
             let progressed = match self.step.clone() {
-                Step::Ping | Step::Auth | Step::Port | Step::Capa | Step::Psync => {
+                Step::Ping | Step::Auth | Step::Port | Step::Ip | Step::Capa | Step::Psync => {
                     match self.line()? {
                         Some(line) => {
                             self.handshake(&line, store, now_ms)?;
@@ -308,9 +313,18 @@ impl ReplicaLink {
             }
             // Errors here are ignored, as Redis does: old masters do not know these.
             Step::Port => {
-                self.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]);
-                self.step = Step::Capa;
+                let ip = store
+                    .config()
+                    .value("replica-announce-ip")
+                    .unwrap_or_default();
+                if ip.is_empty() {
+                    self.send_capa();
+                } else {
+                    self.send(&[b"REPLCONF", b"ip-address", ip.as_bytes()]);
+                    self.step = Step::Ip;
+                }
             }
+            Step::Ip => self.send_capa(),
             Step::Capa => {
                 let repl = store.replication();
                 // Our own history (a master turned replica) or the last master's: the
@@ -351,8 +365,19 @@ impl ReplicaLink {
         Ok(())
     }
 
+    fn send_capa(&mut self) {
+        self.send(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]);
+        self.step = Step::Capa;
+    }
+
+    /// `replica-announce-port` when set, else the port this server listens on: the master
+    /// lists it in INFO, where Sentinel finds the replica.
     fn send_port(&mut self, store: &Store) {
-        let port = store.config().port.to_string();
+        let config = store.config();
+        let port = match config.value("replica-announce-port").as_deref() {
+            Some(p) if p != "0" => p.to_owned(),
+            _ => config.port.to_string(),
+        };
         self.send(&[b"REPLCONF", b"listening-port", port.as_bytes()]);
         self.step = Step::Port;
     }
@@ -412,6 +437,7 @@ impl ReplicaLink {
         if let Some(m) = store.master_link(self.epoch) {
             m.status = LinkStatus::Connected;
             m.last_io_ms = now_ms;
+            m.down_since_ms = 0;
         }
     }
 
