@@ -120,7 +120,7 @@ pub(super) fn aof_disk_full_refuses_writes_and_loses_nothing(adapter: Adapter) {
                         acked.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(e) => {
-                        assert_eq!(error_text(&e), AOF_FULL);
+                        assert_eq!(error_text(&e), AOF_FULL, "the writer's SET failed: {e:?}");
                         refused += 1;
                         std::thread::sleep(Duration::from_millis(5));
                     }
