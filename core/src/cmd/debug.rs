@@ -185,7 +185,7 @@ impl Debug {
             }
             Debug::Populate(count, prefix, size) => populate(ctx, &count, prefix, size),
             Debug::Protocol(kind) => protocol(ctx, &kind),
-            Debug::QuicklistPackedThreshold(size) => match memtoull(&size) {
+            Debug::QuicklistPackedThreshold(size) => match crate::db::memtoull(&size) {
                 Some(n) if n <= (1u64 << 32) - (1 << 20) => Ok(Some(Frame::OK)),
                 _ => Err(CmdError::err(
                     "argument must be a memory value bigger than 1 and smaller than 4gb",
@@ -400,23 +400,4 @@ fn protocol(ctx: &mut Ctx, kind: &[u8]) -> Result<Option<Frame>, CmdError> {
         }
     };
     Ok(Some(frame))
-}
-
-/// Redis's `memtoull`: digits with an optional unit (`k`/`kb`, `m`/`mb`, `g`/`gb`, any case;
-/// `k` is 1000, `kb` 1024).
-fn memtoull(v: &[u8]) -> Option<u64> {
-    let digits = v.iter().take_while(|c| c.is_ascii_digit()).count();
-    let (num, unit) = v.split_at(digits);
-    let mul: u64 = match unit.to_ascii_lowercase().as_slice() {
-        b"" | b"b" => 1,
-        b"k" => 1000,
-        b"kb" => 1024,
-        b"m" => 1000 * 1000,
-        b"mb" => 1024 * 1024,
-        b"g" => 1000 * 1000 * 1000,
-        b"gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    let n: u64 = std::str::from_utf8(num).ok()?.parse().ok()?;
-    n.checked_mul(mul)
 }

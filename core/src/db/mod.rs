@@ -29,6 +29,7 @@ pub mod types;
 
 pub use blocking::{Blocked, BlockedOp, StreamWait};
 pub use clients::{ClientConn, ClientInfo, ClientType, Clients};
+pub(crate) use config::memory as memtoull;
 pub use config::trim_double;
 pub use config::{
     Access, AppendFsync, Apply, Bind, Config, ConfigSetError, ConfigValue, DebugCommand, Kind,
