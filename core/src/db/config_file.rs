@@ -89,83 +89,10 @@ impl std::error::Error for ConfigFileError {}
 /// and line ends; `"…"` with `\n`, `\r`, `\t`, `\b`, `\a`, `\xHH` and `\<any>` escapes;
 /// `'…'` with only `\'`. A closing quote must end the word. `None` for unbalanced quotes.
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    // Redis reads a C string: a NUL ends it.
-    let line = &line[..memchr::memchr(0, line).unwrap_or(line.len())];
-    let mut out = Vec::new();
-    let mut i = 0;
-    let is_space = |c: u8| matches!(c, b' ' | b'\n' | b'\r' | b'\t' | 0x0b | 0x0c);
-    loop {
-        while i < line.len() && is_space(line[i]) {
-            i += 1;
-        }
-        if i >= line.len() {
-            return Some(out);
-        }
-        let mut word = Vec::new();
-        let (mut in_double, mut in_single) = (false, false);
-        loop {
-            if in_double {
-                let c = *line.get(i)?;
-                if c == b'\\'
-                    && i + 3 < line.len()
-                    && line[i + 1] == b'x'
-                    && line[i + 2].is_ascii_hexdigit()
-                    && line[i + 3].is_ascii_hexdigit()
-                {
-                    let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-                    word.push(hex(line[i + 2]) * 16 + hex(line[i + 3]));
-                    i += 4;
-                    continue;
-                }
-                if c == b'\\' && i + 1 < line.len() {
-                    word.push(match line[i + 1] {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                    i += 2;
-                    continue;
-                }
-                i += 1;
-                if c == b'"' {
-                    // The closing quote must be followed by a space or the end.
-                    if i < line.len() && !is_space(line[i]) {
-                        return None;
-                    }
-                    break;
-                }
-                word.push(c);
-            } else if in_single {
-                let c = *line.get(i)?;
-                if c == b'\\' && line.get(i + 1) == Some(&b'\'') {
-                    word.push(b'\'');
-                    i += 2;
-                    continue;
-                }
-                i += 1;
-                if c == b'\'' {
-                    if i < line.len() && !is_space(line[i]) {
-                        return None;
-                    }
-                    break;
-                }
-                word.push(c);
-            } else {
-                match line.get(i) {
-                    None => break,
-                    Some(&c) if is_space(c) => break,
-                    Some(b'"') => in_double = true,
-                    Some(b'\'') => in_single = true,
-                    Some(&c) => word.push(c),
-                }
-                i += 1;
-            }
-        }
-        out.push(word);
-    }
+    // The inline-command parser already is sdssplitargs (NUL ends the text, as there).
+    let line = bytes::Bytes::copy_from_slice(line);
+    let words = crate::resp::split_args(&line, line.len()).ok()?;
+    Some(words.into_iter().map(|w| w.to_vec()).collect())
 }
 
 /// `arg` quoted as Redis's `sdscatrepr`, so that [`split_args`] reads it back whole.
